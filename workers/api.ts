@@ -1,0 +1,63 @@
+// The one typed interface between the UI and the worker (through comlink). The UI imports only
+// these types; everything behind them (onnxruntime-web, the pipeline) lives in the worker.
+import type { PackManifest } from '../src/packs/manifest';
+
+export type Backend = 'webgpu' | 'wasm';
+
+export interface PackProgress {
+  /** file being fetched (relative to the pack) */
+  file: string;
+  loadedBytes: number;
+  totalBytes: number;
+  /** true when the bytes came from the cache, not the network */
+  fromCache: boolean;
+}
+
+export interface LoadPackResult {
+  manifest: PackManifest;
+  backend: Backend;
+  /** e.g. "WebGPU is not available here: running on WASM (slower)" */
+  notice?: string;
+  /** bytes fetched from the network during this load (0 when all came from the cache) */
+  downloadedBytes: number;
+}
+
+export type SchedulerName = 'ddim' | 'euler' | 'dpmpp2m';
+
+export interface GenerateRequest {
+  prompts: string[];
+  negativePrompt?: string;
+  seed: number;
+  steps: number;
+  guidance: number;
+  scheduler: SchedulerName;
+}
+
+export interface StepProgress {
+  /** index of the image being made (0-based) and how many in all */
+  image: number;
+  images: number;
+  step: number;
+  steps: number;
+}
+
+export interface GeneratedImage {
+  prompt: string;
+  seed: number;
+  width: number;
+  height: number;
+  /** RGBA, width*height*4 */
+  rgba: Uint8ClampedArray;
+  /** set when the prompt was longer than the text encoder takes */
+  truncatedNote?: string;
+}
+
+export interface LoadOptions {
+  /** force a backend (tests use this to compare WebGPU and WASM) */
+  backend?: Backend;
+}
+
+export interface HyperBoothWorkerApi {
+  loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
+  generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GeneratedImage[]>;
+}
