@@ -1,0 +1,94 @@
+// Shared e2e harness: the app's own Vite dev server (same vite.config.ts, so the same COOP/COEP
+// headers and onnxruntime-web asset handling as `npm run dev`) and Debian's chromium driven by
+// playwright-core. No browser is ever downloaded.
+import { createServer as createNetServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'vite';
+import { chromium, type Browser, type BrowserContext, type LaunchOptions } from 'playwright-core';
+
+export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+export const CHROMIUM_PATH = process.env.HYPERBOOTH_CHROMIUM ?? '/usr/bin/chromium';
+
+// SwiftShader gives a (slow, CPU) WebGPU adapter with --enable-unsafe-webgpu alone. Never add
+// `--enable-features=Vulkan --use-angle=vulkan` together: chromium hangs on this machine.
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless=new',
+  '--enable-unsafe-webgpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface TestServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createNetServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (port ? ok(port) : fail(new Error('no free port'))));
+    });
+  });
+}
+
+/** Starts the project's Vite dev server on 127.0.0.1 and a free port. */
+export async function startServer(): Promise<TestServer> {
+  const port = await freePort();
+  const server = await createServer({
+    root: projectRoot,
+    configFile: join(projectRoot, 'vite.config.ts'),
+    clearScreen: false,
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port, strictPort: true, hmr: false, open: false },
+  });
+  await server.listen();
+  const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${port}/`;
+  return { url, close: () => server.close() };
+}
+
+function launchOptions(): LaunchOptions {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium)`);
+  }
+  return { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS };
+}
+
+/** Headless Debian chromium with WebGPU enabled. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch(launchOptions());
+}
+
+export interface PersistentBrowser {
+  context: BrowserContext;
+  /** closes the browser and deletes its profile */
+  close(): Promise<void>;
+}
+
+/**
+ * A browser with its own fresh on-disk profile, for tests that need storage (Cache Storage,
+ * OPFS) to behave as in a real profile across reloads.
+ */
+export async function launchPersistentBrowser(): Promise<PersistentBrowser> {
+  const dir = await mkdtemp(join(tmpdir(), 'hyperbooth-chromium-'));
+  const context = await chromium.launchPersistentContext(dir, launchOptions());
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
