@@ -1,6 +1,9 @@
 // The one typed interface between the UI and the worker (through comlink). The UI imports only
 // these types; everything behind them (onnxruntime-web, the pipeline) lives in the worker.
 import type { PackManifest } from '../src/packs/manifest';
+import type { LoraValues } from '../src/pipeline/lora';
+
+export type { LoraValues, LoraSlotValue } from '../src/pipeline/lora';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -20,6 +23,8 @@ export interface LoadPackResult {
   notice?: string;
   /** bytes fetched from the network during this load (0 when all came from the cache) */
   downloadedBytes: number;
+  /** bytes of pack files read from the cache during this load */
+  cachedBytes?: number;
 }
 
 export type SchedulerName = 'ddim' | 'euler' | 'dpmpp2m';
@@ -31,6 +36,8 @@ export interface GenerateRequest {
   steps: number;
   guidance: number;
   scheduler: SchedulerName;
+  /** values for the pack's LoRA slots, by layer name (manifest.lora.layers); absent layers are zero */
+  lora?: LoraValues;
 }
 
 export interface StepProgress {
@@ -39,6 +46,8 @@ export interface StepProgress {
   images: number;
   step: number;
   steps: number;
+  /** milliseconds since this generate() call started, measured in the worker */
+  elapsedMs?: number;
 }
 
 export interface GeneratedImage {
@@ -50,6 +59,10 @@ export interface GeneratedImage {
   rgba: Uint8ClampedArray;
   /** set when the prompt was longer than the text encoder takes */
   truncatedNote?: string;
+  /** the backend that made this image (differs from loadPack's when WebGPU failed mid-run) */
+  backend?: Backend;
+  /** why `backend` is not the one loadPack reported, when it is not */
+  notice?: string;
 }
 
 export interface LoadOptions {

@@ -1,0 +1,103 @@
+// onnxruntime-web behind the Runtime interface: the WebGPU EP when the browser has a working
+// adapter, the WASM EP otherwise, and a fall back to WASM when WebGPU cannot take a model.
+// The `webgpu` entry point is used because the plain one's WebGPU backend rejected Conv without
+// an explicit kernel_shape (DESIGN.md section 5); it contains the WASM EP as well.
+import * as ort from 'onnxruntime-web/webgpu';
+import type { ModelSource, Runtime, Session } from './types';
+import { wrapSession } from './ortAdapter';
+
+export type WebBackend = 'webgpu' | 'wasm';
+
+export interface WebRuntimeOptions {
+  prefer?: WebBackend;
+  /**
+   * URL prefix of onnxruntime-web's ort-wasm-*.mjs/.wasm files. Defaults to `<base>ort/`,
+   * where vite.config.ts serves (dev, preview) and emits (build) them.
+   */
+  wasmPaths?: string;
+}
+
+export interface WebRuntime extends Runtime {
+  readonly backend: WebBackend;
+  /** why the runtime is not on the preferred backend, when it is not */
+  readonly notice: string | undefined;
+  /** true once a WebGPU failure moved this runtime to WASM (sessions made before stay on WebGPU) */
+  readonly fellBack: boolean;
+}
+
+let envConfigured = false;
+
+function configureEnv(wasmPaths: string | undefined): void {
+  if (envConfigured) return;
+  envConfigured = true;
+  ort.env.wasm.wasmPaths = wasmPaths ?? defaultWasmPaths();
+  // Without cross-origin isolation there is no SharedArrayBuffer, so threads cannot start;
+  // ort's own default would try and fail. Four threads is where the tiny graphs stop scaling.
+  const threads = globalThis.crossOriginIsolated ? Math.min(4, globalThis.navigator?.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.numThreads = threads;
+  // The runtime already lives in a Web Worker: a proxy worker would only add a hop.
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+}
+
+function defaultWasmPaths(): string {
+  const base = (import.meta.env?.BASE_URL as string | undefined) ?? '/';
+  return new URL(`${base}ort/`, globalThis.location.href).href;
+}
+
+/** Why WebGPU cannot be used here, or undefined when an adapter is available. */
+async function webgpuUnavailableReason(): Promise<string | undefined> {
+  // Only the one call is needed, so a structural type instead of a @webgpu/types dependency.
+  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+  if (!gpu) return 'this browser has no WebGPU (navigator.gpu is missing)';
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return 'no WebGPU adapter is available (requestAdapter returned null)';
+  } catch (e) {
+    return `requesting a WebGPU adapter failed: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+export async function createWebRuntime(opts: WebRuntimeOptions = {}): Promise<WebRuntime> {
+  configureEnv(opts.wasmPaths);
+  let backend: WebBackend = 'wasm';
+  let notice: string | undefined;
+  let fellBack = false;
+  if ((opts.prefer ?? 'webgpu') === 'webgpu') {
+    const why = await webgpuUnavailableReason();
+    if (why) notice = `WebGPU is not available: ${why}. Running on WASM (slower).`;
+    else backend = 'webgpu';
+  }
+
+  const create = async (source: ModelSource, ep: WebBackend) => {
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [ep],
+      graphOptimizationLevel: 'all',
+    };
+    if (source.externalData) options.externalData = source.externalData;
+    return ort.InferenceSession.create(source.model, options);
+  };
+
+  return {
+    get backend() { return backend; },
+    get notice() { return notice; },
+    get fellBack() { return fellBack; },
+    async createSession(source: ModelSource): Promise<Session> {
+      if (backend === 'webgpu') {
+        try {
+          return wrapSession(await create(source, 'webgpu'), ort, source.name);
+        } catch (e) {
+          backend = 'wasm';
+          fellBack = true;
+          notice = `WebGPU could not load ${source.name} (${(e as Error).message}). Running on WASM (slower).`;
+        }
+      }
+      try {
+        return wrapSession(await create(source, 'wasm'), ort, source.name);
+      } catch (e) {
+        throw new Error(`${source.name}: onnxruntime-web (WASM) could not load the model: ${(e as Error).message}`);
+      }
+    },
+  };
+}
