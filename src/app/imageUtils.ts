@@ -1,0 +1,44 @@
+// Turning the worker's raw RGBA into something an <img> and a download link can use.
+
+/** Encodes RGBA pixels as a PNG and returns an object URL (revoke it with URL.revokeObjectURL). */
+export async function rgbaToPngUrl(rgba: Uint8ClampedArray, width: number, height: number): Promise<string> {
+  if (rgba.length !== width * height * 4) {
+    throw new Error(`image data has ${rgba.length} bytes, expected ${width}×${height}×4 = ${width * height * 4}`);
+  }
+  // ImageData refuses a view onto a SharedArrayBuffer or an offset view: copy into a plain one.
+  const pixels = new ImageData(new Uint8ClampedArray(rgba), width, height);
+  const blob = await encodePng(pixels);
+  return URL.createObjectURL(blob);
+}
+
+async function encodePng(pixels: ImageData): Promise<Blob> {
+  if (typeof OffscreenCanvas !== 'undefined') {
+    const canvas = new OffscreenCanvas(pixels.width, pixels.height);
+    const ctx = canvas.getContext('2d');
+    if (ctx) {
+      ctx.putImageData(pixels, 0, 0);
+      return canvas.convertToBlob({ type: 'image/png' });
+    }
+  }
+  const canvas = document.createElement('canvas');
+  canvas.width = pixels.width;
+  canvas.height = pixels.height;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('this browser cannot draw on a canvas, so images cannot be shown');
+  ctx.putImageData(pixels, 0, 0);
+  return new Promise((ok, fail) =>
+    canvas.toBlob((b) => (b ? ok(b) : fail(new Error('the browser could not encode the PNG'))), 'image/png'),
+  );
+}
+
+/** A file name a person can recognise later: the start of the prompt and the seed. */
+export function pngFileName(prompt: string, seed: number): string {
+  const slug = prompt
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  return `${slug || 'hyperbooth'}-seed${seed}.png`;
+}
