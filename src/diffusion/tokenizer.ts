@@ -35,8 +35,9 @@ export class ClipTokenizer {
     this.padId = this.requireId(options.padToken ?? EOS_TOKEN);
   }
 
-  /** Loads a parsed tokenizer.json (e.g. from `buildClipTokenizerJson` or a CLIP export). */
+  /** Loads a tokenizer.json, parsed or as text (e.g. from `buildClipTokenizerJson` or a CLIP export). */
   static fromJSON(json: unknown, options: ClipTokenizerOptions = {}): ClipTokenizer {
+    if (typeof json === 'string') json = JSON.parse(json);
     if (typeof json !== 'object' || json === null || !('model' in json)) {
       throw new Error('ClipTokenizer.fromJSON: expected a parsed tokenizer.json object');
     }

@@ -20,7 +20,7 @@ const DIFFUSERS_TEST_CONFIG: Partial<EulerDiscreteSchedulerConfig> = {
 function fullLoop(config: Partial<EulerDiscreteSchedulerConfig> = {}): Float32Array {
   const scheduler = new EulerDiscreteScheduler({ ...DIFFUSERS_TEST_CONFIG, ...config });
   scheduler.setTimesteps(10);
-  let sample = dummySampleDeter().map((x) => x * scheduler.initNoiseSigma);
+  let sample: Float32Array = dummySampleDeter().map((x) => x * scheduler.initNoiseSigma);
   for (const t of scheduler.timesteps) {
     sample = scheduler.scaleModelInput(sample, t);
     sample = scheduler.step(dummyModel(sample, t), t, sample).prevSample;
@@ -52,7 +52,7 @@ describe('EulerDiscreteScheduler against diffusers test_scheduler_euler.py', () 
     const scheduler = new EulerDiscreteScheduler(DIFFUSERS_TEST_CONFIG);
     scheduler.setTimesteps(10);
     const timesteps = scheduler.timesteps.slice(8 * scheduler.order);
-    let sample = dummySampleDeter().map((x) => x * scheduler.initNoiseSigma);
+    let sample: Float32Array = dummySampleDeter().map((x) => x * scheduler.initNoiseSigma);
     sample = scheduler.addNoise(sample, dummyNoiseDeter(), timesteps[0]);
     for (const t of timesteps) {
       sample = scheduler.scaleModelInput(sample, t);
@@ -101,7 +101,7 @@ describe('EulerDiscreteScheduler', () => {
     scheduler.setTimesteps(8);
     const x0 = syntheticX0(32);
     const noise = dummyNoiseDeter().subarray(0, 32);
-    let sample = x0.map((x, i) => x + scheduler.initNoiseSigma * noise[i]);
+    let sample: Float32Array = x0.map((x, i) => x + scheduler.initNoiseSigma * noise[i]);
     for (const t of scheduler.timesteps) {
       const sigma = scheduler.sigmas[scheduler.stepIndex ?? 0];
       const modelInput = scheduler.scaleModelInput(sample, t);

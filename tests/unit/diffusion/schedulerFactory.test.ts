@@ -56,7 +56,7 @@ describe('createScheduler', () => {
     const scheduler = createScheduler(name, SD15_SCHEDULER_CONFIG);
     scheduler.setTimesteps(8);
     expect(scheduler.timesteps).toHaveLength(8);
-    let latents = randn(64, 1).map((x) => x * scheduler.initNoiseSigma);
+    let latents: Float32Array = randn(64, 1).map((x) => x * scheduler.initNoiseSigma);
     for (const t of scheduler.timesteps) {
       const input = scheduler.scaleModelInput(latents, t);
       const eps = input.map((x) => 0.9 * x); // a crude denoiser: most of the input is noise

@@ -95,6 +95,7 @@ describe('buildClipTokenizerJson + ClipTokenizer', () => {
 
   it('fails loudly on input that is not a tokenizer.json', () => {
     expect(() => ClipTokenizer.fromJSON(null)).toThrow(/tokenizer\.json/);
+    expect(ClipTokenizer.fromJSON(JSON.stringify(json)).tokenize('sks')).toEqual(tokenizer.tokenize('sks'));
     expect(() => ClipTokenizer.fromJSON({ model: {} })).toThrow();
   });
 });

@@ -1,0 +1,6 @@
+export * from './schedule';
+export * from './schedulers';
+export * from './cfg';
+export * from './random';
+export * from './tokenizer';
+export * from './tokenizerBuild';
