@@ -1,0 +1,133 @@
+// Reads the PyTorch-oracle fixtures written by tools/fixtures/make_grad_fixtures.py (a JSON
+// manifest + one raw little-endian .bin per case; see the script's docstring for the format)
+// and compares gradients. Shared by the Node oracle tests and the WebGPU parity e2e test.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Tensor } from '../../../src/runtime/types';
+
+export const FIXTURE_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../fixtures/autodiff');
+
+interface TensorEntry { dtype: 'float32' | 'int64'; shape: number[]; offset: number; bytes: number }
+
+interface Manifest {
+  case: string;
+  opset: number;
+  model: string;
+  bin: string;
+  of: string[];
+  wrt: string[];
+  tensors: Record<'inputs' | 'upstream' | 'grads' | 'outputs', Record<string, TensorEntry>>;
+  params: Record<string, { torch: string; transform: string }>;
+  ops: string[];
+}
+
+export interface GradFixture {
+  /** `<case>.opset<N>` */
+  stem: string;
+  case: string;
+  opset: number;
+  modelBytes: Uint8Array;
+  of: string[];
+  wrt: string[];
+  inputs: Record<string, Tensor>;
+  /** upstream gradient per output (feed as `${output}_grad`) */
+  upstream: Record<string, Tensor>;
+  /** torch autograd's gradient per `wrt` name (float64 oracle rounded to float32) */
+  grads: Record<string, Tensor>;
+  /** torch forward outputs (float64 rounded to float32) */
+  outputs: Record<string, Tensor>;
+  /** onnx initializer -> torch parameter it holds */
+  params: Manifest['params'];
+  ops: string[];
+}
+
+export function listGradFixtures(): string[] {
+  const index = JSON.parse(readFileSync(join(FIXTURE_DIR, 'index.json'), 'utf8')) as { fixtures: string[] };
+  return index.fixtures;
+}
+
+function readTensor(bin: Uint8Array, e: TensorEntry, where: string): Tensor {
+  if (e.offset < 0 || e.offset + e.bytes > bin.byteLength || e.offset % 8 !== 0) {
+    throw new Error(`${where}: tensor range ${e.offset}+${e.bytes} is outside the .bin (${bin.byteLength} bytes)`);
+  }
+  const buf = bin.slice(e.offset, e.offset + e.bytes).buffer;
+  const data = e.dtype === 'float32' ? new Float32Array(buf) : new BigInt64Array(buf);
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new Error(`${where}: shape [${e.shape}] needs ${n} values, found ${data.length}`);
+  return { type: e.dtype, dims: e.shape, data };
+}
+
+export function loadGradFixture(stem: string, dir = FIXTURE_DIR): GradFixture {
+  const m = JSON.parse(readFileSync(join(dir, `${stem}.json`), 'utf8')) as Manifest;
+  const bin = new Uint8Array(readFileSync(join(dir, m.bin)));
+  const group = (g: keyof Manifest['tensors']) =>
+    Object.fromEntries(Object.entries(m.tensors[g]).map(([k, e]) => [k, readTensor(bin, e, `${stem} ${g}.${k}`)]));
+  return {
+    stem,
+    case: m.case,
+    opset: m.opset,
+    modelBytes: new Uint8Array(readFileSync(join(dir, m.model))),
+    of: m.of,
+    wrt: m.wrt,
+    inputs: group('inputs'),
+    upstream: group('upstream'),
+    grads: group('grads'),
+    outputs: group('outputs'),
+    params: m.params,
+    ops: m.ops,
+  };
+}
+
+/** Feeds of a gradient graph: the forward inputs plus `${o}_grad` for every differentiated output. */
+export function gradientFeeds(f: GradFixture): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = { ...f.inputs };
+  for (const o of f.of) feeds[`${o}_grad`] = f.upstream[o];
+  return feeds;
+}
+
+export interface Agreement {
+  ok: boolean;
+  /** ‖a − b‖₂ / max(‖b‖₂, tiny) */
+  relError: number;
+  /** elements outside |a − b| ≤ atol + rtol·|b| */
+  badElements: number;
+  worst: { index: number; actual: number; expected: number } | null;
+  why: string;
+}
+
+/**
+ * The agreement the tests demand, in two parts:
+ *   1. norm-wise: ‖a − b‖₂ / max(‖b‖₂, 1e-30) ≤ relTol (1e-4 by default);
+ *   2. element-wise: |aᵢ − bᵢ| ≤ rtol·|bᵢ| + atol with rtol = relTol and atol = atolScale·max|b|
+ *      (1e-5 of the largest expected magnitude), so tiny entries that cancel in float32 are
+ *      judged against the tensor's scale rather than their own.
+ */
+export function agreement(actual: Tensor, expected: Tensor, relTol = 1e-4, atolScale = 1e-5): Agreement {
+  const fail = (why: string): Agreement => ({ ok: false, relError: Infinity, badElements: -1, worst: null, why });
+  if (actual.dims.length !== expected.dims.length || actual.dims.some((d, i) => d !== expected.dims[i])) {
+    return fail(`shape [${actual.dims}] instead of [${expected.dims}]`);
+  }
+  const a = actual.data, b = expected.data;
+  if (!(a instanceof Float32Array) || !(b instanceof Float32Array)) return fail(`dtype ${actual.type} instead of ${expected.type}`);
+  let diff2 = 0, ref2 = 0, maxRef = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = a[i] - b[i];
+    diff2 += d * d;
+    ref2 += b[i] * b[i];
+    maxRef = Math.max(maxRef, Math.abs(b[i]));
+  }
+  const relError = Math.sqrt(diff2) / Math.max(Math.sqrt(ref2), 1e-30);
+  const atol = atolScale * maxRef;
+  let badElements = 0, worst: Agreement['worst'] = null, worstExcess = -Infinity;
+  for (let i = 0; i < b.length; i++) {
+    const excess = Math.abs(a[i] - b[i]) - (relTol * Math.abs(b[i]) + atol);
+    // NaN never passes
+    if (!(excess <= 0)) badElements++;
+    if (!(excess <= worstExcess)) { worstExcess = excess; worst = { index: i, actual: a[i], expected: b[i] }; }
+  }
+  const ok = relError <= relTol && badElements === 0;
+  const why = ok ? '' : `relative error ${relError.toExponential(2)} (limit ${relTol}), ${badElements} of ${b.length} elements out of tolerance` +
+    (worst ? `, worst at [${worst.index}]: ${worst.actual} vs ${worst.expected}` : '');
+  return { ok, relError, badElements, worst, why };
+}
