@@ -1,0 +1,143 @@
+// The "tiny" pack: random weights in SD1.5's architecture and file layout, small enough for
+// unit tests, the e2e browser run on a software WebGPU adapter, and the default download.
+import { encodeModel, type ModelProto } from '../onnx';
+import { buildClipTokenizerJson, EOS_TOKEN, type ClipTokenizerJson } from '../diffusion/tokenizerBuild';
+import type { LoraLayer, PackManifest } from '../packs/manifest';
+import { PACK_FORMAT } from '../packs/manifest';
+import { finishManifest, type PackBuild } from '../packs/writePack';
+import { buildClipTextModel, type ClipTextConfig } from './clipTextModel';
+import { buildUNet, type UNetConfig } from './unet2dCondition';
+import { buildVaeDecoder, buildVaeEncoder, type VaeConfig } from './autoencoderKL';
+import { subSeed } from './init';
+import type { LoraSlot } from './layers';
+import { promptWords, TINY_TRIGGER } from './promptWords';
+
+export const TINY_SEED = 20230713;
+export const OPSET = 17;
+const TEXT_LENGTH = 77;
+const TEXT_WIDTH = 32;
+
+export const TINY_UNET: UNetConfig = {
+  sampleSize: 8,
+  inChannels: 4,
+  outChannels: 4,
+  blockOutChannels: [32, 64],
+  layersPerBlock: 1,
+  crossAttentionDim: TEXT_WIDTH,
+  textLength: TEXT_LENGTH,
+  attentionHeadDim: 16,
+  normGroups: 8,
+  resnetEps: 1e-5,
+  transformerNormEps: 1e-6,
+  layerNormEps: 1e-5,
+};
+
+export const TINY_VAE: VaeConfig = {
+  imageSize: 64,
+  imageChannels: 3,
+  latentChannels: 4,
+  blockOutChannels: [16, 32, 32, 32],
+  layersPerBlock: 1,
+  normGroups: 8,
+  eps: 1e-6,
+};
+
+export function tinyTextConfig(tokenizer: ClipTokenizerJson): ClipTextConfig {
+  const ids = [...Object.values(tokenizer.model.vocab), ...tokenizer.added_tokens.map((t) => t.id)];
+  const eos = tokenizer.model.vocab[EOS_TOKEN];
+  if (eos === undefined) throw new Error(`tokenizer has no ${EOS_TOKEN}`);
+  return {
+    vocabSize: Math.max(...ids) + 1,
+    maxLength: TEXT_LENGTH,
+    hiddenSize: TEXT_WIDTH,
+    intermediateSize: 4 * TEXT_WIDTH,
+    layers: 2,
+    heads: 2,
+    eosTokenId: eos,
+    layerNormEps: 1e-5,
+  };
+}
+
+export const TINY_FILES = {
+  tokenizer: 'tokenizer/tokenizer.json',
+  textEncoder: 'text_encoder/model.onnx',
+  unet: 'unet/model.onnx',
+  vaeEncoder: 'vae_encoder/model.onnx',
+  vaeDecoder: 'vae_decoder/model.onnx',
+} as const;
+
+export interface TinyPackOptions {
+  seed?: number;
+  /** LoRA slot inputs on the UNet and text encoder projections (default true; false for reference graphs) */
+  loraSlots?: boolean;
+}
+
+export interface TinyModels {
+  tokenizer: ClipTokenizerJson;
+  textEncoder: ModelProto;
+  unet: ModelProto;
+  vaeEncoder: ModelProto;
+  vaeDecoder: ModelProto;
+  /** UNet layers, then text-encoder layers, each in graph order */
+  loraLayers: LoraLayer[];
+}
+
+const withTarget = (slots: LoraSlot[], target: LoraLayer['target']): LoraLayer[] =>
+  slots.map((s) => ({ name: s.name, target, nIn: s.nIn, nOut: s.nOut }));
+
+/** The four graphs and the tokenizer; each graph's weights come from its own sub-seed. */
+export function buildTinyModels(opts: TinyPackOptions = {}): TinyModels {
+  const seed = opts.seed ?? TINY_SEED;
+  const loraSlots = opts.loraSlots ?? true;
+  const tokenizer = buildClipTokenizerJson(promptWords());
+  const model = (b: { toModel: (o: { opset: number; metadata?: Record<string, string> }) => ModelProto }) =>
+    b.toModel({ opset: OPSET, metadata: { 'hyperbooth.pack': 'tiny', 'hyperbooth.seed': String(seed) } });
+  const te = buildClipTextModel(tinyTextConfig(tokenizer), { seed: subSeed(seed, 'text_encoder'), loraSlots });
+  const unet = buildUNet(TINY_UNET, { seed: subSeed(seed, 'unet'), loraSlots });
+  const ve = buildVaeEncoder(TINY_VAE, { seed: subSeed(seed, 'vae_encoder') });
+  const vd = buildVaeDecoder(TINY_VAE, { seed: subSeed(seed, 'vae_decoder') });
+  return {
+    tokenizer,
+    textEncoder: model(te.builder),
+    unet: model(unet.builder),
+    vaeEncoder: model(ve.builder),
+    vaeDecoder: model(vd.builder),
+    loraLayers: [...withTarget(unet.slots, 'unet'), ...withTarget(te.slots, 'text_encoder')],
+  };
+}
+
+/** The whole pack in memory: file bytes by pack path and the validated manifest. */
+export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
+  const m = buildTinyModels({ seed: opts.seed, loraSlots: true });
+  const files: Record<string, Uint8Array> = {
+    [TINY_FILES.tokenizer]: new TextEncoder().encode(`${JSON.stringify(m.tokenizer)}\n`),
+    [TINY_FILES.textEncoder]: encodeModel(m.textEncoder),
+    [TINY_FILES.unet]: encodeModel(m.unet),
+    [TINY_FILES.vaeEncoder]: encodeModel(m.vaeEncoder),
+    [TINY_FILES.vaeDecoder]: encodeModel(m.vaeDecoder),
+  };
+  const latentSize = TINY_UNET.sampleSize;
+  const draft: Omit<PackManifest, 'files'> = {
+    format: PACK_FORMAT,
+    id: 'tiny',
+    version: '1.0.0',
+    name: 'Tiny (random weights)',
+    description: "Random-weight miniature of SD1.5's architecture",
+    image: { width: TINY_VAE.imageSize, height: TINY_VAE.imageSize },
+    latent: { channels: TINY_UNET.inChannels, width: latentSize, height: latentSize, scale: 0.18215 },
+    schedule: { numTrainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012, betaSchedule: 'scaled_linear', predictionType: 'epsilon' },
+    text: { maxLength: TEXT_LENGTH, hiddenSize: TEXT_WIDTH, inputDtype: 'int32' },
+    unet: { timestepDtype: 'float32', timestepShape: 'batch' },
+    vaeEncoderOutput: 'moments',
+    trigger: TINY_TRIGGER,
+    tokenizer: TINY_FILES.tokenizer,
+    models: {
+      textEncoder: { file: TINY_FILES.textEncoder },
+      unet: { file: TINY_FILES.unet },
+      vaeEncoder: { file: TINY_FILES.vaeEncoder },
+      vaeDecoder: { file: TINY_FILES.vaeDecoder },
+    },
+    lora: { inputPrefix: 'lora.', layers: m.loraLayers },
+  };
+  return { files, manifest: finishManifest(draft, files) };
+}

@@ -1,0 +1,35 @@
+// `hyperbooth make-tiny-pack --out public/models/tiny`: writes the random-weight SD1.5-architecture
+// pack and lists it in the folder above's index.json.
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { parseArgs, requireFlag } from '../args';
+import { buildTinyPack, TINY_SEED } from '../../src/models';
+import { packSize, updatePackIndex, writePack } from '../../src/packs/writePack';
+
+export const summary = 'write the tiny random-weight SD1.5-architecture model pack (--out DIR [--seed N] [--index FILE | --no-index])';
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['no-index']);
+  const out = resolve(requireFlag(args, 'out'));
+  const seedFlag = args.flags.seed;
+  const seed = typeof seedFlag === 'string' ? Number(seedFlag) : TINY_SEED;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`--seed must be an integer in [0, 2^32), got ${seedFlag}`);
+
+  const pack = buildTinyPack({ seed });
+  writePack(out, pack);
+  const size = packSize(pack);
+  if (!args.flags['no-index']) {
+    const index = typeof args.flags.index === 'string' ? resolve(args.flags.index) : join(dirname(out), 'index.json');
+    const rel = relative(dirname(index), join(out, 'manifest.json'));
+    if (rel.startsWith('..')) throw new Error(`--out ${out} is not inside the index's folder ${dirname(index)}`);
+    updatePackIndex(index, { id: pack.manifest.id, path: rel.split(sep).join('/'), name: pack.manifest.name, size });
+    console.log(`listed in ${index}`);
+  }
+
+  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  console.log(`pack "${pack.manifest.id}" (seed ${seed}) → ${out}`);
+  for (const f of pack.manifest.files) console.log(`  ${f.path.padEnd(28)} ${kib(f.size).padStart(12)}  ${f.sha256.slice(0, 16)}`);
+  const layers = pack.manifest.lora.layers;
+  const count = (t: string) => layers.filter((l) => l.target === t).length;
+  console.log(`  total ${kib(size)} with manifest.json; ${layers.length} LoRA layers (unet ${count('unet')}, text_encoder ${count('text_encoder')})`);
+  return 0;
+}
