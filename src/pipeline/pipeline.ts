@@ -1,0 +1,217 @@
+// Text-to-image over a pack: text encoder → UNet denoising loop with classifier-free guidance →
+// VAE decoder. Sees only the Runtime interface, so the same code runs in the browser worker
+// (onnxruntime-web) and in Node (onnxruntime-node).
+import { ClipTokenizer } from '../diffusion/tokenizer';
+import { SeededRandom } from '../diffusion/random';
+import { combineBatchedGuidance } from '../diffusion/cfg';
+import { createScheduler, SD15_SCHEDULER_CONFIG, SCHEDULER_NAMES, type AnySchedulerConfig, type SchedulerName } from '../diffusion/schedulers';
+import { toHalf } from '../onnx/float16';
+import type { PackManifest } from '../packs/manifest';
+import type { PackContents } from '../packs/types';
+import type { Feeds, Runtime, Session, Tensor } from '../runtime/types';
+import { chwToRgba, rgbaToChw, type RgbaImage } from './image';
+import { loraFeeds, validateLoraValues, zeroLoraFeeds, type LoraValues } from './lora';
+import { modelSource } from './modelSource';
+
+/** Graph input/output names every pack uses (diffusers' ONNX export names). */
+export const IO = {
+  textEncoder: { input: 'input_ids', output: 'last_hidden_state' },
+  unet: { sample: 'sample', timestep: 'timestep', context: 'encoder_hidden_states', output: 'out_sample' },
+  vaeDecoder: { input: 'latent_sample', output: 'sample' },
+  vaeEncoder: { input: 'sample', output: 'latent_parameters' },
+} as const;
+
+export interface StepInfo {
+  /** index of the image being made (0-based) and how many in all */
+  image: number;
+  images: number;
+  /** denoising steps done for this image (1..steps) */
+  step: number;
+  steps: number;
+}
+
+export interface GenerateOptions {
+  prompts: string[];
+  negativePrompt?: string;
+  /** image i uses seed + i */
+  seed: number;
+  steps: number;
+  /** classifier-free guidance scale; ≤ 1 runs the conditional branch only */
+  guidance: number;
+  scheduler: SchedulerName;
+  lora?: LoraValues;
+  onStep?: (info: StepInfo) => void;
+}
+
+export interface GeneratedImage extends RgbaImage {
+  prompt: string;
+  seed: number;
+  /** set when a prompt was longer than the text encoder takes */
+  truncatedNote?: string;
+}
+
+export interface Pipeline {
+  readonly manifest: PackManifest;
+  generate(opts: GenerateOptions): Promise<GeneratedImage[]>;
+  /** RGBA image of the pack's image size → scaled latent (VAE mean × latent scale); loads the encoder on first use */
+  encodeImage(image: RgbaImage): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+export async function createPipeline(runtime: Runtime, pack: PackContents): Promise<Pipeline> {
+  const { manifest, files } = pack;
+  const tokenizer = ClipTokenizer.fromJSON(JSON.parse(new TextDecoder().decode(files(manifest.tokenizer))));
+  const layers = manifest.lora.layers;
+
+  const open = async (name: string, model: PackManifest['models'][keyof PackManifest['models']], needed: string[]) => {
+    const session = await runtime.createSession(modelSource(name, model, files));
+    const missing = needed.filter((n) => !session.inputNames.includes(n));
+    if (missing.length) {
+      await session.release();
+      throw new Error(`${name} (${model.file}) lacks the inputs ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}`);
+    }
+    return session;
+  };
+  const textZeros = zeroLoraFeeds(layers, 'text_encoder');
+  const unetZeros = zeroLoraFeeds(layers, 'unet');
+  const textEncoder = await open('text encoder', manifest.models.textEncoder, [IO.textEncoder.input, ...Object.keys(textZeros)]);
+  const unet = await open('UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, ...Object.keys(unetZeros)]);
+  const vaeDecoder = await open('VAE decoder', manifest.models.vaeDecoder, [IO.vaeDecoder.input]);
+  let vaeEncoder: Promise<Session> | undefined;
+
+  const { channels, height: lh, width: lw } = manifest.latent;
+  const latentSize = channels * lh * lw;
+  const maxLength = manifest.text.maxLength;
+
+  const tokenize = (text: string) => {
+    const { ids, truncated } = tokenizer.encode(text, maxLength);
+    return { ids, truncated };
+  };
+
+  const encodeText = async (texts: Int32Array[], lora: Feeds): Promise<Float32Array> => {
+    const ids = new Int32Array(texts.length * maxLength);
+    texts.forEach((t, i) => ids.set(t, i * maxLength));
+    const input: Tensor = manifest.text.inputDtype === 'int64'
+      ? { type: 'int64', dims: [texts.length, maxLength], data: BigInt64Array.from(ids, (v) => BigInt(v)) }
+      : { type: 'int32', dims: [texts.length, maxLength], data: ids };
+    const out = await textEncoder.run({ [IO.textEncoder.input]: input, ...lora }, [IO.textEncoder.output]);
+    return out[IO.textEncoder.output].data as Float32Array;
+  };
+
+  const timestepTensor = (t: number, batch: number): Tensor => {
+    const dims = manifest.unet.timestepShape === 'batch' ? [batch] : [];
+    const n = manifest.unet.timestepShape === 'batch' ? batch : 1;
+    switch (manifest.unet.timestepDtype) {
+      case 'float32': return { type: 'float32', dims, data: new Float32Array(n).fill(t) };
+      case 'float16': return { type: 'float16', dims, data: new Uint16Array(n).fill(toHalf(t)) };
+      case 'int64': return { type: 'int64', dims, data: new BigInt64Array(n).fill(BigInt(Math.round(t))) };
+    }
+  };
+
+  const schedulerConfig: AnySchedulerConfig = { ...SD15_SCHEDULER_CONFIG, ...manifest.schedule };
+
+  return {
+    manifest,
+
+    async generate(opts) {
+      validateRequest(opts);
+      if (opts.lora) validateLoraValues(layers, opts.lora);
+      const textLora = loraFeeds(layers, 'text_encoder', textZeros, opts.lora);
+      const unetLora = loraFeeds(layers, 'unet', unetZeros, opts.lora);
+      const guided = opts.guidance > 1;
+      const hidden = manifest.text.hiddenSize;
+
+      const negative = tokenize(opts.negativePrompt ?? '');
+      const uncond = guided ? await encodeText([negative.ids], textLora) : undefined;
+
+      const images: GeneratedImage[] = [];
+      for (let index = 0; index < opts.prompts.length; index++) {
+        const prompt = opts.prompts[index];
+        const tokens = tokenize(prompt);
+        const cond = await encodeText([tokens.ids], textLora);
+        const batch = guided ? 2 : 1;
+        // diffusers' order: [negative, positive]
+        const context = guided ? concat(uncond!, cond) : cond;
+
+        const scheduler = createScheduler(opts.scheduler, schedulerConfig);
+        scheduler.setTimesteps(opts.steps);
+        const seed = opts.seed + index;
+        const rng = new SeededRandom(seed);
+        let latents = rng.randn(latentSize);
+        if (scheduler.initNoiseSigma !== 1) latents = latents.map((v) => v * scheduler.initNoiseSigma);
+
+        const timesteps = scheduler.timesteps;
+        for (let i = 0; i < timesteps.length; i++) {
+          const t = timesteps[i];
+          const input = scheduler.scaleModelInput(latents, t);
+          const feeds: Feeds = {
+            [IO.unet.sample]: { type: 'float32', dims: [batch, channels, lh, lw], data: guided ? concat(input, input) : input },
+            [IO.unet.timestep]: timestepTensor(t, batch),
+            [IO.unet.context]: { type: 'float32', dims: [batch, maxLength, hidden], data: context },
+            ...unetLora,
+          };
+          const out = (await unet.run(feeds, [IO.unet.output]))[IO.unet.output].data as Float32Array;
+          const noise = guided ? combineBatchedGuidance(out, opts.guidance) : out;
+          latents = scheduler.step(noise, t, latents, { rng }).prevSample;
+          opts.onStep?.({ image: index, images: opts.prompts.length, step: i + 1, steps: timesteps.length });
+        }
+
+        const scaled = latents.map((v) => v / manifest.latent.scale);
+        const decoded = await vaeDecoder.run(
+          { [IO.vaeDecoder.input]: { type: 'float32', dims: [1, channels, lh, lw], data: scaled } },
+          [IO.vaeDecoder.output],
+        );
+        const out = decoded[IO.vaeDecoder.output];
+        const [, c, h, w] = out.dims;
+        const image: GeneratedImage = { ...chwToRgba(out.data as Float32Array, c, h, w), prompt, seed };
+        const note = truncationNote(tokens.truncated, negative.truncated && guided, maxLength);
+        if (note) image.truncatedNote = note;
+        images.push(image);
+      }
+      return images;
+    },
+
+    async encodeImage(image) {
+      const { width, height } = manifest.image;
+      if (image.width !== width || image.height !== height) {
+        throw new Error(`encodeImage: the pack takes ${width}×${height} images, got ${image.width}×${image.height}`);
+      }
+      vaeEncoder ??= open('VAE encoder', manifest.models.vaeEncoder, [IO.vaeEncoder.input]);
+      const encoder = await vaeEncoder;
+      const out = await encoder.run(
+        { [IO.vaeEncoder.input]: { type: 'float32', dims: [1, 3, height, width], data: rgbaToChw(image.rgba, height, width) } },
+        [IO.vaeEncoder.output],
+      );
+      // moments = mean ‖ logvar on channels: the first `channels` planes are the mean
+      const moments = out[IO.vaeEncoder.output].data as Float32Array;
+      return moments.slice(0, latentSize).map((v) => v * manifest.latent.scale);
+    },
+
+    async release() {
+      const sessions: Session[] = [textEncoder, unet, vaeDecoder];
+      if (vaeEncoder) sessions.push(await vaeEncoder);
+      await Promise.all(sessions.map((s) => s.release()));
+    },
+  };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function truncationNote(prompt: boolean, negative: boolean, maxLength: number): string | undefined {
+  const what = prompt && negative ? 'The prompt and the negative prompt are' : prompt ? 'The prompt is' : negative ? 'The negative prompt is' : '';
+  return what ? `${what} longer than the text encoder's ${maxLength} tokens; the words past that were left out.` : undefined;
+}
+
+function validateRequest(o: GenerateOptions): void {
+  if (!Array.isArray(o.prompts) || o.prompts.length === 0) throw new Error('generate: give at least one prompt');
+  if (o.prompts.some((p) => typeof p !== 'string')) throw new Error('generate: every prompt must be a string');
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`generate: seed must be a non-negative integer, got ${o.seed}`);
+  if (!Number.isInteger(o.steps) || o.steps < 1 || o.steps > 1000) throw new Error(`generate: steps must be an integer in 1..1000, got ${o.steps}`);
+  if (!Number.isFinite(o.guidance) || o.guidance < 0) throw new Error(`generate: guidance must be a number ≥ 0, got ${o.guidance}`);
+  if (!SCHEDULER_NAMES.includes(o.scheduler)) throw new Error(`generate: unknown scheduler "${o.scheduler}" (use ${SCHEDULER_NAMES.join(', ')})`);
+}
