@@ -18,10 +18,10 @@ export function backendFromUrl(search = location.search): { backend?: Backend; p
 
 /**
  * The worker reports progress per file; the status line shows the whole pack, so the per-file
- * counts are summed against the pack's total size (from its manifest when the UI could read it).
+ * counts are summed against the pack's total size (from models/index.json when it says).
  */
 function packProgressTracker(
-  packTotal: () => number,
+  packTotal: number,
   onTotals: (loaded: number, total: number, file: string, fromCache: boolean) => void,
 ) {
   const files = new Map<string, { loaded: number; total: number }>();
@@ -33,24 +33,8 @@ function packProgressTracker(
       loaded += f.loaded;
       seen += f.total;
     }
-    onTotals(loaded, Math.max(packTotal(), seen), p.file, p.fromCache);
+    onTotals(loaded, Math.max(packTotal, seen), p.file, p.fromCache);
   };
-}
-
-/**
- * Name and total size of a pack, for the status line only. The worker does the real, checked
- * load and reports any problem with the manifest, so failures here are deliberately ignored.
- */
-async function peekManifest(manifestUrl: string): Promise<{ name?: string; totalBytes: number } | undefined> {
-  try {
-    const res = await fetch(manifestUrl, { cache: 'no-cache' });
-    if (!res.ok) return undefined;
-    const m = (await res.json()) as { name?: unknown; files?: { size?: unknown }[] };
-    const totalBytes = (m.files ?? []).reduce((sum, f) => sum + (typeof f?.size === 'number' ? f.size : 0), 0);
-    return { name: typeof m.name === 'string' ? m.name : undefined, totalBytes };
-  } catch {
-    return undefined;
-  }
 }
 
 let packLoad: Promise<void> | undefined;
@@ -79,17 +63,9 @@ async function loadFirstPack(): Promise<void> {
   try {
     const indexUrl = new URL(`${import.meta.env.BASE_URL}models/index.json`, location.href);
     const [entry] = await readPackIndex(indexUrl);
-    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, loadedBytes: 0, totalBytes: 0 });
-    let packTotal = 0;
-    void peekManifest(entry.manifestUrl).then((peek) => {
-      if (!peek) return;
-      packTotal = peek.totalBytes;
-      const { pack, setPack } = useAppStore.getState();
-      if (pack.phase !== 'loading') return;
-      setPack({ totalBytes: Math.max(pack.totalBytes, packTotal), ...(peek.name ? { name: peek.name } : {}) });
-    });
+    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, loadedBytes: 0, totalBytes: entry.size ?? 0 });
     const track = packProgressTracker(
-      () => packTotal,
+      entry.size ?? 0,
       (loadedBytes, totalBytes, file, fromCache) => useAppStore.getState().setPack({ loadedBytes, totalBytes, file, fromCache }),
     );
     const result = await client.loadPack(entry.manifestUrl, backend ? { backend } : {}, track);
@@ -174,7 +150,7 @@ export async function generateImages(): Promise<void> {
     const last = images.at(-1);
     if (last?.backend) useAppStore.getState().setBackend(last.backend, last.notice ?? useAppStore.getState().backendNotice);
     const note = images.find((i) => i.truncatedNote)?.truncatedNote;
-    if (note) useAppStore.getState().setWarning(note);
+    if (note) useAppStore.getState().setWarning(`Prompt truncated: ${note}`);
   } catch (e) {
     useAppStore.getState().setError(errorText(e));
   } finally {

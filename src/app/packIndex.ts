@@ -5,12 +5,16 @@ export interface PackIndexEntry {
   name?: string;
   /** absolute URL of the pack's manifest.json */
   manifestUrl: string;
+  /** total bytes of the pack's files, when the index says */
+  size?: number;
 }
 
 interface RawEntry {
   id?: unknown;
   name?: unknown;
-  manifest?: unknown;
+  /** manifest path relative to index.json */
+  path?: unknown;
+  size?: unknown;
 }
 
 export async function readPackIndex(indexUrl: URL): Promise<PackIndexEntry[]> {
@@ -35,11 +39,12 @@ export async function readPackIndex(indexUrl: URL): Promise<PackIndexEntry[]> {
   if (!Array.isArray(list) || list.length === 0) throw new Error(`${where}: lists no packs`);
   return list.map((raw: RawEntry, i) => {
     if (typeof raw?.id !== 'string' || !raw.id) throw new Error(`${where}: pack ${i} has no id`);
-    const manifest = typeof raw.manifest === 'string' && raw.manifest ? raw.manifest : `${raw.id}/manifest.json`;
+    const manifest = typeof raw.path === 'string' && raw.path ? raw.path : `${raw.id}/manifest.json`;
     return {
       id: raw.id,
       name: typeof raw.name === 'string' ? raw.name : undefined,
       manifestUrl: new URL(manifest, indexUrl).href,
+      size: typeof raw.size === 'number' && raw.size > 0 ? raw.size : undefined,
     };
   });
 }

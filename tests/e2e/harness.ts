@@ -59,16 +59,22 @@ export async function startServer(): Promise<TestServer> {
   return { url, close: () => server.close() };
 }
 
-function launchOptions(): LaunchOptions {
+export interface BrowserOptions {
+  /** false launches without --enable-unsafe-webgpu: Linux chromium then has no WebGPU adapter */
+  webgpu?: boolean;
+}
+
+function launchOptions({ webgpu = true }: BrowserOptions = {}): LaunchOptions {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium)`);
   }
-  return { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS };
+  const args = webgpu ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu');
+  return { executablePath: CHROMIUM_PATH, headless: true, args };
 }
 
-/** Headless Debian chromium with WebGPU enabled. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch(launchOptions());
+/** Headless Debian chromium, with WebGPU enabled unless told otherwise. */
+export function launchBrowser(options?: BrowserOptions): Promise<Browser> {
+  return chromium.launch(launchOptions(options));
 }
 
 export interface PersistentBrowser {
