@@ -70,6 +70,11 @@ describe('aux bases', () => {
     expect(code(() => readAuxFile(bytes, [...SMALL_LAYERS, { name: 'x', target: 'unet', nIn: 4, nOut: 4 }]))).toBe('missing-layer');
     expect(code(() => checkAuxMatches(back, SMALL_LAYERS.map((l, i) => (i === 1 ? { ...l, nIn: 48 } : l))))).toBe('bad-shape');
     expect(code(() => readAuxFile(bytes.slice(0, bytes.length - 1)))).toBe('truncated');
+    const half = readAuxFile(writeAuxFile(aux, { dtype: 'F16' }), SMALL_LAYERS);
+    for (const [name, x] of aux.bases) {
+      expect(maxAbsDiff(half.bases.get(name)!.dAux, x.dAux)).toBeLessThan(2 ** -11);
+      expect(maxAbsDiff(half.bases.get(name)!.uAux, x.uAux)).toBeLessThan(2 ** -11);
+    }
   });
 });
 
