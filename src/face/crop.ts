@@ -16,7 +16,7 @@ export interface InitialCrop {
   faceFound: boolean;
   /** the detection the crop was built from, when one passed the threshold */
   face?: FaceDetection;
-  /** best detection score seen (0 when the detector returned nothing) */
+  /** best detection score seen (0 when no candidate reached the detector's minScore) */
   bestScore: number;
 }
 
