@@ -96,8 +96,10 @@ export interface LinearOptions { bias?: boolean; lora?: boolean }
 
 /**
  * nn.Linear on a 3-D input: MatMul with the pre-transposed [in, out] weight, then Add(bias).
- * With `lora` and slots enabled the projection also adds x·down·up, the slot's graph inputs
- * `lora.<module path>.down` [in, r] and `.up` [r, out], under the scope `<module>/lora`.
+ * With `lora` and slots enabled the MatMul's result also gets x·down·up, from the slot's graph
+ * inputs `lora.<module path>.down` [in, r] and `.up` [r, out], with the node names and placement
+ * (before the bias) that `insertLoraSlots` gives a real export: `<module>/lora/down/MatMul`,
+ * `<module>/lora/up/MatMul`, `<module>/lora/Add`.
  */
 export function linear(n: Net, name: string, x: string, nIn: number, nOut: number, opts: LinearOptions = {}): string {
   const { b, init } = n;
@@ -105,14 +107,22 @@ export function linear(n: Net, name: string, x: string, nIn: number, nOut: numbe
     // stored in ONNX orientation [in, out] (the export's transposed copy of torch's [out, in])
     const w = b.param('weight', init.fanIn(nIn * nOut, nIn), [nIn, nOut]);
     let y = b.op1('MatMul', [x, w]);
+    if (opts.lora) {
+      const path = b.modulePath;
+      n.slots.push({ name: path, nIn, nOut });
+      if (n.loraSlots) {
+        const down = b.input(`lora.${path}.down`, 'float32', [nIn, LORA_RANK_DIM]);
+        const up = b.input(`lora.${path}.up`, 'float32', [LORA_RANK_DIM, nOut]);
+        const base = y;
+        y = n.scope('lora', () => {
+          const xDown = n.scope('down', () => b.op1('MatMul', [x, down]));
+          const delta = n.scope('up', () => b.op1('MatMul', [xDown, up]));
+          return b.op1('Add', [base, delta]);
+        });
+      }
+    }
     if (opts.bias ?? true) y = b.op1('Add', [y, b.param('bias', init.bias(nOut), [nOut])]);
-    if (!opts.lora) return y;
-    const path = b.modulePath;
-    n.slots.push({ name: path, nIn, nOut });
-    if (!n.loraSlots) return y;
-    const down = b.input(`lora.${path}.down`, 'float32', [nIn, LORA_RANK_DIM]);
-    const up = b.input(`lora.${path}.up`, 'float32', [LORA_RANK_DIM, nOut]);
-    return n.scope('lora', () => b.op1('Add', [y, b.op1('MatMul', [b.op1('MatMul', [x, down]), up])]));
+    return y;
   });
 }
 

@@ -74,8 +74,13 @@ describe('tiny pack graphs', () => {
     expect(readTensorProto(inits.get(k2.input![1])!).dims).toEqual([32, 64]);
     expect(nodes.get('/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_out.0/Add')?.input?.[1])
       .toBe('down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_out.0.bias');
-    expect(nodes.get('/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/lora/MatMul')?.input?.[1])
-      .toBe(loraInputNames('down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q').down);
+    // slot nodes as insertLoraSlots writes them into a real export
+    expect(nodes.get('/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/lora/down/MatMul')?.input)
+      .toEqual([q!.input![0], loraInputNames('down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q').down]);
+    expect(nodes.get('/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/lora/up/MatMul')?.input?.[1])
+      .toBe(loraInputNames('down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q').up);
+    expect(nodes.get('/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_out.0/lora/Add')?.input?.[0])
+      .toBe(nodes.get('/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_out.0/MatMul')!.output![0]);
     for (const name of ['/mid_block/attentions.0/transformer_blocks.0/ff/net.0/proj/MatMul', '/down_blocks.0/downsamplers.0/conv/Conv',
       '/up_blocks.0/upsamplers.0/Resize', '/time_embedding/linear_1/Gemm', '/conv_out/Conv',
       '/down_blocks.0/resnets.0/norm1/InstanceNormalization', '/up_blocks.1/resnets.0/conv_shortcut/Conv']) {

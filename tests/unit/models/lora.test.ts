@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { consumers, decodeModel, encodeModel, makeTensorProto, readTensorProto, type ModelProto } from '../../../src/onnx';
+import { insertLoraSlots } from '../../../src/onnx/lora';
 import { buildTinyModels, type TinyModels } from '../../../src/models';
 import type { LoraLayer } from '../../../src/packs/manifest';
 import type { Feeds } from '../../../src/runtime/types';
@@ -101,6 +102,19 @@ describe('LoRA slots', () => {
       const names = new Set(a.node!.map((n) => n.name));
       expect(b.node!.every((n) => names.has(n.name))).toBe(true);
       expect(a.node!.filter((n) => !n.name!.includes('/lora/')).map((n) => n.name)).toEqual(b.node!.map((n) => n.name));
+    }
+  });
+
+  it('match insertLoraSlots applied to the slot-free graphs (same layers, node names, numbers)', async () => {
+    for (const c of cases) {
+      const layers = withSlots.loraLayers.filter((l) => l.target === c.target);
+      const inserted = insertLoraSlots(c.pick(plain));
+      expect(inserted.layers).toEqual(layers);
+      expect(inserted.model.graph!.node!.map((n) => n.name)).toEqual(c.pick(withSlots).graph!.node!.map((n) => n.name));
+      const slots = randomSlots(layers, 3);
+      const a = await run(inserted.model, { ...c.feeds(), ...slots }, c.output);
+      const b = await run(c.pick(withSlots), { ...c.feeds(), ...slots }, c.output);
+      expect(maxAbsDiff(a, b)).toBeLessThanOrEqual(1e-6);
     }
   });
 });
