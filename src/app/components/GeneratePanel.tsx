@@ -1,4 +1,5 @@
 import { useAppStore } from '../store';
+import { ProgressBar } from './ProgressBar';
 
 /** The Generate button and, while it runs, a bar that moves once per denoising step. */
 export function GeneratePanel() {
@@ -16,7 +17,7 @@ export function GeneratePanel() {
       </button>
       {progress && (
         <div className="step-progress">
-          <progress data-testid="progress" max={Math.max(total, 1)} value={done} aria-label="Denoising progress" />
+          <ProgressBar testId="progress" max={total} value={done} label="Denoising progress" />
           <span className="step-label">
             Image {progress.image + 1}/{progress.images} · step {progress.step}/{progress.steps}
             {secondsPerStep !== undefined && ` · ${secondsPerStep.toFixed(secondsPerStep < 10 ? 2 : 1)} s/step`}

@@ -1,5 +1,6 @@
 import { useAppStore } from '../store';
 import { statusText } from '../statusText';
+import { ProgressBar } from './ProgressBar';
 
 /** What the app is doing: pack download with byte progress, ready, or generating. */
 export function PackStatus() {
@@ -14,7 +15,9 @@ export function PackStatus() {
         {text}
       </span>
       {downloading && (
-        <progress className="pack-progress" max={pack.totalBytes} value={pack.loadedBytes} aria-label="Pack download" />
+        <div className="pack-progress">
+          <ProgressBar max={pack.totalBytes} value={pack.loadedBytes} label="Pack download" />
+        </div>
       )}
     </div>
   );
