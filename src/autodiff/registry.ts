@@ -1,0 +1,92 @@
+// Every gradient rule, by op type. The backward graphs use only standard ONNX ops of the
+// default domain, and only ops that onnxruntime's WebGPU execution provider implements
+// (onnxruntime/core/providers/webgpu/webgpu_execution_provider.cc as of ORT 1.2x; the
+// js/web/docs/webgpu-operators.md table is the older JSEP list). The ops the rules emit:
+//
+//   Add Sub Mul Div Neg Pow Sqrt Reciprocal Exp Log Erf Tanh      elementwise float math
+//   Greater Less GreaterOrEqual LessOrEqual Equal Where Cast       masks (And/Sign/Sum are not on the list)
+//   MatMul Gemm Einsum Conv ConvTranspose                          products
+//   ReduceSum ReduceMean ReduceProd                                reductions (not ReduceSumSquare)
+//   Reshape Transpose Unsqueeze Squeeze Expand Concat Split Slice Pad Shape Gather Range
+//   ScatterND ScatterElements (opset 16+, reduction='add')         gathers' gradients
+//
+// Integer shape arithmetic (Shape, Gather/Slice/Concat of shapes, ReduceProd of a shape,
+// Range over int64) runs on the CPU in ORT whatever the EP, as it does in every exported model.
+// Deliberately avoided: Sum (an Add chain accumulates), Identity (values are renamed instead),
+// ConstantOfShape (Expand of a scalar), OneHot and Sign.
+import type { GradRule } from './types';
+import { Abs } from './rules/Abs';
+import { Add } from './rules/Add';
+import { Cast } from './rules/Cast';
+import { Clip } from './rules/Clip';
+import { Concat } from './rules/Concat';
+import { Constant } from './rules/Constant';
+import { Conv } from './rules/Conv';
+import { ConvTranspose } from './rules/ConvTranspose';
+import { Div } from './rules/Div';
+import { Dropout } from './rules/Dropout';
+import { Einsum } from './rules/Einsum';
+import { Erf } from './rules/Erf';
+import { Exp } from './rules/Exp';
+import { Expand } from './rules/Expand';
+import { Flatten } from './rules/Flatten';
+import { Gather } from './rules/Gather';
+import { GatherElements } from './rules/GatherElements';
+import { GatherND } from './rules/GatherND';
+import { Gelu } from './rules/Gelu';
+import { Gemm } from './rules/Gemm';
+import { Identity } from './rules/Identity';
+import { InstanceNormalization } from './rules/InstanceNormalization';
+import { LayerNormalization } from './rules/LayerNormalization';
+import { LeakyRelu } from './rules/LeakyRelu';
+import { Log } from './rules/Log';
+import { LogSoftmax } from './rules/LogSoftmax';
+import { MatMul } from './rules/MatMul';
+import { Max } from './rules/Max';
+import { Mean } from './rules/Mean';
+import { Min } from './rules/Min';
+import { Mul } from './rules/Mul';
+import { Neg } from './rules/Neg';
+import { Pad } from './rules/Pad';
+import { Pow } from './rules/Pow';
+import { Reciprocal } from './rules/Reciprocal';
+import { ReduceMean } from './rules/ReduceMean';
+import { ReduceSum } from './rules/ReduceSum';
+import { Relu } from './rules/Relu';
+import { Reshape } from './rules/Reshape';
+import { Resize } from './rules/Resize';
+import { Sigmoid } from './rules/Sigmoid';
+import { Slice } from './rules/Slice';
+import { Softmax } from './rules/Softmax';
+import { Split } from './rules/Split';
+import { Sqrt } from './rules/Sqrt';
+import { Squeeze } from './rules/Squeeze';
+import { Sub } from './rules/Sub';
+import { Sum } from './rules/Sum';
+import { Tanh } from './rules/Tanh';
+import { Tile } from './rules/Tile';
+import { Transpose } from './rules/Transpose';
+import { Unsqueeze } from './rules/Unsqueeze';
+import { Where } from './rules/Where';
+
+const RULES: GradRule[] = [
+  Abs, Add, Cast, Clip, Concat, Constant, Conv, ConvTranspose, Div, Dropout, Einsum, Erf, Exp, Expand, Flatten,
+  Gather, GatherElements, GatherND, Gelu, Gemm, Identity, InstanceNormalization, LayerNormalization,
+  LeakyRelu, Log, LogSoftmax, MatMul, Max, Mean, Min, Mul, Neg, Pad, Pow, Reciprocal, ReduceMean, ReduceSum, Relu,
+  Reshape, Resize, Sigmoid, Slice, Softmax, Split, Sqrt, Squeeze, Sub, Sum, Tanh, Tile, Transpose, Unsqueeze, Where,
+];
+
+const registry = new Map<string, GradRule>(RULES.map((r) => [r.opType, r]));
+
+export function gradRule(opType: string): GradRule | undefined { return registry.get(opType); }
+export function supportedOps(): string[] { return [...registry.keys()].sort(); }
+
+/** The ops backward graphs may contain; tests check every emitted node against it. */
+export const EMITTED_OPS = new Set([
+  'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Erf', 'Tanh',
+  'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Equal', 'Where', 'Cast',
+  'MatMul', 'Gemm', 'Einsum', 'Conv', 'ConvTranspose',
+  'ReduceSum', 'ReduceMean', 'ReduceProd',
+  'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Expand', 'Concat', 'Split', 'Slice', 'Pad', 'Shape', 'Gather', 'Range',
+  'ScatterND', 'ScatterElements',
+]);

@@ -1,0 +1,14 @@
+import type { GradRule } from '../types';
+import { toInput } from './common';
+
+// y = a / b: da = dy / b, db = -dy · y / b
+export const Div: GradRule = {
+  opType: 'Div',
+  gradFunc: (ctx) => {
+    const { e } = ctx;
+    return [
+      () => toInput(ctx, e.div(ctx.dy()!, ctx.x(1)), 0),
+      () => toInput(ctx, e.neg(e.div(e.mul(ctx.dy()!, ctx.y(0)), ctx.x(1))), 1),
+    ];
+  },
+};

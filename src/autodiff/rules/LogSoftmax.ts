@@ -1,0 +1,12 @@
+import type { GradRule } from '../types';
+import { softmaxAxes } from './Softmax';
+
+// dx = dy − exp(y)·Σ_axis dy
+export const LogSoftmax: GradRule = {
+  opType: 'LogSoftmax',
+  gradFunc: (ctx) => [() => {
+    const { e } = ctx;
+    const dy = ctx.dy()!;
+    return e.sub(dy, e.mul(e.op1('Exp', [ctx.y(0)]), e.reduceSum(dy, softmaxAxes(ctx), true)));
+  }],
+};

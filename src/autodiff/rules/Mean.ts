@@ -1,0 +1,6 @@
+import type { GradRule } from '../types';
+
+export const Mean: GradRule = {
+  opType: 'Mean',
+  gradFunc: (ctx) => ctx.in.map((x) => () => ctx.e.sumToShape(ctx.e.scale(ctx.dy()!, 1 / ctx.in.length, x), ctx.out[0], x)),
+};

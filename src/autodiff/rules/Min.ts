@@ -1,0 +1,3 @@
+import { extremumRule } from './minmax';
+
+export const Min = extremumRule('Min');

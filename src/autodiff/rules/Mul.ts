@@ -1,0 +1,13 @@
+import type { GradRule } from '../types';
+import { toInput } from './common';
+
+export const Mul: GradRule = {
+  opType: 'Mul',
+  gradFunc: (ctx) => {
+    const { e } = ctx;
+    return [
+      () => toInput(ctx, e.mul(ctx.dy()!, ctx.x(1)), 0),
+      () => toInput(ctx, e.mul(ctx.dy()!, ctx.x(0)), 1),
+    ];
+  },
+};

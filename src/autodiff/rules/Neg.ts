@@ -1,0 +1,3 @@
+import { unary } from './common';
+
+export const Neg = unary('Neg', (ctx, dy) => ctx.e.neg(dy));

@@ -1,0 +1,3 @@
+import { reshapeRule } from './reshapeLike';
+
+export const Reshape = reshapeRule('Reshape');

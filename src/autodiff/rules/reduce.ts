@@ -1,0 +1,51 @@
+// ReduceSum and ReduceMean: put the reduced axes back (keepdims) and broadcast to x's shape.
+import type { GradContext } from '../types';
+import { isKnown } from '../dims';
+
+interface ReducedAxes { axes: number[] | null; dynamic: string | null; noop: boolean }
+
+/** The reduced axes: from the attribute, a constant input, or a run-time input (`dynamic`). */
+export function reducedAxes(ctx: GradContext, axesAsInputFrom: number): ReducedAxes {
+  const r = ctx.rank(ctx.in[0]);
+  const noopEmpty = ctx.attr<number>('noop_with_empty_axes', 0) === 1;
+  let axes: number[] | null | undefined;
+  let dynamic: string | null = null;
+  if (ctx.opset >= axesAsInputFrom) {
+    if (ctx.in[1]) {
+      const c = ctx.shapes.intValues(ctx.in[1]);
+      if (c) axes = c;
+      else { axes = null; dynamic = ctx.x(1); }
+    }
+  } else {
+    axes = ctx.attr<number[]>('axes');
+  }
+  if (axes === undefined || (axes && axes.length === 0)) {
+    if (noopEmpty) return { axes: [], dynamic: null, noop: true };
+    return { axes: Array.from({ length: r }, (_, i) => i), dynamic: null, noop: false };
+  }
+  return { axes: axes ? [...new Set(axes.map((a) => (a < 0 ? a + r : a)))].sort((a, b) => a - b) : null, dynamic, noop: false };
+}
+
+/** dy broadcast back to x's shape. */
+export function unreduce(ctx: GradContext, ax: ReducedAxes, dy: string): string {
+  const { e } = ctx;
+  if (ax.noop) return dy;
+  let g = dy;
+  if (!ctx.attr<number>('keepdims', 1)) g = ax.axes ? e.unsqueeze(dy, ax.axes) : e.unsqueezeDyn(dy, ax.dynamic!);
+  return e.op1('Expand', [g, e.shapeOf(ctx.in[0])]);
+}
+
+/** How many elements each output averages, as a scalar of x's dtype. */
+export function reducedCount(ctx: GradContext, ax: ReducedAxes): string {
+  const { e } = ctx;
+  const x = ctx.in[0];
+  const dt = e.dtypeOf(x);
+  if (ax.axes) {
+    const d = ctx.dims(x);
+    const ds = ax.axes.map((a) => d[a]);
+    if (ds.every(isKnown)) return e.scalar(ds.reduce((p, v) => p * (v as number), 1), dt);
+  }
+  const nx = e.reduceProd(e.shapeOf(x), null, false);
+  const ny = e.reduceProd(e.shapeOf(ctx.out[0]), null, false);
+  return e.cast(e.div(nx, ny), dt);
+}
