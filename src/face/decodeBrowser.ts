@@ -1,10 +1,13 @@
-// Browser-side selfie decoding (main thread or worker): the browser's own decoders, which
-// honour EXIF orientation for JPEG, PNG and WebP through createImageBitmap's
-// `imageOrientation: 'from-image'`, and its canvas scaler to shrink huge photos first.
+// Browser-side selfie decoding (main thread or worker): the browser's own decoders (JPEG, PNG,
+// WebP) through createImageBitmap, and its canvas scaler to shrink huge photos first.
+//
+// EXIF orientation: tried in this machine's Chromium, JPEG and PNG (eXIf) are rotated by the
+// browser but a WebP's EXIF orientation is ignored. So the browser gets a copy of the file that
+// says "upright" and we rotate the shrunk pixels ourselves, which is what decodeNode.ts does
+// too: the same photo comes out the same way in every browser and in Node.
 import { ImageDecodeError } from './errors';
-import { swapsAxes } from './exif';
-import { fitWithin, orientImage, type RgbaImage } from './image';
-import { inspectImage, MIME_TYPES } from './imageInfo';
+import { fitWithin, orientImage } from './image';
+import { inspectImage, MIME_TYPES, withoutOrientation } from './imageInfo';
 import { DEFAULT_MAX_SIDE, type DecodedImage, type DecodeOptions } from './decodeTypes';
 
 export async function decodeImageBlob(blob: Blob, opts: DecodeOptions = {}): Promise<DecodedImage> {
@@ -12,16 +15,16 @@ export async function decodeImageBlob(blob: Blob, opts: DecodeOptions = {}): Pro
   const info = inspectImage(bytes);
   let bitmap: ImageBitmap;
   try {
-    // re-typed from the sniffed format: a renamed file's wrong MIME type must not matter
-    bitmap = await createImageBitmap(new Blob([bytes], { type: MIME_TYPES[info.format] }), {
-      imageOrientation: 'from-image',
-      premultiplyAlpha: 'none',
-      colorSpaceConversion: 'default',
-    });
+    // typed from the sniffed format: a renamed file's wrong MIME type must not matter
+    const upright = new Blob([withoutOrientation(bytes, info) as Uint8Array<ArrayBuffer>], { type: MIME_TYPES[info.format] });
+    bitmap = await createImageBitmap(upright, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'default' });
   } catch (e) {
     throw new ImageDecodeError('corrupt', `the ${info.format.toUpperCase()} file could not be decoded: ${(e as Error).message}`);
   }
   try {
+    if (bitmap.width !== info.width || bitmap.height !== info.height) {
+      throw new ImageDecodeError('corrupt', `the ${info.format.toUpperCase()} header says ${info.width}×${info.height} but the browser decoded ${bitmap.width}×${bitmap.height}`);
+    }
     const { width, height } = fitWithin(bitmap.width, bitmap.height, opts.maxSide ?? DEFAULT_MAX_SIDE);
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -30,13 +33,8 @@ export async function decodeImageBlob(blob: Blob, opts: DecodeOptions = {}): Pro
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(bitmap, 0, 0, width, height);
     const pixels = ctx.getImageData(0, 0, width, height).data;
-    let image: RgbaImage = { width, height, data: new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, pixels.length) };
-    // A browser that ignored the EXIF rotation leaves the stored axes; redo what it skipped.
-    // (Mirror-only orientations 2–4 cannot be told apart this way and are left to the browser.)
-    const browserIgnoredRotation =
-      swapsAxes(info.orientation) && info.width !== info.height && bitmap.width === info.width && bitmap.height === info.height;
-    if (browserIgnoredRotation) image = orientImage(image, info.orientation);
-    return { image, info };
+    const shrunk = { width, height, data: new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, pixels.length) };
+    return { image: orientImage(shrunk, info.orientation), info };
   } finally {
     bitmap.close();
   }

@@ -12,36 +12,55 @@ export function hasExifHeader(bytes: Uint8Array, at: number): boolean {
   return EXIF_HEADER.every((b, i) => bytes[at + i] === b);
 }
 
+/** Where a file's Orientation value sits, so a copy without it can be made (see withoutOrientation). */
+export interface OrientationField {
+  /** byte offset of the 2-byte value, from the start of the buffer searched */
+  valueAt: number;
+  littleEndian: boolean;
+}
+
 /**
  * Orientation from a TIFF structure (the payload of a JPEG APP1 after "Exif\0\0", a PNG eXIf
  * chunk or a WebP EXIF chunk). Anything malformed or absent reads as 1: a broken EXIF block
  * must not stop a photo from loading, browsers ignore it too.
  */
 export function readTiffOrientation(tiff: Uint8Array): Orientation {
-  if (tiff.length < 8) return 1;
+  return findTiffOrientation(tiff)?.orientation ?? 1;
+}
+
+/** The Orientation entry of IFD0 with its value's offset inside `tiff`, when valid. */
+export function findTiffOrientation(tiff: Uint8Array): { orientation: Orientation; field: OrientationField } | undefined {
+  if (tiff.length < 8) return undefined;
   const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
   const order = view.getUint16(0, false);
-  if (order !== 0x4949 && order !== 0x4d4d) return 1; // "II" little endian, "MM" big endian
+  if (order !== 0x4949 && order !== 0x4d4d) return undefined; // "II" little endian, "MM" big endian
   const le = order === 0x4949;
-  if (view.getUint16(2, le) !== 42) return 1;
+  if (view.getUint16(2, le) !== 42) return undefined;
   const ifd = view.getUint32(4, le);
-  if (ifd < 8 || ifd + 2 > tiff.length) return 1;
+  if (ifd < 8 || ifd + 2 > tiff.length) return undefined;
   const count = view.getUint16(ifd, le);
   for (let i = 0; i < count; i++) {
     const entry = ifd + 2 + i * 12;
-    if (entry + 12 > tiff.length) return 1;
+    if (entry + 12 > tiff.length) return undefined;
     if (view.getUint16(entry, le) !== ORIENTATION_TAG) continue;
-    if (view.getUint16(entry + 2, le) !== TYPE_SHORT || view.getUint32(entry + 4, le) < 1) return 1;
+    if (view.getUint16(entry + 2, le) !== TYPE_SHORT || view.getUint32(entry + 4, le) < 1) return undefined;
     const value = view.getUint16(entry + 8, le); // a single SHORT sits left-justified in the value field
-    return value >= 1 && value <= 8 ? (value as Orientation) : 1;
+    if (value < 1 || value > 8) return undefined;
+    return { orientation: value as Orientation, field: { valueAt: entry + 8, littleEndian: le } };
   }
-  return 1;
+  return undefined;
 }
 
 /** Orientation from an APP1 segment's payload (the bytes after its length field). */
-export function readApp1Orientation(payload: Uint8Array): Orientation | undefined {
+export function findApp1Orientation(payload: Uint8Array): ReturnType<typeof findTiffOrientation> {
   if (!hasExifHeader(payload, 0)) return undefined; // an XMP APP1, not EXIF
-  return readTiffOrientation(payload.subarray(EXIF_HEADER.length));
+  const found = findTiffOrientation(payload.subarray(EXIF_HEADER.length));
+  return found && { ...found, field: { ...found.field, valueAt: found.field.valueAt + EXIF_HEADER.length } };
+}
+
+export function readApp1Orientation(payload: Uint8Array): Orientation | undefined {
+  if (!hasExifHeader(payload, 0)) return undefined;
+  return findApp1Orientation(payload)?.orientation ?? 1;
 }
 
 /** Orientations 5–8 swap width and height. */

@@ -3,7 +3,8 @@
 // run this first, so a renamed text file, a cut-off download or a 0×0 image gets the same
 // clear error everywhere, and a decompression bomb is refused before memory is spent on it.
 import { ImageDecodeError, NOT_AN_IMAGE_MESSAGE } from './errors';
-import { hasExifHeader, readApp1Orientation, readTiffOrientation, type Orientation } from './exif';
+import { crc32 } from './crc32';
+import { findApp1Orientation, findTiffOrientation, hasExifHeader, type Orientation, type OrientationField } from './exif';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
@@ -13,6 +14,13 @@ export interface ImageInfo {
   width: number;
   height: number;
   orientation: Orientation;
+  /** where the file stores its orientation (absent when it has none), for withoutOrientation() */
+  orientationField?: StoredOrientation;
+}
+
+export interface StoredOrientation extends OrientationField {
+  /** a PNG chunk's CRC to recompute after the value changes: over [from, to), stored at `at` */
+  crc?: { from: number; to: number; at: number };
 }
 
 /** Larger photos are refused: 100 MP of RGBA is 400 MB before any resizing. */
@@ -75,7 +83,7 @@ function isSofMarker(m: number): boolean {
 
 function inspectJpeg(b: Uint8Array): ImageInfo {
   let pos = 2;
-  let orientation: Orientation = 1;
+  let exif: ReturnType<typeof findTiffOrientation>;
   let size: { width: number; height: number } | undefined;
   for (;;) {
     if (pos >= b.length) throw truncated('JPEG');
@@ -94,14 +102,14 @@ function inspectJpeg(b: Uint8Array): ImageInfo {
     if (isSofMarker(marker)) {
       if (payload.length < 6) throw corrupt('JPEG', 'short frame header');
       size = { height: (payload[1] << 8) | payload[2], width: (payload[3] << 8) | payload[4] };
-    } else if (marker === 0xe1 && orientation === 1) {
-      orientation = readApp1Orientation(payload) ?? orientation;
+    } else if (marker === 0xe1 && !exif) {
+      exif = located(findApp1Orientation(payload), pos + 2);
     } else if (marker === 0xda) {
       if (!size) throw corrupt('JPEG', 'image data comes before the frame header');
       // Entropy-coded data follows; a complete file ends with EOI (FF D9), possibly followed by
       // trailing bytes that some cameras append, so look for it anywhere after this point.
       if (lastIndexOfPair(b, 0xff, 0xd9, end) < 0) throw truncated('JPEG');
-      return { format: 'jpeg', ...size, orientation };
+      return { format: 'jpeg', ...size, ...orientationOf(exif) };
     }
     pos = end;
   }
@@ -116,7 +124,8 @@ function inspectPng(b: Uint8Array): ImageInfo {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let pos = 8;
   let size: { width: number; height: number } | undefined;
-  let orientation: Orientation = 1;
+  let exif: ReturnType<typeof findTiffOrientation>;
+  let exifChunk: StoredOrientation['crc'];
   let sawData = false;
   for (;;) {
     if (pos + 8 > b.length) throw truncated('PNG');
@@ -130,13 +139,14 @@ function inspectPng(b: Uint8Array): ImageInfo {
       size = { width: view.getUint32(dataStart), height: view.getUint32(dataStart + 4) };
     } else if (type === 'IDAT') {
       sawData = true;
-    } else if (type === 'eXIf') {
-      const exif = b.subarray(dataStart, dataStart + length);
-      // the PNG spec stores bare TIFF, some writers keep the JPEG-style "Exif\0\0" prefix
-      orientation = readTiffOrientation(hasExifHeader(exif, 0) ? exif.subarray(6) : exif);
+    } else if (type === 'eXIf' && !exif) {
+      exif = tiffInChunk(b, dataStart, length);
+      exifChunk = { from: pos + 4, to: dataStart + length, at: dataStart + length };
     } else if (type === 'IEND') {
       if (!sawData) throw corrupt('PNG', 'it has no image data (IDAT)');
-      return { format: 'png', ...size, orientation };
+      const o = orientationOf(exif);
+      if (o.orientationField) o.orientationField.crc = exifChunk;
+      return { format: 'png', ...size, ...o };
     }
     pos = next;
   }
@@ -148,7 +158,7 @@ function inspectWebp(b: Uint8Array): ImageInfo {
   if (riffEnd > b.length) throw truncated('WebP');
   let pos = 12;
   let size: { width: number; height: number } | undefined;
-  let orientation: Orientation = 1;
+  let exif: ReturnType<typeof findTiffOrientation>;
   let sawData = false;
   while (pos + 8 <= riffEnd) {
     const type = ascii(b, pos, 4);
@@ -170,11 +180,41 @@ function inspectWebp(b: Uint8Array): ImageInfo {
       sawData = true;
     } else if (type === 'ANMF') {
       sawData = true;
-    } else if (type === 'EXIF') {
-      orientation = readTiffOrientation(hasExifHeader(d, 0) ? d.subarray(6) : d);
+    } else if (type === 'EXIF' && !exif) {
+      exif = tiffInChunk(b, dataStart, length);
     }
     pos = dataStart + length + (length & 1); // chunks are padded to an even size
   }
   if (!size || !sawData) throw truncated('WebP');
-  return { format: 'webp', ...size, orientation };
+  return { format: 'webp', ...size, ...orientationOf(exif) };
+}
+
+/** A PNG eXIf / WebP EXIF chunk: bare TIFF by the specs, but some writers keep the JPEG-style "Exif\0\0". */
+function tiffInChunk(b: Uint8Array, start: number, length: number): ReturnType<typeof findTiffOrientation> {
+  const skip = hasExifHeader(b.subarray(start, start + length), 0) ? 6 : 0;
+  return located(findTiffOrientation(b.subarray(start + skip, start + length)), start + skip);
+}
+
+/** Makes a found field's offset absolute: `base` is where the searched bytes start in the file. */
+function located(found: ReturnType<typeof findTiffOrientation>, base: number): ReturnType<typeof findTiffOrientation> {
+  return found && { ...found, field: { ...found.field, valueAt: found.field.valueAt + base } };
+}
+
+function orientationOf(found: ReturnType<typeof findTiffOrientation>): Pick<ImageInfo, 'orientation' | 'orientationField'> {
+  return found ? { orientation: found.orientation, orientationField: { ...found.field } } : { orientation: 1 };
+}
+
+/**
+ * A copy of the file whose orientation says 1 (upright), for decoders whose EXIF handling we
+ * cannot rely on: Chromium rotates JPEG and PNG but ignores a WebP's EXIF orientation, so the
+ * browser decoder hands the browser this copy and rotates the pixels itself, exactly as Node does.
+ */
+export function withoutOrientation(bytes: Uint8Array, info: ImageInfo): Uint8Array {
+  const f = info.orientationField;
+  if (!f || info.orientation === 1) return bytes;
+  const copy = bytes.slice();
+  const view = new DataView(copy.buffer);
+  view.setUint16(f.valueAt, 1, f.littleEndian);
+  if (f.crc) view.setUint32(f.crc.at, crc32(copy.subarray(f.crc.from, f.crc.to)));
+  return copy;
 }

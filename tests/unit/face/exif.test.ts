@@ -1,11 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { readTiffOrientation, readApp1Orientation, type Orientation } from '../../../src/face/exif';
 import { orientImage, resizeImage } from '../../../src/face/image';
-import { inspectImage } from '../../../src/face/imageInfo';
+import { inspectImage, withoutOrientation } from '../../../src/face/imageInfo';
 import { decodeImageBytes } from '../../../src/face/decodeNode';
-import { exifApp1, expectSameImage, fixture, insertAfterApp0, numberedImage, pixel, tiffWithOrientation } from './helpers';
+import { exifApp1, expectSameImage, fixture, handMadePng, insertAfterApp0, numberedImage, pixel, pngChunkCrcsValid, tiffWithOrientation, webpWithExif } from './helpers';
 
 const ALL: Orientation[] = [1, 2, 3, 4, 5, 6, 7, 8];
+/** the orientation that undoes each one (the two quarter turns undo each other, the rest themselves) */
+const UNDO: Record<Orientation, Orientation> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6 };
 
 describe('EXIF orientation reader', () => {
   it('reads every orientation from big- and little-endian TIFF', () => {
@@ -35,7 +37,7 @@ describe('EXIF orientation reader', () => {
     expect(inspectImage(jpg).orientation).toBe(1);
     for (const o of ALL) {
       const info = inspectImage(insertAfterApp0(jpg, exifApp1(o, o % 2 === 0)));
-      expect(info).toEqual({ format: 'jpeg', width: 512, height: 512, orientation: o });
+      expect(info).toMatchObject({ format: 'jpeg', width: 512, height: 512, orientation: o });
     }
   });
 });
@@ -93,5 +95,39 @@ describe('decoding a JPEG with an EXIF orientation', () => {
     for (const o of ALL) {
       expectSameImage(decodeImageBytes(insertAfterApp0(jpg, exifApp1(o, true))).image, orientImage(upright, o));
     }
+  });
+});
+
+describe('decoding a WebP with an EXIF chunk', () => {
+  it('orientation 8 decodes to the original turned 90° counter-clockwise', () => {
+    const simple = fixture('astronaut.webp');
+    const upright = decodeImageBytes(simple).image;
+    const withExif = webpWithExif(simple, tiffWithOrientation(8, true), 512, 512);
+    expect(inspectImage(withExif)).toMatchObject({ format: 'webp', width: 512, height: 512, orientation: 8 });
+    expectSameImage(decodeImageBytes(withExif).image, orientImage(upright, 8));
+  });
+});
+
+describe('withoutOrientation (what the browser decoder hands the browser)', () => {
+  it('rewrites only the orientation value, in JPEG, PNG (CRC kept valid) and WebP', () => {
+    const jpg = insertAfterApp0(fixture('astronaut.jpg'), exifApp1(6, true));
+    const png = handMadePng(3, 1, 2, 8, [new Uint8Array([1, 1, 1, 2, 2, 2, 3, 3, 3])], [{ type: 'eXIf', data: tiffWithOrientation(7, false) }]);
+    const webp = webpWithExif(fixture('astronaut.webp'), tiffWithOrientation(3, false), 512, 512);
+    for (const file of [jpg, png, webp]) {
+      const info = inspectImage(file);
+      expect(info.orientation).not.toBe(1);
+      const upright = withoutOrientation(file, info);
+      expect(upright.length).toBe(file.length);
+      let changed = 0;
+      for (let i = 0; i < file.length; i++) if (upright[i] !== file[i]) changed++;
+      expect(changed).toBeLessThanOrEqual(info.format === 'png' ? 6 : 2); // the SHORT, and the chunk CRC for PNG
+      const again = inspectImage(upright);
+      expect(again.orientation).toBe(1);
+      if (info.format === 'png') expect(pngChunkCrcsValid(upright)).toBe(true);
+      // decoding the copy gives the stored pixels: the original's display pixels turned back
+      expectSameImage(decodeImageBytes(upright).image, orientImage(decodeImageBytes(file).image, UNDO[info.orientation]));
+    }
+    const plain = fixture('astronaut.png');
+    expect(withoutOrientation(plain, inspectImage(plain))).toBe(plain);
   });
 });

@@ -1,5 +1,6 @@
 // Fixture access and file builders for the face-step tests.
 import { readFileSync } from 'node:fs';
+import { crc32, deflateSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createRgbaImage, type RgbaImage } from '../../../src/face/image';
@@ -98,4 +99,77 @@ export function expectSameImage(actual: RgbaImage, expected: RgbaImage): void {
     const p = i >> 2;
     expect.fail(`pixels differ first at (${p % actual.width}, ${Math.floor(p / actual.width)}) channel ${i & 3}: ${a[i]} vs ${b[i]}`);
   }
+}
+
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, data.length);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(data, 8);
+  v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+/**
+ * A PNG written byte by byte (pngjs's writer only takes 8-bit RGBA input): `rows` are the raw
+ * scanlines without filter bytes; `extra` chunks (e.g. PLTE) go before IDAT.
+ */
+export function handMadePng(width: number, height: number, colorType: number, bitDepth: number, rows: Uint8Array[], extra: { type: string; data: Uint8Array }[] = []): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, width);
+  v.setUint32(4, height);
+  ihdr.set([bitDepth, colorType, 0, 0, 0], 8);
+  const raw = new Uint8Array(rows.reduce((n, r) => n + 1 + r.length, 0));
+  let at = 0;
+  for (const r of rows) { raw[at++] = 0; raw.set(r, at); at += r.length; }
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    ...extra.map((c) => pngChunk(c.type, c.data)),
+    pngChunk('IDAT', new Uint8Array(deflateSync(raw))),
+    pngChunk('IEND', new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/** A simple-format WebP (one 'VP8 ' chunk) rewrapped as extended format with an EXIF chunk. */
+export function webpWithExif(simple: Uint8Array, exifTiff: Uint8Array, width: number, height: number): Uint8Array {
+  const ascii = (s: string) => new TextEncoder().encode(s);
+  if (new TextDecoder().decode(simple.subarray(12, 16)) !== 'VP8 ') throw new Error('expected a simple lossy WebP');
+  const vp8 = simple.subarray(12); // the VP8 chunk with its header
+  const vp8x = new Uint8Array(18);
+  vp8x.set(ascii('VP8X'), 0);
+  new DataView(vp8x.buffer).setUint32(4, 10, true);
+  vp8x[8] = 0x08; // EXIF present
+  vp8x.set([(width - 1) & 255, ((width - 1) >> 8) & 255, (width - 1) >> 16, (height - 1) & 255, ((height - 1) >> 8) & 255, (height - 1) >> 16], 12);
+  const exifLen = exifTiff.length;
+  const exif = new Uint8Array(8 + exifLen + (exifLen & 1));
+  exif.set(ascii('EXIF'), 0);
+  new DataView(exif.buffer).setUint32(4, exifLen, true);
+  exif.set(exifTiff, 8);
+  const body = 4 + vp8x.length + vp8.length + exif.length;
+  const out = new Uint8Array(8 + body);
+  out.set(ascii('RIFF'), 0);
+  new DataView(out.buffer).setUint32(4, body, true);
+  out.set(ascii('WEBP'), 8);
+  out.set(vp8x, 12);
+  out.set(vp8, 12 + vp8x.length);
+  out.set(exif, 12 + vp8x.length + vp8.length);
+  return out;
+}
+
+/** True when every chunk's CRC matches its type and data (checked with zlib's own CRC-32). */
+export function pngChunkCrcsValid(png: Uint8Array): boolean {
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  for (let pos = 8; pos + 12 <= png.length;) {
+    const length = v.getUint32(pos);
+    if (crc32(png.subarray(pos + 4, pos + 8 + length)) !== v.getUint32(pos + 8 + length)) return false;
+    pos += 12 + length;
+  }
+  return true;
 }
