@@ -3,7 +3,7 @@
 // (onnxruntime/core/providers/webgpu/webgpu_execution_provider.cc as of ORT 1.2x; the
 // js/web/docs/webgpu-operators.md table is the older JSEP list). The ops the rules emit:
 //
-//   Add Sub Mul Div Neg Pow Sqrt Reciprocal Exp Log Erf Tanh      elementwise float math
+//   Add Sub Mul Div Neg Pow Sqrt Reciprocal Exp Log Erf Tanh Sin Cos  elementwise float math
 //   Greater Less GreaterOrEqual LessOrEqual Equal Where Cast       masks (And/Sign/Sum are not on the list)
 //   MatMul Gemm Einsum Conv ConvTranspose                          products
 //   ReduceSum ReduceMean ReduceProd                                reductions (not ReduceSumSquare)
@@ -20,6 +20,7 @@ import { Add } from './rules/Add';
 import { Cast } from './rules/Cast';
 import { Clip } from './rules/Clip';
 import { Concat } from './rules/Concat';
+import { Cos } from './rules/Cos';
 import { Constant } from './rules/Constant';
 import { Conv } from './rules/Conv';
 import { ConvTranspose } from './rules/ConvTranspose';
@@ -56,6 +57,7 @@ import { Relu } from './rules/Relu';
 import { Reshape } from './rules/Reshape';
 import { Resize } from './rules/Resize';
 import { Sigmoid } from './rules/Sigmoid';
+import { Sin } from './rules/Sin';
 import { Slice } from './rules/Slice';
 import { Softmax } from './rules/Softmax';
 import { Split } from './rules/Split';
@@ -70,7 +72,7 @@ import { Unsqueeze } from './rules/Unsqueeze';
 import { Where } from './rules/Where';
 
 const RULES: GradRule[] = [
-  Abs, Add, Cast, Clip, Concat, Constant, Conv, ConvTranspose, Div, Dropout, Einsum, Erf, Exp, Expand, Flatten,
+  Abs, Add, Sin, Cos, Cast, Clip, Concat, Constant, Conv, ConvTranspose, Div, Dropout, Einsum, Erf, Exp, Expand, Flatten,
   Gather, GatherElements, GatherND, Gelu, Gemm, Identity, InstanceNormalization, LayerNormalization,
   LeakyRelu, Log, LogSoftmax, MatMul, Max, Mean, Min, Mul, Neg, Pad, Pow, Reciprocal, ReduceMean, ReduceSum, Relu,
   Reshape, Resize, Sigmoid, Slice, Softmax, Split, Sqrt, Squeeze, Sub, Sum, Tanh, Tile, Transpose, Unsqueeze, Where,
@@ -83,7 +85,7 @@ export function supportedOps(): string[] { return [...registry.keys()].sort(); }
 
 /** The ops backward graphs may contain; tests check every emitted node against it. */
 export const EMITTED_OPS = new Set([
-  'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Erf', 'Tanh',
+  'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Erf', 'Tanh', 'Sin', 'Cos',
   'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Equal', 'Where', 'Cast',
   'MatMul', 'Gemm', 'Einsum', 'Conv', 'ConvTranspose',
   'ReduceSum', 'ReduceMean', 'ReduceProd',

@@ -30,30 +30,26 @@ function isBlockRepeat(s: number, n: number | null, ctm: string, mode: string): 
   return true;
 }
 
-function integerScales(ctx: GradContext): number[] {
+/** Per-axis scale: a known integer, or null when only the run-time sizes tell (then it must be an integer). */
+function integerScales(ctx: GradContext): (number | null)[] {
   const x = ctx.in[0];
   const xd = ctx.dims(x);
+  const yd = ctx.dims(ctx.out[0]);
   const r = xd.length;
   const axesAttr = ctx.attr<number[]>('axes');
   const axes = axesAttr ? axesAttr.map((a) => (a < 0 ? a + r : a)) : xd.map((_, i) => i);
   const scalesIn = ctx.opset >= 11 ? 2 : 1;
-  let per: number[] | null = null;
   const sc = ctx.in[scalesIn] ? ctx.constant(scalesIn) : null;
-  if (sc && sc.length === axes.length) per = sc;
   const sizes = ctx.opset >= 11 && ctx.in[3] ? ctx.shapes.intValues(ctx.in[3]) : null;
-  if (!per && sizes && sizes.length === axes.length) {
-    per = axes.map((a, i) => {
-      const d = xd[a];
-      return isKnown(d) ? sizes[i] / d : NaN;
-    });
-  }
-  if (!per) {
-    const yd = ctx.dims(ctx.out[0]);
-    per = axes.map((a) => (isKnown(xd[a]) && isKnown(yd[a]) ? (yd[a] as number) / (xd[a] as number) : NaN));
-  }
-  const full = Array(r).fill(1);
-  axes.forEach((a, i) => { full[a] = per![i]; });
-  if (full.some((v) => !Number.isInteger(v) || v < 1)) ctx.fail(`only integer upscaling is supported (scales ${full.join(', ')})`);
+  const full: (number | null)[] = Array(r).fill(1);
+  axes.forEach((a, i) => {
+    if (sc && sc.length === axes.length) full[a] = sc[i];
+    else if (yd[a] === xd[a] && xd[a] !== null) full[a] = 1;
+    else if (isKnown(xd[a]) && sizes && sizes.length === axes.length) full[a] = sizes[i] / (xd[a] as number);
+    else if (isKnown(xd[a]) && isKnown(yd[a])) full[a] = (yd[a] as number) / (xd[a] as number);
+    else full[a] = null;
+  });
+  if (full.some((v) => v !== null && (!Number.isInteger(v) || v < 1))) ctx.fail(`only integer upscaling is supported (scales ${full.join(', ')})`);
   return full;
 }
 
@@ -71,13 +67,15 @@ export const Resize: GradRule = {
     const xd = ctx.dims(ctx.in[0]);
     scales.forEach((s, i) => {
       const n = isKnown(xd[i]) ? (xd[i] as number) : null;
-      if (s > 1 && !isBlockRepeat(s, n, ctm, nm)) ctx.fail(`${ctm}/${nm} at scale ${s} is not a block repeat`);
+      const ok = s === null ? [2, 3, 4, 5].every((k) => isBlockRepeat(k, null, ctm, nm)) : s === 1 || isBlockRepeat(s, n, ctm, nm);
+      if (!ok) ctx.fail(`${ctm}/${nm} at scale ${s ?? '(run-time)'} is not a block repeat`);
     });
     const pieces: (string | number)[] = [];
     const sumAxes: number[] = [];
     scales.forEach((s, i) => {
       pieces.push(isKnown(xd[i]) ? (xd[i] as number) : e.dimOf(ctx.in[0], i));
-      if (s > 1) { sumAxes.push(pieces.length); pieces.push(s); }
+      if (s === null) { sumAxes.push(pieces.length); pieces.push(e.div(e.dimOf(ctx.out[0], i), e.dimOf(ctx.in[0], i))); }
+      else if (s > 1) { sumAxes.push(pieces.length); pieces.push(s); }
     });
     if (sumAxes.length === 0) return ctx.dy()!;
     const shape = pieces.every((p) => typeof p === 'number')

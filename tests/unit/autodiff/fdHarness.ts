@@ -53,9 +53,10 @@ function tensorOf(v: HostValue): Tensor {
 export class Net {
   readonly b = new GraphBuilder('case');
   readonly feeds: Record<string, HostValue> = {};
-  constructor(readonly dtype: DTypeName = 'float64') {}
+  /** symbolic: every float input's and the output's dims are declared as named symbols, so only run-time shapes are known */
+  constructor(readonly dtype: DTypeName = 'float64', readonly symbolic = false) {}
   input(name: string, v: HostValue): string {
-    this.b.input(name, v.dtype, v.dims);
+    this.b.input(name, v.dtype, this.symbolic && v.dtype.startsWith('float') ? v.dims.map((_, i) => `${name}_d${i}`) : v.dims);
     this.feeds[name] = v;
     return name;
   }
@@ -67,7 +68,7 @@ export class Net {
     return this.b.param(name, v.data, v.dims);
   }
   model(output: string, dims: (number | string)[], opset = 17): ModelProto {
-    this.b.output(output, 'y', this.dtype, dims);
+    this.b.output(output, 'y', this.dtype, this.symbolic ? dims.map((_, i) => `y_d${i}`) : dims);
     return this.b.toModel({ opset });
   }
 }
