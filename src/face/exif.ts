@@ -1,5 +1,5 @@
-// A small reader for the one EXIF field we need: Orientation (tag 0x0112 in IFD0). Browsers
-// apply it when decoding; in Node we read it here and rotate the pixels ourselves.
+// A small reader for the one EXIF field we need: Orientation (tag 0x0112 in IFD0). Both
+// decoders rotate the pixels themselves from it (browsers differ in which formats they honour).
 
 export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
@@ -62,6 +62,3 @@ export function readApp1Orientation(payload: Uint8Array): Orientation | undefine
   if (!hasExifHeader(payload, 0)) return undefined;
   return findApp1Orientation(payload)?.orientation ?? 1;
 }
-
-/** Orientations 5–8 swap width and height. */
-export const swapsAxes = (o: Orientation): boolean => o >= 5;
