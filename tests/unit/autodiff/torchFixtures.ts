@@ -19,6 +19,7 @@ interface Manifest {
   wrt: string[];
   tensors: Record<'inputs' | 'upstream' | 'grads' | 'outputs', Record<string, TensorEntry>>;
   params: Record<string, { torch: string; transform: string }>;
+  zeroGrads: string[];
   ops: string[];
 }
 
@@ -39,6 +40,8 @@ export interface GradFixture {
   outputs: Record<string, Tensor>;
   /** onnx initializer -> torch parameter it holds */
   params: Manifest['params'];
+  /** `wrt` names whose gradient is zero in exact arithmetic (stored as zeros) */
+  zeroGrads: string[];
   ops: string[];
 }
 
@@ -75,6 +78,7 @@ export function loadGradFixture(stem: string, dir = FIXTURE_DIR): GradFixture {
     grads: group('grads'),
     outputs: group('outputs'),
     params: m.params,
+    zeroGrads: m.zeroGrads ?? [],
     ops: m.ops,
   };
 }
@@ -94,6 +98,31 @@ export interface Agreement {
   badElements: number;
   worst: { index: number; actual: number; expected: number } | null;
   why: string;
+}
+
+/** Largest gradient magnitude of the fixture: the scale a gradient that should be zero is judged against. */
+export function gradientScale(f: GradFixture): number {
+  let m = 0;
+  for (const g of Object.values(f.grads)) for (const v of g.data as Float32Array) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/**
+ * A gradient that is zero in exact arithmetic (f.zeroGrads): float32 leaves rounding noise, so
+ * it must be small against the fixture's gradient scale: max|a| ≤ atolScale·scale.
+ */
+export function nearZero(actual: Tensor, expected: Tensor, scale: number, atolScale = 1e-5): Agreement {
+  if (actual.dims.length !== expected.dims.length || actual.dims.some((d, i) => d !== expected.dims[i])) {
+    return { ok: false, relError: Infinity, badElements: -1, worst: null, why: `shape [${actual.dims}] instead of [${expected.dims}]` };
+  }
+  const a = actual.data as Float32Array;
+  let worst: Agreement['worst'] = null, bad = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!(Math.abs(a[i]) <= atolScale * scale)) bad++;
+    if (!worst || !(Math.abs(a[i]) <= Math.abs(worst.actual))) worst = { index: i, actual: a[i], expected: 0 };
+  }
+  const ok = bad === 0;
+  return { ok, relError: NaN, badElements: bad, worst, why: ok ? '' : `${bad} of ${a.length} elements of a zero gradient exceed ${atolScale}·${scale.toExponential(2)}, worst ${worst?.actual}` };
 }
 
 /**
