@@ -12,8 +12,10 @@
 //
 // Integer shape arithmetic (Shape, Gather/Slice/Concat of shapes, ReduceProd of a shape,
 // Range over int64) runs on the CPU in ORT whatever the EP, as it does in every exported model.
-// Deliberately avoided: Sum (an Add chain accumulates), Identity (values are renamed instead),
-// ConstantOfShape (Expand of a scalar), OneHot and Sign.
+// Identity appears only where a gradient is a graph input itself (the seed passed through) and
+// must be copied to its output name; every other gradient's producer is renamed instead.
+// Deliberately avoided: Sum (an Add chain accumulates), ConstantOfShape (Expand of a scalar),
+// OneHot, Sign and And.
 import type { GradRule } from './types';
 import { Abs } from './rules/Abs';
 import { Add } from './rules/Add';
@@ -90,5 +92,5 @@ export const EMITTED_OPS = new Set([
   'MatMul', 'Gemm', 'Einsum', 'Conv', 'ConvTranspose',
   'ReduceSum', 'ReduceMean', 'ReduceProd',
   'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Expand', 'Concat', 'Split', 'Slice', 'Pad', 'Shape', 'Gather', 'Range',
-  'ScatterND', 'ScatterElements',
+  'ScatterND', 'ScatterElements', 'Identity',
 ]);

@@ -102,7 +102,7 @@ export async function checkGradient(model: ModelProto, feeds: Record<string, Hos
   const backwardOps = [...new Set(backward.map((n) => n.opType!))].sort();
   for (const n of backward) {
     expect(n.domain ?? '', `node ${n.name} domain`).toBe('');
-    expect(EMITTED_OPS.has(n.opType!) || n.opType === 'Identity' || n.name!.endsWith('_recomputed'), `op ${n.opType} (${n.name}) is not in EMITTED_OPS`).toBe(true);
+    expect(EMITTED_OPS.has(n.opType!) || n.name!.endsWith('_recomputed'), `op ${n.opType} (${n.name}) is not in EMITTED_OPS`).toBe(true);
   }
   const fwd = await session(model, 'forward');
   const grad = await session(gm, 'gradient');
