@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync, createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // Multithreaded WASM (SharedArrayBuffer) only exists in a cross-origin isolated page.
@@ -68,6 +68,9 @@ export default defineConfig({
   plugins: [react(), serveOnnxRuntimeWasm()],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
+  // onnxruntime-web's "extern wasm" builds load the loader and binary only from wasmPaths (/ort/),
+  // instead of also embedding them, which would put a second 27 MB copy of the wasm in the build.
+  resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
   worker: { format: 'es' },
   // onnxruntime-web locates its wasm files relative to its own module; pre-bundling would move it.
   optimizeDeps: { exclude: ['onnxruntime-web'] },

@@ -73,6 +73,8 @@ export async function createWebRuntime(opts: WebRuntimeOptions = {}): Promise<We
   const create = async (source: ModelSource, ep: WebBackend) => {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [ep],
+      // ORT's C++ warnings (e.g. shape ops placed on CPU) reach the console as errors otherwise.
+      logSeverityLevel: 3,
       graphOptimizationLevel: 'all',
     };
     if (source.externalData) options.externalData = source.externalData;
