@@ -51,6 +51,7 @@ async function fetchManifest(href: string, doFetch: typeof globalThis.fetch): Pr
     throw new PackFileError('manifest.json', `could not be fetched from ${href}: ${(e as Error).message}`);
   }
   if (!res.ok) throw new PackFileError('manifest.json', `HTTP ${res.status} ${res.statusText} (${href})`);
+  if (isHtml(res)) throw new PackFileError('manifest.json', `not found at ${href} (the server answered with an HTML page)`);
   let json: unknown;
   try {
     json = await res.json();
@@ -58,6 +59,11 @@ async function fetchManifest(href: string, doFetch: typeof globalThis.fetch): Pr
     throw new PackFileError('manifest.json', `is not valid JSON: ${(e as Error).message}`);
   }
   return validateManifest(json, href);
+}
+
+// Dev servers and SPA hosts answer unknown paths with index.html and status 200.
+function isHtml(res: Response): boolean {
+  return (res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/html');
 }
 
 /** A cached copy that fails its check is deleted, so the caller fetches it again once. */
@@ -84,6 +90,7 @@ async function download(file: PackFile, url: string, doFetch: typeof globalThis.
     throw new PackFileError(file.path, `could not be fetched from ${url}: ${(e as Error).message}`);
   }
   if (!res.ok) throw new PackFileError(file.path, `HTTP ${res.status} ${res.statusText} (${url})`);
+  if (isHtml(res)) throw new PackFileError(file.path, `not found at ${url} (the server answered with an HTML page)`);
   report(0);
   if (!res.body) {
     const bytes = new Uint8Array(await res.arrayBuffer());

@@ -69,6 +69,12 @@ export async function serveDir(dir: string): Promise<StaticServer> {
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
     requests.push(path);
+    if (path.startsWith('spa/')) {
+      // what Vite's dev server and SPA hosts do for a path they do not have
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><html></html>');
+      return;
+    }
     const override = overrides.get(path);
     try {
       const body = override ?? (await readFile(join(dir, normalize(path))));

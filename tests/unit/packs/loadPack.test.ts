@@ -161,6 +161,12 @@ describe('loadPack over HTTP', () => {
     await expect(loadPack(`${server.url}missing/manifest.json`)).rejects.toThrow(/pack file manifest\.json: HTTP 404/);
   });
 
+  it('says the manifest was not found when the server answers with an HTML page', async () => {
+    await expect(loadPack(`${server.url}spa/manifest.json`)).rejects.toThrow(
+      /pack file manifest\.json: not found at http:\/\/127\.0\.0\.1:\d+\/spa\/manifest\.json \(the server answered with an HTML page\)/,
+    );
+  });
+
   it('uses the fetch it is given', async () => {
     const urls: string[] = [];
     const counting: typeof fetch = (input, init) => {
