@@ -121,8 +121,34 @@ export class Emitter {
   reshape(x: string, shape: string | number[]): string {
     return this.op1('Reshape', [x, typeof shape === 'string' ? shape : this.ints(shape)]);
   }
-  /** Reshape `x` to the shape of forward value `like`. */
-  reshapeLike(x: string, like: string): string { return this.reshape(x, this.shapeOf(like)); }
+  /**
+   * Reshape `x` (whose dims are `xDims`) to the shape of forward value `like`. Symbolic sizes
+   * that `x` has at the same position are written as 0 (copy) and one remaining unknown as -1,
+   * so the shape is usually a constant and `like` need not stay alive for a Shape node.
+   */
+  reshapeLike(x: string, like: string, xDims?: Dim[]): string {
+    const target = this.t.dims(like);
+    if (xDims) {
+      const spec = target.map((d, i) => (isKnown(d) && d > 0 ? d : d !== null && d !== 0 && xDims[i] === d ? 0 : null));
+      const unknown = spec.filter((d) => d === null).length;
+      if (unknown <= 1) return this.reshape(x, spec.map((d) => d ?? -1));
+    }
+    return this.reshape(x, this.shapeOf(like));
+  }
+
+  /**
+   * Expand `x` (dims `xDims`) to the shape of forward value `like`; sizes `x` already has at the
+   * same (right-aligned) position are written as 1, so the shape is usually a constant.
+   */
+  expandLike(x: string, like: string, xDims?: Dim[]): string {
+    const target = this.t.dims(like);
+    if (xDims && xDims.length <= target.length) {
+      const off = target.length - xDims.length;
+      const spec = target.map((d, i) => (isKnown(d) ? d : d !== null && i >= off && xDims[i - off] === d ? 1 : null));
+      if (spec.every((d) => d !== null)) return this.op1('Expand', [x, this.ints(spec as number[])]);
+    }
+    return this.op1('Expand', [x, this.shapeOf(like)]);
+  }
 
   transpose(x: string, perm: number[]): string {
     if (perm.every((p, i) => p === i)) return x;

@@ -31,8 +31,19 @@ export function unreduce(ctx: GradContext, ax: ReducedAxes, dy: string): string 
   const { e } = ctx;
   if (ax.noop) return dy;
   let g = dy;
-  if (!ctx.attr<number>('keepdims', 1)) g = ax.axes ? e.unsqueeze(dy, ax.axes) : e.unsqueezeDyn(dy, ax.dynamic!);
-  return e.op1('Expand', [g, e.shapeOf(ctx.in[0])]);
+  let gDims = ctx.shapes.shape(ctx.out[0]) ?? undefined;
+  if (!ctx.attr<number>('keepdims', 1)) {
+    if (ax.axes) {
+      g = e.unsqueeze(dy, ax.axes);
+      const xr = ctx.rank(ctx.in[0]);
+      const kept = gDims ? [...gDims] : null;
+      gDims = kept ? Array.from({ length: xr }, (_, i) => (ax.axes!.includes(i) ? 1 : kept.shift()!)) : undefined;
+    } else {
+      g = e.unsqueezeDyn(dy, ax.dynamic!);
+      gDims = undefined;
+    }
+  }
+  return e.expandLike(g, ctx.in[0], gDims);
 }
 
 /** How many elements each output averages, as a scalar of x's dtype. */
