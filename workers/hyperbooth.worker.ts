@@ -48,6 +48,14 @@ async function openPipeline(pack: LoadedPack, prefer: Backend): Promise<{ pipeli
   return { pipeline: await createPipeline(wasm, pack), backend: 'wasm', notice: runtime.notice };
 }
 
+/**
+ * Progress callbacks are comlink proxies: each call is a message whose answer nobody needs, and
+ * a page that went away must not turn into an unhandled rejection here.
+ */
+function notify<T>(callback: (value: T) => void, value: T): void {
+  Promise.resolve(callback(value) as unknown).catch(() => undefined);
+}
+
 async function openPackCache(): Promise<PackCache | undefined> {
   try {
     return await CacheStoragePackCache.open();
@@ -64,7 +72,7 @@ const api: HyperBoothWorkerApi = {
         await current.pipeline.release();
         current = undefined;
       }
-      const pack = await loadPack(manifestUrl, { cache: await openPackCache(), onProgress: (p) => void onProgress(p) });
+      const pack = await loadPack(manifestUrl, { cache: await openPackCache(), onProgress: (p) => notify(onProgress, p) });
       const { pipeline, backend, notice } = await openPipeline(pack, options.backend ?? 'webgpu');
       current = { pack, pipeline, backend, notice };
       const result: LoadPackResult = {
@@ -85,7 +93,7 @@ const api: HyperBoothWorkerApi = {
       const started = performance.now();
       const run = () => loaded.pipeline.generate({
         ...req,
-        onStep: (s) => void onStep({ ...s, elapsedMs: performance.now() - started }),
+        onStep: (s) => notify(onStep, { ...s, elapsedMs: performance.now() - started }),
       });
       let images;
       try {

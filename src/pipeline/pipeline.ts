@@ -5,13 +5,13 @@ import { ClipTokenizer } from '../diffusion/tokenizer';
 import { SeededRandom } from '../diffusion/random';
 import { combineBatchedGuidance } from '../diffusion/cfg';
 import { createScheduler, SD15_SCHEDULER_CONFIG, SCHEDULER_NAMES, type AnySchedulerConfig, type SchedulerName } from '../diffusion/schedulers';
-import { toHalf } from '../onnx/float16';
 import type { PackManifest } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
 import type { Feeds, Runtime, Session, Tensor } from '../runtime/types';
 import { chwToRgba, rgbaToChw, type RgbaImage } from './image';
 import { loraFeeds, validateLoraValues, zeroLoraFeeds, type LoraValues } from './lora';
 import { modelSource } from './modelSource';
+import { timestepTensor } from './timestep';
 
 /** Graph input/output names every pack uses (diffusers' ONNX export names). */
 export const IO = {
@@ -98,16 +98,6 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
     return out[IO.textEncoder.output].data as Float32Array;
   };
 
-  const timestepTensor = (t: number, batch: number): Tensor => {
-    const dims = manifest.unet.timestepShape === 'batch' ? [batch] : [];
-    const n = manifest.unet.timestepShape === 'batch' ? batch : 1;
-    switch (manifest.unet.timestepDtype) {
-      case 'float32': return { type: 'float32', dims, data: new Float32Array(n).fill(t) };
-      case 'float16': return { type: 'float16', dims, data: new Uint16Array(n).fill(toHalf(t)) };
-      case 'int64': return { type: 'int64', dims, data: new BigInt64Array(n).fill(BigInt(Math.round(t))) };
-    }
-  };
-
   const schedulerConfig: AnySchedulerConfig = { ...SD15_SCHEDULER_CONFIG, ...manifest.schedule };
 
   return {
@@ -146,7 +136,7 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
           const input = scheduler.scaleModelInput(latents, t);
           const feeds: Feeds = {
             [IO.unet.sample]: { type: 'float32', dims: [batch, channels, lh, lw], data: guided ? concat(input, input) : input },
-            [IO.unet.timestep]: timestepTensor(t, batch),
+            [IO.unet.timestep]: timestepTensor(manifest.unet, t, batch),
             [IO.unet.context]: { type: 'float32', dims: [batch, maxLength, hidden], data: context },
             ...unetLora,
           };
