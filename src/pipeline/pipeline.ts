@@ -5,7 +5,7 @@ import { ClipTokenizer } from '../diffusion/tokenizer';
 import { SeededRandom } from '../diffusion/random';
 import { combineBatchedGuidance } from '../diffusion/cfg';
 import { createScheduler, SD15_SCHEDULER_CONFIG, SCHEDULER_NAMES, type AnySchedulerConfig, type SchedulerName } from '../diffusion/schedulers';
-import type { PackManifest } from '../packs/manifest';
+import type { PackManifest, PackModel } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
 import type { Feeds, Runtime, Session, Tensor } from '../runtime/types';
 import { chwToRgba, rgbaToChw, type RgbaImage } from './image';
@@ -63,7 +63,7 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
   const tokenizer = ClipTokenizer.fromJSON(JSON.parse(new TextDecoder().decode(files(manifest.tokenizer))));
   const layers = manifest.lora.layers;
 
-  const open = async (name: string, model: PackManifest['models'][keyof PackManifest['models']], needed: string[]) => {
+  const open = async (name: string, model: PackModel, needed: string[]) => {
     const session = await runtime.createSession(modelSource(name, model, files));
     const missing = needed.filter((n) => !session.inputNames.includes(n));
     if (missing.length) {
@@ -74,19 +74,29 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
   };
   const textZeros = zeroLoraFeeds(layers, 'text_encoder');
   const unetZeros = zeroLoraFeeds(layers, 'unet');
-  const textEncoder = await open('text encoder', manifest.models.textEncoder, [IO.textEncoder.input, ...Object.keys(textZeros)]);
-  const unet = await open('UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, ...Object.keys(unetZeros)]);
-  const vaeDecoder = await open('VAE decoder', manifest.models.vaeDecoder, [IO.vaeDecoder.input]);
+  const opened: Session[] = [];
+  const openAll = async () => {
+    for (const [name, model, needed] of [
+      ['text encoder', manifest.models.textEncoder, [IO.textEncoder.input, ...Object.keys(textZeros)]],
+      ['UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, ...Object.keys(unetZeros)]],
+      ['VAE decoder', manifest.models.vaeDecoder, [IO.vaeDecoder.input]],
+    ] as const) opened.push(await open(name, model, [...needed]));
+  };
+  try {
+    await openAll();
+  } catch (e) {
+    // a half-opened pipeline would hold GPU/WASM memory nobody can release
+    await Promise.all(opened.map((s) => s.release().catch(() => undefined)));
+    throw e;
+  }
+  const [textEncoder, unet, vaeDecoder] = opened;
   let vaeEncoder: Promise<Session> | undefined;
 
   const { channels, height: lh, width: lw } = manifest.latent;
   const latentSize = channels * lh * lw;
   const maxLength = manifest.text.maxLength;
 
-  const tokenize = (text: string) => {
-    const { ids, truncated } = tokenizer.encode(text, maxLength);
-    return { ids, truncated };
-  };
+  const tokenize = (text: string) => tokenizer.encode(text, maxLength);
 
   const encodeText = async (texts: Int32Array[], lora: Feeds): Promise<Float32Array> => {
     const ids = new Int32Array(texts.length * maxLength);

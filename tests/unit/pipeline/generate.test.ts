@@ -135,6 +135,15 @@ describe('generate() on the tiny pack (onnxruntime-node CPU)', () => {
     await expect(gen({ scheduler: 'plms' as never })).rejects.toThrow(/unknown scheduler "plms"/);
   });
 
+  it('refuses a pack whose graph lacks a LoRA slot its manifest lists, naming the graph and input', async () => {
+    const pack = await loadPackFromDisk(TINY);
+    const manifest = structuredClone(pack.manifest);
+    manifest.lora.layers.push({ name: 'mid_block.attentions.0.transformer_blocks.0.attn9.to_q', target: 'unet', nIn: 32, nOut: 32 });
+    await expect(createPipeline(createNodeRuntime(), { manifest, files: pack.files })).rejects.toThrow(
+      /UNet \(unet\/model\.onnx\) lacks the inputs lora\.mid_block\.attentions\.0\.transformer_blocks\.0\.attn9\.to_q\.down/,
+    );
+  });
+
   it('encodes an image to a latent of the pack latent size (VAE encoder, loaded on demand)', async () => {
     const img = await gen();
     const latent = await pipeline.encodeImage(img);
