@@ -182,11 +182,17 @@ describe('HyperBooth in chromium', () => {
     await page.context().close();
   });
 
-  test('a prompt over 77 tokens is truncated with a visible note', async () => {
+  test('a bad seed is refused; a prompt over 77 tokens is truncated with a visible note', async () => {
     const page = await browser.newPage();
     const log = watchPage(page);
     await page.goto(`${server.url}?backend=wasm`);
     await waitReady(page, log);
+    // A bad number is refused with a message, not sent to the worker.
+    await fillSettings(page, { ...SETTINGS, seed: '-3' });
+    await page.getByTestId('generate').click();
+    expect(await page.getByTestId('error').textContent()).toContain('Seed must be a whole number');
+    expect(await page.getByTestId('gallery-image').count()).toBe(0);
+
     const longPrompt = Array.from({ length: 60 }, () => 'a photo of a face').join(' ');
     await fillSettings(page, { ...SETTINGS, prompt: longPrompt, steps: '1' });
     await generateAndReadPixels(page, log);

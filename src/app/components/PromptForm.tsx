@@ -25,6 +25,8 @@ export function PromptForm() {
   return (
     <form
       className="card prompt-form"
+      // Our own checks explain what is wrong in the banner; the browser's bubbles would not.
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
         void generateImages();
