@@ -8,6 +8,7 @@ import { inferShapes } from './shapes';
 export type { GradientOptions } from './gradient';
 export { UnsupportedOpError, UnknownNameError } from './errors';
 export { supportedOps, EMITTED_OPS } from './registry';
+export { withFixedDims } from './fixDims';
 
 /** Forward plus backward in one graph; the original outputs are kept. */
 export function buildGradientModel(model: ModelProto, opts: GradientOptions & { readExternal?: ExternalDataReader }): ModelProto {
