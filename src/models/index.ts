@@ -10,3 +10,5 @@ export type { VaeConfig } from './autoencoderKL';
 export { LORA_RANK_DIM, type LoraSlot } from './layers';
 export { Prng, WeightInit, subSeed } from './init';
 export { promptWords, TINY_TRIGGER } from './promptWords';
+export { buildHypernet, HYPERNET_IO, CLIP_NORMALIZE, TINY_HYPERNET } from './hypernet';
+export type { HypernetConfig, BuiltHypernet } from './hypernet';

@@ -4,11 +4,14 @@ import { encodeModel, type ModelProto } from '../onnx';
 import { buildClipTokenizerJson, EOS_TOKEN, type ClipTokenizerJson } from '../diffusion/tokenizerBuild';
 import type { LoraLayer, PackManifest } from '../packs/manifest';
 import { PACK_FORMAT } from '../packs/manifest';
-import { finishManifest, type PackBuild } from '../packs/writePack';
+import { finishManifest, sha256HexSync as sha256Hex, type PackBuild } from '../packs/writePack';
 import { buildClipTextModel, type ClipTextConfig } from './clipTextModel';
 import { buildUNet, type UNetConfig } from './unet2dCondition';
 import { buildVaeDecoder, buildVaeEncoder, type VaeConfig } from './autoencoderKL';
 import { subSeed } from './init';
+import { buildHypernet, CLIP_NORMALIZE, TINY_HYPERNET } from './hypernet';
+import { auxDims } from '../lidb/layers';
+import { makeAuxBases, writeAuxFile } from '../lidb/aux';
 import type { LoraSlot } from './layers';
 import { promptWords, TINY_TRIGGER } from './promptWords';
 
@@ -64,6 +67,8 @@ export const TINY_FILES = {
   unet: 'unet/model.onnx',
   vaeEncoder: 'vae_encoder/model.onnx',
   vaeDecoder: 'vae_decoder/model.onnx',
+  hypernet: 'hypernet/model.onnx',
+  aux: 'lidb/aux.safetensors',
 } as const;
 
 export interface TinyPackOptions {
@@ -78,12 +83,18 @@ export interface TinyModels {
   unet: ModelProto;
   vaeEncoder: ModelProto;
   vaeDecoder: ModelProto;
-  /** UNet layers, then text-encoder layers, each in graph order */
+  /** face crop → rank-1 LiDB rows for loraLayers, in that order */
+  hypernet: ModelProto;
+  /** UNet layers, then text-encoder layers, each in graph order, with their LiDB aux widths a, b */
   loraLayers: LoraLayer[];
 }
 
+// a = min(100, nIn), b = min(50, nOut): the paper's widths where a layer is wide enough
 const withTarget = (slots: LoraSlot[], target: LoraLayer['target']): LoraLayer[] =>
-  slots.map((s) => ({ name: s.name, target, nIn: s.nIn, nOut: s.nOut }));
+  slots.map((s) => {
+    const layer = { name: s.name, target, nIn: s.nIn, nOut: s.nOut };
+    return { ...layer, ...auxDims(layer) };
+  });
 
 /** The four graphs and the tokenizer; each graph's weights come from its own sub-seed. */
 export function buildTinyModels(opts: TinyPackOptions = {}): TinyModels {
@@ -96,25 +107,33 @@ export function buildTinyModels(opts: TinyPackOptions = {}): TinyModels {
   const unet = buildUNet(TINY_UNET, { seed: subSeed(seed, 'unet'), loraSlots });
   const ve = buildVaeEncoder(TINY_VAE, { seed: subSeed(seed, 'vae_encoder') });
   const vd = buildVaeDecoder(TINY_VAE, { seed: subSeed(seed, 'vae_decoder') });
+  const loraLayers = [...withTarget(unet.slots, 'unet'), ...withTarget(te.slots, 'text_encoder')];
+  const hn = buildHypernet(TINY_HYPERNET, loraLayers, { seed: subSeed(seed, 'hypernet') });
   return {
     tokenizer,
     textEncoder: model(te.builder),
     unet: model(unet.builder),
     vaeEncoder: model(ve.builder),
     vaeDecoder: model(vd.builder),
-    loraLayers: [...withTarget(unet.slots, 'unet'), ...withTarget(te.slots, 'text_encoder')],
+    hypernet: model(hn.builder),
+    loraLayers,
   };
 }
 
 /** The whole pack in memory: file bytes by pack path and the validated manifest. */
 export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
-  const m = buildTinyModels({ seed: opts.seed, loraSlots: true });
+  const seed = opts.seed ?? TINY_SEED;
+  const m = buildTinyModels({ seed, loraSlots: true });
+  const auxSeed = subSeed(seed, 'lidb_aux');
+  const aux = writeAuxFile(makeAuxBases(m.loraLayers, auxSeed), { dtype: 'F32' });
   const files: Record<string, Uint8Array> = {
     [TINY_FILES.tokenizer]: new TextEncoder().encode(`${JSON.stringify(m.tokenizer)}\n`),
     [TINY_FILES.textEncoder]: encodeModel(m.textEncoder),
     [TINY_FILES.unet]: encodeModel(m.unet),
     [TINY_FILES.vaeEncoder]: encodeModel(m.vaeEncoder),
     [TINY_FILES.vaeDecoder]: encodeModel(m.vaeDecoder),
+    [TINY_FILES.hypernet]: encodeModel(m.hypernet),
+    [TINY_FILES.aux]: aux,
   };
   const latentSize = TINY_UNET.sampleSize;
   const draft: Omit<PackManifest, 'files'> = {
@@ -138,6 +157,19 @@ export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
       vaeDecoder: { file: TINY_FILES.vaeDecoder },
     },
     lora: { inputPrefix: 'lora.', layers: m.loraLayers },
+    lidb: {
+      aux: TINY_FILES.aux,
+      auxSha256: sha256Hex(aux),
+      auxSeed,
+      aMax: Math.max(...m.loraLayers.map((l) => l.a!)),
+      bMax: Math.max(...m.loraLayers.map((l) => l.b!)),
+    },
+    hypernet: {
+      model: { file: TINY_FILES.hypernet },
+      imageSize: TINY_HYPERNET.imageSize,
+      normalize: CLIP_NORMALIZE,
+      refinementSteps: TINY_HYPERNET.refinementSteps,
+    },
   };
   return { files, manifest: finishManifest(draft, files) };
 }

@@ -26,6 +26,37 @@ export interface LoraLayer {
   target: LoraTarget;
   nIn: number;
   nOut: number;
+  /**
+   * LiDB aux widths: D_aux is [nIn, a], U_aux [b, nOut]. Required on every layer when the pack
+   * has `lidb` (kept here rather than in a second list so the one layer order — slots, aux file,
+   * hypernetwork rows — cannot drift apart); the tiny pack uses a = min(100, nIn), b = min(50, nOut).
+   */
+  a?: number;
+  b?: number;
+}
+
+/** The pack's LiDB support (HyperDreamBooth's frozen aux bases). */
+export interface LidbSpec {
+  /** the aux bases file: safetensors, format hyperbooth-lidb-aux/1, `<layer>.d_aux` / `<layer>.u_aux` */
+  aux: string;
+  /** sha256 of the aux file, which every LiDB file made for the pack records */
+  auxSha256: string;
+  /** the seed the aux bases were drawn with (makeAuxBases) */
+  auxSeed: number;
+  /** the largest a and b over lora.layers: the hypernetwork's row widths */
+  aMax: number;
+  bMax: number;
+}
+
+/** The hypernetwork: face crop → a rank-1 LiDB (I/O contract in src/models/hypernet.ts). */
+export interface HypernetSpec {
+  model: PackModel;
+  /** pixel_values is [1, 3, imageSize, imageSize] */
+  imageSize: number;
+  /** pixel_values = (rgb/255 − mean) / std per channel, RGB order */
+  normalize: { mean: [number, number, number]; std: [number, number, number] };
+  /** refinement iterations unrolled in the graph (informational: the graph holds them) */
+  refinementSteps: number;
 }
 
 export interface PackManifest {
@@ -57,6 +88,10 @@ export interface PackManifest {
     vaeDecoder: PackModel;
   };
   lora: { inputPrefix: 'lora.'; layers: LoraLayer[] };
+  /** optional until every pack ships aux bases; a pack without it cannot personalize */
+  lidb?: LidbSpec;
+  /** optional: without it personalization starts from a zero LiDB; needs `lidb` */
+  hypernet?: HypernetSpec;
   files: PackFile[];
 }
 
@@ -78,7 +113,11 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   }
   if (!Array.isArray(x.files) || x.files.length === 0) fail('missing "files"');
   const listed = new Set(x.files!.map((f) => f.path));
-  const needed = [x.tokenizer!, ...Object.values(x.models!).flatMap((pm) => [pm.file, ...(pm.externalData ?? [])])];
+  if (x.hypernet !== undefined && !x.hypernet?.model?.file) fail('missing hypernet.model.file');
+  if (x.lidb !== undefined && (typeof x.lidb?.aux !== 'string' || !x.lidb.aux)) fail('missing lidb.aux');
+  const graphs = [...Object.values(x.models!), ...(x.hypernet ? [x.hypernet.model] : [])];
+  const needed = [x.tokenizer!, ...graphs.flatMap((pm) => [pm.file, ...(pm.externalData ?? [])])];
+  if (x.lidb) needed.push(x.lidb.aux);
   for (const f of needed) if (!listed.has(f)) fail(`file ${f} is used but not listed in "files"`);
   for (const f of x.files!) {
     if (!/^[0-9a-f]{64}$/.test(f.sha256)) fail(`file ${f.path}: bad sha256`);
@@ -86,5 +125,35 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
     if (f.path.includes('..') || f.path.startsWith('/')) fail(`file ${f.path}: path must stay inside the pack`);
   }
   if (!Array.isArray(x.lora?.layers)) fail('missing lora.layers');
+  if (x.lidb !== undefined) validateLidb(x as PackManifest, fail);
+  if (x.hypernet !== undefined) validateHypernet(x as PackManifest, fail);
   return x as PackManifest;
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+function validateLidb(m: PackManifest, fail: (why: string) => never): void {
+  const l = m.lidb!;
+  const entry = m.files.find((f) => f.path === l.aux);
+  if (typeof l.auxSha256 !== 'string' || l.auxSha256 !== entry?.sha256) fail(`lidb.auxSha256 ${JSON.stringify(l.auxSha256)} is not the sha256 of ${l.aux} in "files"`);
+  if (!Number.isSafeInteger(l.auxSeed) || l.auxSeed < 0) fail(`lidb.auxSeed ${JSON.stringify(l.auxSeed)} is not a non-negative integer`);
+  let aMax = 0;
+  let bMax = 0;
+  for (const layer of m.lora.layers) {
+    if (!isCount(layer.a) || layer.a > layer.nIn) fail(`lora layer ${layer.name}: a = ${JSON.stringify(layer.a)} must be an integer in [1, nIn = ${layer.nIn}]`);
+    if (!isCount(layer.b) || layer.b > layer.nOut) fail(`lora layer ${layer.name}: b = ${JSON.stringify(layer.b)} must be an integer in [1, nOut = ${layer.nOut}]`);
+    aMax = Math.max(aMax, layer.a!);
+    bMax = Math.max(bMax, layer.b!);
+  }
+  if (l.aMax !== aMax || l.bMax !== bMax) fail(`lidb.aMax/bMax are ${l.aMax}/${l.bMax}, the layers' largest a/b are ${aMax}/${bMax}`);
+}
+
+function validateHypernet(m: PackManifest, fail: (why: string) => never): void {
+  const h = m.hypernet!;
+  if (!m.lidb) fail('"hypernet" needs "lidb" (its outputs are LiDB rows)');
+  if (!isCount(h.imageSize)) fail(`hypernet.imageSize ${JSON.stringify(h.imageSize)} is not a positive integer`);
+  if (!isCount(h.refinementSteps)) fail(`hypernet.refinementSteps ${JSON.stringify(h.refinementSteps)} is not a positive integer`);
+  const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((c) => typeof c === 'number' && Number.isFinite(c));
+  if (!triple(h.normalize?.mean)) fail('hypernet.normalize.mean must be three finite numbers (R, G, B)');
+  if (!triple(h.normalize?.std) || !h.normalize.std.every((c) => c > 0)) fail('hypernet.normalize.std must be three positive numbers (R, G, B)');
 }

@@ -31,5 +31,8 @@ export async function run(argv: string[]): Promise<number> {
   const layers = pack.manifest.lora.layers;
   const count = (t: string) => layers.filter((l) => l.target === t).length;
   console.log(`  total ${kib(size)} with manifest.json; ${layers.length} LoRA layers (unet ${count('unet')}, text_encoder ${count('text_encoder')})`);
+  const { lidb, hypernet } = pack.manifest;
+  if (lidb) console.log(`  LiDB aux bases ${lidb.aux} (seed ${lidb.auxSeed}), rows a ≤ ${lidb.aMax}, b ≤ ${lidb.bMax}`);
+  if (hypernet) console.log(`  hypernetwork ${hypernet.model.file}: ${hypernet.imageSize}×${hypernet.imageSize} crop → lidb_down [${layers.length}, ${lidb?.aMax}], lidb_up [${layers.length}, ${lidb?.bMax}], ${hypernet.refinementSteps} refinement steps`);
   return 0;
 }

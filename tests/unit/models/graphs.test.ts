@@ -110,7 +110,7 @@ describe('tiny pack graphs', () => {
       }
     }
     expect(layers.find((l) => l.name === 'mid_block.attentions.0.transformer_blocks.0.attn2.to_v')).toEqual(
-      { name: 'mid_block.attentions.0.transformer_blocks.0.attn2.to_v', target: 'unet', nIn: 32, nOut: 64 });
+      { name: 'mid_block.attentions.0.transformer_blocks.0.attn2.to_v', target: 'unet', nIn: 32, nOut: 64, a: 32, b: 50 });
   });
 
   it('text encoder: finite, position-dependent hidden states; pooled output = hidden state at the EOS', async () => {
