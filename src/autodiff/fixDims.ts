@@ -12,7 +12,8 @@ export function withFixedDims(model: ModelProto, sizes: Record<string, number>):
     const dims = v.type?.tensorType?.shape?.dim;
     if (!dims || !dims.some((d) => d.dimParam && d.dimParam in sizes)) return v;
     const copy = onnx.ValueInfoProto.decode(onnx.ValueInfoProto.encode(onnx.ValueInfoProto.create(v)).finish());
-    copy.type!.tensorType!.shape!.dim = copy.type!.tensorType!.shape!.dim.map((d) =>
+    const shape = copy.type!.tensorType!.shape!;
+    shape.dim = (shape.dim ?? []).map((d) =>
       d.dimParam && d.dimParam in sizes ? onnx.TensorShapeProto.Dimension.create({ dimValue: sizes[d.dimParam] }) : d);
     return copy;
   };
