@@ -74,3 +74,69 @@ export interface HyperBoothWorkerApi {
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
   generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GeneratedImage[]>;
 }
+
+// ---- Personalization (issue 4): selfie → face crop → hypernetwork → fine-tune → LiDB ----
+
+/** A square crop in the (shrunk, upright) selfie's pixel coordinates. */
+export interface SquareCrop { x: number; y: number; size: number }
+
+export interface PreparedSelfie {
+  /** the decoded, EXIF-rotated, shrunk photo the crop refers to */
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+  /** first crop: around the best face, or a centre-weighted guess */
+  crop: SquareCrop;
+  faceFound: boolean;
+  /** detector score of the best face (0..1) */
+  faceScore: number;
+  /** human sentence when no face was found ("No face found: move the crop onto the face") */
+  notice?: string;
+}
+
+export interface FineTuneSettings {
+  steps: number;
+  learningRate: number;
+  rank: number;
+  seed: number;
+}
+
+export type PersonalizeStage = 'hypernetwork' | 'vae-encode' | 'fine-tune' | 'done';
+
+export interface PersonalizeProgress {
+  stage: PersonalizeStage;
+  step: number;
+  steps: number;
+  /** denoising loss of this fine-tune step */
+  loss?: number;
+  /** estimated milliseconds left for the whole personalization */
+  etaMs?: number;
+}
+
+export interface PersonalizeResult {
+  /** the `.lidb.safetensors` bytes (format hyperbooth-lidb/1) of the personal weights */
+  lidb: Uint8Array;
+  /** 64×64-ish RGBA thumbnail of the crop */
+  thumbnail: { width: number; height: number; rgba: Uint8ClampedArray };
+  losses: number[];
+  /** why the fine-tune ended early, when it did: 'cancelled' or 'non-finite loss at step N: restored step N-1' */
+  stoppedEarly?: string;
+  settings: FineTuneSettings;
+}
+
+export type LoraFileFormat = 'lidb' | 'kohya' | 'peft';
+
+export interface PersonalizationApi {
+  prepareSelfie(file: Blob): Promise<PreparedSelfie>;
+  personalize(
+    selfie: { rgba: Uint8ClampedArray; width: number; height: number; crop: SquareCrop },
+    settings: FineTuneSettings,
+    onProgress: (p: PersonalizeProgress) => void,
+  ): Promise<PersonalizeResult>;
+  /** stops a running personalize(); it resolves with the last good weights */
+  cancelPersonalize(): Promise<void>;
+  /** validates a .lidb.safetensors against the active pack and makes it the active personalization */
+  usePersonalization(lidb: Uint8Array | null): Promise<{ rank: number; meta: Record<string, string> } | null>;
+  /** the active personalization as a file: LiDB itself, or multiplied out as kohya / PEFT LoRA */
+  exportPersonalization(format: LoraFileFormat): Promise<Uint8Array>;
+}
