@@ -198,7 +198,8 @@ export function differentiate(model: ModelProto, opts: CoreOptions): ModelProto 
     }
     const p = producedByBackward.get(g) ?? e.nodes.find((n) => (n.output ?? []).includes(g!));
     if (p && !renamed.has(g)) {
-      renamed.add(g);
+      // the value becomes this output; a later name sharing it gets a copy
+      renamed.add(name);
       for (const n of e.nodes) {
         n.input = (n.input ?? []).map((i) => (i === g ? name : i));
         n.output = (n.output ?? []).map((o) => (o === g ? name : o));

@@ -103,6 +103,17 @@ describe('activity analysis', () => {
     await checkGradient(n.model(y, [2, 3]), n.feeds, { wrt: ['x'] });
   });
 
+  it('two names sharing one gradient value each get their output', async () => {
+    const r = rng(18);
+    const n = new Net(D);
+    const a = n.input('a', randn(r, D, [2, 3]));
+    const b2 = n.input('b', randn(r, D, [2, 3]));
+    const c = n.input('c', randn(r, D, [2, 3]));
+    const y = n.b.op1('Mul', [n.b.op1('Add', [a, b2]), c]);
+    const res = await checkGradient(n.model(y, [2, 3]), n.feeds, { wrt: ['a', 'b', 'c'] });
+    expect(res.gradModel.graph!.output!.map((o) => o.name)).toEqual(['y', 'a_grad', 'b_grad', 'c_grad']);
+  });
+
   it('several outputs differentiated at once get one seed input each', async () => {
     const r = rng(4);
     const n = new Net(D);
