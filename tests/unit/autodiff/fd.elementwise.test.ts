@@ -153,6 +153,12 @@ function reduceCases(): Case[] {
       const x = n.input('x', randn(r, D, [2, 3]));
       return { net: n, y: n.b.op1(op, [x], { keepdims: 0 }), dims: [], wrt: ['x'], opset: 18 };
     }]);
+    out.push([`${op} with run-time axes (a graph input), keepdims 0`, (r) => {
+      const n = new Net(D, SYM);
+      const x = n.input('x', randn(r, D, [2, 3, 4]));
+      const axes = n.input('axes', { dtype: 'int64', dims: [2], data: BigInt64Array.from([-1n, 0n]) });
+      return { net: n, y: n.b.op1(op, [x, axes], { keepdims: 0 }), dims: [3], wrt: ['x'], opset: 18 };
+    }]);
     out.push([`${op} noop_with_empty_axes`, (r) => {
       const n = new Net(D, SYM);
       const x = n.input('x', randn(r, D, [2, 3]));
