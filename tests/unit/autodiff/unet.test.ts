@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildTrainingModel, withFixedDims } from '../../../src/autodiff';
-import { encodeModel, feedInputs, type ModelProto } from '../../../src/onnx';
+import { encodeModel, feedInputs, inlineExternalData, type ModelProto } from '../../../src/onnx';
 import { loadModelFile } from '../../../src/onnx/fs';
 import { buildTinyModels } from '../../../src/models';
 import { Adam } from '../../../src/train/adam';
@@ -14,7 +14,10 @@ import { rng, runtime } from './fdHarness';
 const UNET_FILE = 'public/models/tiny/unet/model.onnx';
 
 function tinyUnet(): ModelProto {
-  return existsSync(UNET_FILE) ? loadModelFile(UNET_FILE).model : buildTinyModels().unet;
+  if (!existsSync(UNET_FILE)) return buildTinyModels().unet;
+  // the pack keeps the UNet's weights in unet/weights.bin (shared with its train graph)
+  const { model, readExternal } = loadModelFile(UNET_FILE);
+  return inlineExternalData(model, readExternal);
 }
 
 function normal(r: () => number, n: number, scale: number): Float32Array {
