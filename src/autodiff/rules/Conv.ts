@@ -32,7 +32,7 @@ export const Conv: GradRule = {
         const padded = e.pad(ct, [...Array(nd + 2).fill(0), 0, 0, ...q]);
         return e.slice(padded, Array(nd).fill(0), e.slice(e.shapeOf(ctx.in[0]), [2], [nd + 2], [0]), spatialAxes(nd));
       },
-      () => weightGrad(ctx, ctx.x(0), ctx.in[0], dy(), ctx.in[1], a),
+      () => weightGrad(ctx, ctx.x(0), ctx.in[0], dy(), ctx.out[0], ctx.in[1], a),
       ctx.in[2] ? () => biasGrad(ctx, dy(), nd) : null,
     ];
   },

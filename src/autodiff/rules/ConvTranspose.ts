@@ -16,7 +16,7 @@ export const ConvTranspose: GradRule = {
     if (a.kernel) attrs.kernel_shape = a.kernel;
     return [
       () => e.op1('Conv', [dy(), ctx.x(1)], attrs),
-      () => weightGrad(ctx, dy(), ctx.out[0], ctx.x(0), ctx.in[1], a),
+      () => weightGrad(ctx, dy(), ctx.out[0], ctx.x(0), ctx.in[0], ctx.in[1], a),
       ctx.in[2] ? () => biasGrad(ctx, dy(), a.nd) : null,
     ];
   },

@@ -1,6 +1,7 @@
 // Shared pieces of the Conv and ConvTranspose rules: their attributes with the defaults and
 // auto_pad resolved, and the weight gradient as one Conv that runs over the batch axis.
 import type { GradContext } from '../types';
+import type { AttrValue } from '../../onnx';
 import { isKnown } from '../dims';
 
 export interface ConvAttrs {
@@ -50,7 +51,7 @@ export const swapNC = (nd: number) => [1, 0, ...spatialAxes(nd)];
  * separate input channels of a grouped conv. The result can be longer than the kernel (when the
  * forward conv dropped trailing positions), so it is cut to `kernelOf`'s spatial size.
  */
-export function weightGrad(ctx: GradContext, inp: string, inpName: string, gOut: string, kernelOf: string, a: ConvAttrs): string {
+export function weightGrad(ctx: GradContext, inp: string, inpName: string, gOut: string, gOutLike: string, kernelOf: string, a: ConvAttrs): string {
   const { e } = ctx;
   const { nd, group: g } = a;
   let xs: string;
@@ -63,7 +64,11 @@ export function weightGrad(ctx: GradContext, inp: string, inpName: string, gOut:
     xs = e.reshape(t, e.concat([e.ints([0, -1]), spatialShape], 0)); // [C/g, g·N, ...]
   }
   const ws = e.transpose(gOut, swapNC(nd)); // [O, N, ...]
-  const r = e.op1('Conv', [xs, ws], { strides: a.dilations, dilations: a.strides, pads: a.pads, group: g });
+  const attrs: Record<string, AttrValue> = { strides: a.dilations, dilations: a.strides, pads: a.pads, group: g };
+  // the "kernel" is dy's spatial extent; spelled out when static (onnxruntime-web's WebGPU Conv wants it)
+  const yd = ctx.dims(gOutLike).slice(2);
+  if (yd.every(isKnown)) attrs.kernel_shape = yd as number[];
+  const r = e.op1('Conv', [xs, ws], attrs);
   let dw = e.transpose(r, swapNC(nd)); // [O, C/g, k'...]
   const kd = ctx.dims(kernelOf).slice(2);
   const kernel = kd.every(isKnown) ? (kd as number[]) : null;
