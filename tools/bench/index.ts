@@ -3,6 +3,8 @@
 export {};
 const benches: Record<string, () => Promise<{ summary: string; run(argv: string[]): Promise<number | void> }>> = {
   generate: () => import('./generate'),
+  grad: () => import('./grad'),
+  personalize: () => import('./personalize'),
 };
 
 async function main(argv: string[]): Promise<number> {
