@@ -17,7 +17,7 @@ interface Manifest {
   bin: string;
   of: string[];
   wrt: string[];
-  tensors: Record<'inputs' | 'upstream' | 'grads' | 'outputs', Record<string, TensorEntry>>;
+  tensors: Record<'inputs' | 'upstream' | 'grads' | 'outputs', Record<string, TensorEntry>> & { mse?: Record<string, TensorEntry> };
   params: Record<string, { torch: string; transform: string }>;
   zeroGrads: string[];
   ops: string[];
@@ -43,6 +43,8 @@ export interface GradFixture {
   /** `wrt` names whose gradient is zero in exact arithmetic (stored as zeros) */
   zeroGrads: string[];
   ops: string[];
+  /** the training-loss oracle, for some fixtures: loss = mean((out − target)²) and its gradients (`${w}_grad`) */
+  mse?: { target: Tensor; loss: Tensor; grads: Record<string, Tensor> };
 }
 
 export function listGradFixtures(): string[] {
@@ -65,7 +67,12 @@ export function loadGradFixture(stem: string, dir = FIXTURE_DIR): GradFixture {
   const m = JSON.parse(readFileSync(join(dir, `${stem}.json`), 'utf8')) as Manifest;
   const bin = new Uint8Array(readFileSync(join(dir, m.bin)));
   const group = (g: keyof Manifest['tensors']) =>
-    Object.fromEntries(Object.entries(m.tensors[g]).map(([k, e]) => [k, readTensor(bin, e, `${stem} ${g}.${k}`)]));
+    Object.fromEntries(Object.entries(m.tensors[g] ?? {}).map(([k, e]) => [k, readTensor(bin, e, `${stem} ${g}.${k}`)]));
+  let mse: GradFixture['mse'];
+  if (m.tensors.mse) {
+    const { target, loss, ...grads } = group('mse');
+    mse = { target, loss, grads };
+  }
   return {
     stem,
     case: m.case,
@@ -80,6 +87,7 @@ export function loadGradFixture(stem: string, dir = FIXTURE_DIR): GradFixture {
     params: m.params,
     zeroGrads: m.zeroGrads ?? [],
     ops: m.ops,
+    mse,
   };
 }
 
