@@ -1,8 +1,13 @@
 import { BackendBadge } from './components/BackendBadge';
+import { CropCard } from './components/CropCard';
 import { ErrorBanner } from './components/ErrorBanner';
 import { Gallery } from './components/Gallery';
+import { LibraryCard } from './components/LibraryCard';
 import { PackStatus } from './components/PackStatus';
+import { PersonalizeCard } from './components/PersonalizeCard';
 import { PromptForm } from './components/PromptForm';
+import { Stepper } from './components/Stepper';
+import { UploadCard } from './components/UploadCard';
 import { useStartup } from './hooks/useStartup';
 
 export function App() {
@@ -22,10 +27,19 @@ export function App() {
           <BackendBadge />
         </div>
       </header>
+      <Stepper />
       <ErrorBanner />
       <main className="layout">
-        <PromptForm />
-        <Gallery />
+        <div className="column column-flow">
+          <UploadCard />
+          <CropCard />
+          <PersonalizeCard />
+          <LibraryCard />
+        </div>
+        <div className="column column-create">
+          <PromptForm />
+          <Gallery />
+        </div>
       </main>
     </div>
   );

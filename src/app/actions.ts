@@ -1,12 +1,13 @@
 // What the buttons do: the UI's side of talking to the worker. State goes to the store; the
 // worker is reached only through workerClient.
-import type { Backend, GenerateRequest, PackProgress } from '../../workers/api';
+import type { Backend, PackProgress } from '../../workers/api';
 import { rgbaToPngUrl, pngFileName } from './imageUtils';
-import { useAppStore, type GalleryItem, type Settings } from './store';
+import { DEFAULT_FINE_TUNE, useAppStore, type GalleryItem } from './store';
+import { buildRequest } from './request';
 import { getWorkerClient } from './workerClient';
 import { readPackIndex } from './packIndex';
 
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** `?backend=wasm` or `?backend=webgpu` forces a backend (tests compare the two). */
 export function backendFromUrl(search = location.search): { backend?: Backend; problem?: string } {
@@ -51,8 +52,9 @@ async function loadFirstPack(): Promise<void> {
   client.onCrash((message) => {
     const s = useAppStore.getState();
     s.setError(message);
-    s.setBusy(false);
+    s.setTask(null);
     s.setProgress(null);
+    if (s.run) s.updateRun({ cancelling: false });
     if (s.pack.phase !== 'ready') s.setPack({ phase: 'error' });
   });
 
@@ -79,73 +81,67 @@ async function loadFirstPack(): Promise<void> {
       downloadedBytes: result.downloadedBytes,
       trigger: m.trigger,
       imageSize: { ...m.image },
+      personalize: { lidb: Boolean(m.lidb), hypernet: Boolean(m.hypernet), fineTune: Boolean(m.train) },
     });
+    // The pack knows what its fine-tune needs (its learning rate was measured on it); the form
+    // takes those defaults unless the person already typed something else.
+    const defaults = m.train?.defaults;
+    if (defaults) {
+      const s = useAppStore.getState();
+      const untouched = (k: keyof typeof DEFAULT_FINE_TUNE) => s.fineTune[k] === DEFAULT_FINE_TUNE[k];
+      s.setFineTune({
+        ...(untouched('steps') ? { steps: String(defaults.steps) } : {}),
+        ...(untouched('rank') ? { rank: String(defaults.rank) } : {}),
+        ...(untouched('learningRate') ? { learningRate: String(defaults.learningRate) } : {}),
+      });
+    }
   } catch (e) {
     useAppStore.getState().setPack({ phase: 'error' });
     useAppStore.getState().setError(errorText(e));
   }
 }
 
-const MAX_SEED = 2 ** 32 - 1;
-
-/** Turns the form into a request, or says which field is wrong. */
-export function buildRequest(s: Settings): GenerateRequest | string {
-  const prompt = s.prompt.trim();
-  if (!prompt) return 'Write a prompt first.';
-  const seed = Number(s.seed);
-  if (s.seed.trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-    return `Seed must be a whole number from 0 to ${MAX_SEED}.`;
-  }
-  const steps = Number(s.steps);
-  if (!Number.isInteger(steps) || steps < 1 || steps > 150) return 'Steps must be a whole number from 1 to 150.';
-  const guidance = Number(s.guidance);
-  if (s.guidance.trim() === '' || !Number.isFinite(guidance) || guidance < 0 || guidance > 30) {
-    return 'Guidance must be a number from 0 to 30.';
-  }
-  const count = Number(s.count);
-  if (!Number.isInteger(count) || count < 1 || count > 4) return 'Images must be a whole number from 1 to 4.';
-  const negativePrompt = s.negativePrompt.trim();
-  return {
-    prompts: Array.from({ length: count }, () => prompt),
-    ...(negativePrompt ? { negativePrompt } : {}),
-    seed,
-    steps,
-    guidance,
-    scheduler: s.scheduler,
-  };
-}
-
 let nextKey = 0;
 
 export async function generateImages(): Promise<void> {
   const store = useAppStore.getState();
-  if (store.busy || store.pack.phase !== 'ready') return;
-  const req = buildRequest(store.settings);
-  if (typeof req === 'string') {
-    store.setError(req);
+  if (store.task || store.pack.phase !== 'ready') return;
+  const built = buildRequest(store.settings, {
+    styleIds: store.styleIds,
+    trigger: store.pack.trigger,
+    personalized: store.active !== null,
+  });
+  if (typeof built === 'string') {
+    store.setError(built);
     return;
   }
+  const { request: req, items: promptItems } = built;
+  const personalization = store.active?.name;
   store.setError(null);
   store.setWarning(null);
-  store.setBusy(true);
+  store.setTask('generate');
   store.setProgress({ image: 0, images: req.prompts.length, step: 0, steps: req.steps });
   try {
     const images = await getWorkerClient().generate(req, (p) => useAppStore.getState().setProgress(p));
     const items: GalleryItem[] = [];
-    for (const img of images) {
-      items.push({
+    for (const [i, img] of images.entries()) {
+      const item: GalleryItem = {
         key: `img-${nextKey++}`,
         url: await rgbaToPngUrl(img.rgba, img.width, img.height),
         prompt: img.prompt,
+        label: promptItems[i]?.label,
         seed: img.seed,
         width: img.width,
         height: img.height,
         fileName: pngFileName(img.prompt, img.seed),
         truncatedNote: img.truncatedNote,
-      });
+      };
+      if (personalization) item.personalization = personalization;
+      items.push(item);
     }
     // The newest batch goes first; inside it, images keep the order they were made in.
     useAppStore.getState().addImages(items);
+    if (personalization && useAppStore.getState().active?.name === personalization) useAppStore.getState().setPersonalImages(true);
     // WebGPU can fail mid-run; the worker then finishes on WASM and says so on the images.
     const last = images.at(-1);
     if (last?.backend) useAppStore.getState().setBackend(last.backend, last.notice ?? useAppStore.getState().backendNotice);
@@ -154,7 +150,7 @@ export async function generateImages(): Promise<void> {
   } catch (e) {
     useAppStore.getState().setError(errorText(e));
   } finally {
-    useAppStore.getState().setBusy(false);
+    useAppStore.getState().setTask(null);
     useAppStore.getState().setProgress(null);
   }
 }

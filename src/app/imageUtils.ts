@@ -2,13 +2,33 @@
 
 /** Encodes RGBA pixels as a PNG and returns an object URL (revoke it with URL.revokeObjectURL). */
 export async function rgbaToPngUrl(rgba: Uint8ClampedArray, width: number, height: number): Promise<string> {
+  return URL.createObjectURL(await rgbaToPngBlob(rgba, width, height));
+}
+
+export async function rgbaToPngBlob(rgba: Uint8ClampedArray, width: number, height: number): Promise<Blob> {
+  return encodePng(toImageData(rgba, width, height));
+}
+
+export function toImageData(rgba: Uint8ClampedArray, width: number, height: number): ImageData {
   if (rgba.length !== width * height * 4) {
     throw new Error(`image data has ${rgba.length} bytes, expected ${width}×${height}×4 = ${width * height * 4}`);
   }
   // ImageData refuses a view onto a SharedArrayBuffer or an offset view: copy into a plain one.
-  const pixels = new ImageData(new Uint8ClampedArray(rgba), width, height);
-  const blob = await encodePng(pixels);
-  return URL.createObjectURL(blob);
+  return new ImageData(new Uint8ClampedArray(rgba), width, height);
+}
+
+/** Hands bytes to the browser as a download named `fileName`. */
+export function saveBytes(bytes: Uint8Array, fileName: string, type = 'application/octet-stream'): void {
+  const url = URL.createObjectURL(new Blob([bytes.slice().buffer as ArrayBuffer], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoking at once can cancel the download in some browsers; a minute is plenty.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 async function encodePng(pixels: ImageData): Promise<Blob> {

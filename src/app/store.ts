@@ -1,7 +1,11 @@
-// All UI state in one zustand store. Actions that talk to the worker live in actions.ts; this
-// module only holds state and plain setters so components stay dumb.
+// All UI state in one zustand store. Actions that talk to the worker or IndexedDB live in the
+// *Actions.ts modules; this one holds state and plain setters so components stay dumb.
 import { create } from 'zustand';
-import type { Backend, SchedulerName, StepProgress } from '../../workers/api';
+import type { Backend, PersonalizeProgress, PreparedSelfie, SchedulerName, SquareCrop, StepProgress } from '../../workers/api';
+import type { FineTuneFields, Settings } from './request';
+import type { PersonalizationRecord } from './storage/personalizations';
+
+export type { Settings, FineTuneFields } from './request';
 
 export type PackPhase = 'idle' | 'listing' | 'loading' | 'ready' | 'error';
 
@@ -19,29 +23,65 @@ export interface PackState {
   downloadedBytes?: number;
   trigger?: string;
   imageSize?: { width: number; height: number };
+  /** what the pack brings for personalization: aux bases, a hypernetwork, train-step graphs */
+  personalize?: { lidb: boolean; hypernet: boolean; fineTune: boolean };
 }
 
-/** Form fields as typed: numbers stay strings until Generate validates them. */
-export interface Settings {
-  prompt: string;
-  negativePrompt: string;
-  seed: string;
-  steps: string;
-  guidance: string;
-  scheduler: SchedulerName;
-  count: string;
-}
+/** What the worker is busy with; one thing at a time (it runs one job at a time anyway). */
+export type Task = 'selfie' | 'personalize' | 'generate' | 'import' | 'switch' | 'export';
 
 export interface GalleryItem {
   key: string;
   /** object URL of the PNG */
   url: string;
   prompt: string;
+  /** the style's label, or "Your prompt" */
+  label?: string;
+  /** name of the personalization that made it, when one was active */
+  personalization?: string;
   seed: number;
   width: number;
   height: number;
   fileName: string;
   truncatedNote?: string;
+}
+
+export interface SelfieState extends PreparedSelfie {
+  fileName: string;
+  /** the crop as the person has moved it (starts at the worker's `crop`) */
+  current: SquareCrop;
+  confirmed: boolean;
+}
+
+export interface PersonalizeRun {
+  progress: PersonalizeProgress | null;
+  losses: number[];
+  cancelling: boolean;
+  /** how it ended, when it ended early or failed */
+  outcome?: { kind: 'stopped-early' | 'cancelled'; message: string };
+  steps: number;
+}
+
+/** The personalization the worker applies to every generate(). */
+export interface ActivePersonalization {
+  /** IndexedDB id, when saved */
+  id?: string;
+  name: string;
+  rank: number;
+  trigger: string;
+  packId: string;
+  source: PersonalizationRecord['source'];
+  settings?: PersonalizationRecord['settings'];
+  stoppedEarly?: string;
+}
+
+export interface LibraryState {
+  phase: 'loading' | 'ready' | 'unavailable';
+  records: PersonalizationRecord[];
+  /** object URLs of the thumbnails, by record id */
+  thumbnails: Record<string, string>;
+  /** why the list is incomplete or unavailable */
+  problem?: string;
 }
 
 export interface AppState {
@@ -50,22 +90,47 @@ export interface AppState {
   /** why the backend is not the preferred one (e.g. no WebGPU) */
   backendNotice?: string;
   settings: Settings;
-  busy: boolean;
+  /** ids of the selected style presets */
+  styleIds: string[];
+  task: Task | null;
+  /** generate() progress */
   progress: StepProgress | null;
   gallery: GalleryItem[];
   error: string | null;
   /** non-fatal, e.g. the prompt was truncated */
   warning: string | null;
 
+  selfie: SelfieState | null;
+  fineTune: FineTuneFields;
+  run: PersonalizeRun | null;
+  active: ActivePersonalization | null;
+  /** images were made with the active personalization */
+  personalImages: boolean;
+  /** a file of the active personalization was downloaded */
+  downloaded: boolean;
+  library: LibraryState;
+
   setSettings(patch: Partial<Settings>): void;
+  toggleStyle(id: string): void;
+  setStyles(ids: string[]): void;
   setPack(patch: Partial<PackState>): void;
   setBackend(backend: Backend, notice?: string): void;
-  setBusy(busy: boolean): void;
+  setTask(task: Task | null): void;
   setProgress(progress: StepProgress | null): void;
   addImages(items: GalleryItem[]): void;
   clearGallery(): void;
   setError(error: string | null): void;
   setWarning(warning: string | null): void;
+  setSelfie(selfie: SelfieState | null): void;
+  setCrop(crop: SquareCrop): void;
+  confirmCrop(): void;
+  setFineTune(patch: Partial<FineTuneFields>): void;
+  setRun(run: PersonalizeRun | null): void;
+  updateRun(patch: Partial<PersonalizeRun>): void;
+  setActive(active: ActivePersonalization | null): void;
+  setPersonalImages(v: boolean): void;
+  setDownloaded(v: boolean): void;
+  setLibrary(patch: Partial<LibraryState>): void;
 }
 
 export const SCHEDULERS: { value: SchedulerName; label: string }[] = [
@@ -84,19 +149,36 @@ export const DEFAULT_SETTINGS: Settings = {
   count: '1',
 };
 
+/**
+ * The paper's fast fine-tune: 40 steps at relaxed rank 4. The learning rate is replaced by the
+ * pack's own default when the worker reports one.
+ */
+export const DEFAULT_FINE_TUNE: FineTuneFields = { steps: '40', learningRate: '0.001', rank: '4', seed: '0' };
+
 export const useAppStore = create<AppState>()((set) => ({
   pack: { phase: 'idle', loadedBytes: 0, totalBytes: 0, fromCache: false },
   settings: DEFAULT_SETTINGS,
-  busy: false,
+  styleIds: [],
+  task: null,
   progress: null,
   gallery: [],
   error: null,
   warning: null,
+  selfie: null,
+  fineTune: DEFAULT_FINE_TUNE,
+  run: null,
+  active: null,
+  personalImages: false,
+  downloaded: false,
+  library: { phase: 'loading', records: [], thumbnails: {} },
 
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+  toggleStyle: (id) =>
+    set((s) => ({ styleIds: s.styleIds.includes(id) ? s.styleIds.filter((x) => x !== id) : [...s.styleIds, id] })),
+  setStyles: (styleIds) => set({ styleIds }),
   setPack: (patch) => set((s) => ({ pack: { ...s.pack, ...patch } })),
   setBackend: (backend, notice) => set({ backend, backendNotice: notice }),
-  setBusy: (busy) => set({ busy }),
+  setTask: (task) => set({ task }),
   setProgress: (progress) => set({ progress }),
   addImages: (items) => set((s) => ({ gallery: [...items, ...s.gallery] })),
   clearGallery: () =>
@@ -106,4 +188,14 @@ export const useAppStore = create<AppState>()((set) => ({
     }),
   setError: (error) => set({ error }),
   setWarning: (warning) => set({ warning }),
+  setSelfie: (selfie) => set({ selfie }),
+  setCrop: (crop) => set((s) => (s.selfie ? { selfie: { ...s.selfie, current: crop } } : {})),
+  confirmCrop: () => set((s) => (s.selfie ? { selfie: { ...s.selfie, confirmed: true } } : {})),
+  setFineTune: (patch) => set((s) => ({ fineTune: { ...s.fineTune, ...patch } })),
+  setRun: (run) => set({ run }),
+  updateRun: (patch) => set((s) => (s.run ? { run: { ...s.run, ...patch } } : {})),
+  setActive: (active) => set({ active, personalImages: false, downloaded: false }),
+  setPersonalImages: (personalImages) => set({ personalImages }),
+  setDownloaded: (downloaded) => set({ downloaded }),
+  setLibrary: (patch) => set((s) => ({ library: { ...s.library, ...patch } })),
 }));

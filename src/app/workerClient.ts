@@ -2,16 +2,26 @@
 // comlink. Components never import onnxruntime or pipeline code; they call this client.
 import * as Comlink from 'comlink';
 import type {
+  FineTuneSettings,
   GenerateRequest,
   GeneratedImage,
   HyperBoothWorkerApi,
   LoadOptions,
   LoadPackResult,
+  LoraFileFormat,
   PackProgress,
+  PersonalizationApi,
+  PersonalizeProgress,
+  PersonalizeResult,
+  PreparedSelfie,
+  SquareCrop,
   StepProgress,
 } from '../../workers/api';
 
-export type WorkerRemote = Comlink.Remote<HyperBoothWorkerApi>;
+/** The worker serves both halves of workers/api.ts: text-to-image and personalization. */
+type WorkerApi = HyperBoothWorkerApi & PersonalizationApi;
+
+export type WorkerRemote = Comlink.Remote<WorkerApi>;
 
 declare global {
   interface Window {
@@ -27,6 +37,15 @@ declare global {
 export interface WorkerClient {
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
   generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GeneratedImage[]>;
+  prepareSelfie(file: Blob): Promise<PreparedSelfie>;
+  personalize(
+    selfie: { rgba: Uint8ClampedArray; width: number; height: number; crop: SquareCrop },
+    settings: FineTuneSettings,
+    onProgress: (p: PersonalizeProgress) => void,
+  ): Promise<PersonalizeResult>;
+  cancelPersonalize(): Promise<void>;
+  usePersonalization(lidb: Uint8Array | null): Promise<{ rank: number; meta: Record<string, string> } | null>;
+  exportPersonalization(format: LoraFileFormat): Promise<Uint8Array>;
   /** called when the worker itself fails (script error, out of memory), not a rejected call */
   onCrash(listener: (message: string) => void): () => void;
 }
@@ -36,7 +55,7 @@ function createWorkerClient(): WorkerClient {
     type: 'module',
     name: 'hyperbooth',
   });
-  const api = Comlink.wrap<HyperBoothWorkerApi>(worker);
+  const api = Comlink.wrap<WorkerApi>(worker);
   window.__hyperbooth = { api };
 
   const crashListeners = new Set<(message: string) => void>();
@@ -48,6 +67,11 @@ function createWorkerClient(): WorkerClient {
   return {
     loadPack: (url, options, onProgress) => api.loadPack(url, options, Comlink.proxy(onProgress)),
     generate: (req, onStep) => api.generate(req, Comlink.proxy(onStep)),
+    prepareSelfie: (file) => api.prepareSelfie(file),
+    personalize: (selfie, settings, onProgress) => api.personalize(selfie, settings, Comlink.proxy(onProgress)),
+    cancelPersonalize: () => api.cancelPersonalize(),
+    usePersonalization: (lidb) => api.usePersonalization(lidb),
+    exportPersonalization: (format) => api.exportPersonalization(format),
     onCrash(listener) {
       crashListeners.add(listener);
       return () => crashListeners.delete(listener);

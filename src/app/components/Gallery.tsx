@@ -15,6 +15,12 @@ function GalleryCard({ item }: { item: GalleryItem }) {
         className={pixelated ? 'pixelated' : undefined}
       />
       <figcaption>
+        {(item.label || item.personalization) && (
+          <p className="gallery-tags">
+            {item.label && <span className="tag">{item.label}</span>}
+            {item.personalization && <span className="tag tag-personal" title="made with this personalization">{item.personalization}</span>}
+          </p>
+        )}
         <p className="gallery-prompt" title={item.prompt}>
           {item.prompt}
         </p>

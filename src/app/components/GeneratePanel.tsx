@@ -1,19 +1,35 @@
+import { extrapolateMs, formatTimeLeft } from '../format';
+import { promptItems } from '../prompts';
 import { useAppStore } from '../store';
 import { ProgressBar } from './ProgressBar';
+
+/** How many images a click makes, for the button's label. */
+function useImageCount(): number {
+  const prompt = useAppStore((s) => s.settings.prompt);
+  const count = Number(useAppStore((s) => s.settings.count));
+  const styleIds = useAppStore((s) => s.styleIds);
+  const trigger = useAppStore((s) => s.pack.trigger);
+  const personalized = useAppStore((s) => s.active !== null);
+  const prompts = promptItems(styleIds, prompt, trigger, personalized).length;
+  return Number.isInteger(count) && count > 0 ? prompts * count : prompts;
+}
 
 /** The Generate button and, while it runs, a bar that moves once per denoising step. */
 export function GeneratePanel() {
   const ready = useAppStore((s) => s.pack.phase === 'ready');
-  const busy = useAppStore((s) => s.busy);
+  const task = useAppStore((s) => s.task);
   const progress = useAppStore((s) => s.progress);
+  const images = useImageCount();
+  const busy = task === 'generate';
   const total = progress ? progress.images * progress.steps : 0;
   const done = progress ? progress.image * progress.steps + progress.step : 0;
   const secondsPerStep = progress?.elapsedMs !== undefined && done > 0 ? progress.elapsedMs / 1000 / done : undefined;
+  const left = progress ? formatTimeLeft(extrapolateMs(progress.elapsedMs, done, total)) : undefined;
 
   return (
     <div className="generate">
-      <button type="submit" className="primary" data-testid="generate" disabled={!ready || busy}>
-        {busy ? 'Generating…' : 'Generate'}
+      <button type="submit" className="primary" data-testid="generate" disabled={!ready || task !== null}>
+        {busy ? 'Generating…' : images > 1 ? `Generate ${images} images` : 'Generate'}
       </button>
       {progress && (
         <div className="step-progress">
@@ -21,6 +37,7 @@ export function GeneratePanel() {
           <span className="step-label">
             Image {progress.image + 1}/{progress.images} · step {progress.step}/{progress.steps}
             {secondsPerStep !== undefined && ` · ${secondsPerStep.toFixed(secondsPerStep < 10 ? 2 : 1)} s/step`}
+            {left && ` · ${left}`}
           </span>
         </div>
       )}

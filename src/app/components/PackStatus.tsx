@@ -6,10 +6,14 @@ import { ProgressBar } from './ProgressBar';
 export function PackStatus() {
   const pack = useAppStore((s) => s.pack);
   const progress = useAppStore((s) => s.progress);
-  const text = statusText(pack, progress);
+  const task = useAppStore((s) => s.task);
+  const personalize = useAppStore((s) => s.run?.progress ?? null);
+  const cancelling = useAppStore((s) => s.run?.cancelling ?? false);
+  const active = useAppStore((s) => s.active?.name);
+  const text = statusText(pack, progress, { task, personalize, cancelling, active });
   const downloading = pack.phase === 'loading' && pack.totalBytes > 0;
   return (
-    <div className={`pack-status pack-${pack.phase}`}>
+    <div className={`pack-status pack-${pack.phase}${task ? ' pack-busy' : ''}`}>
       <span className="status-dot" aria-hidden="true" />
       <span data-testid="status" role="status" aria-live="polite">
         {text}

@@ -1,8 +1,11 @@
 import { generateImages, randomSeed } from '../actions';
+import { stepSectionId } from '../hooks/useFlow';
+import { promptItems } from '../prompts';
 import { SCHEDULERS, useAppStore } from '../store';
 import type { SchedulerName } from '../../../workers/api';
 import { StylePresets } from './StylePresets';
 import { GeneratePanel } from './GeneratePanel';
+import { PersonalizedBar } from './PersonalizedBar';
 
 function DiceIcon() {
   return (
@@ -15,16 +18,45 @@ function DiceIcon() {
   );
 }
 
-/** Prompt, presets and sampling settings; Ctrl/⌘+Enter generates. */
+/** With a personalization active: the person's own lines as they will be sent (trigger added). */
+function TriggerPreview() {
+  const prompt = useAppStore((s) => s.settings.prompt);
+  const trigger = useAppStore((s) => s.pack.trigger);
+  const personalized = useAppStore((s) => s.active !== null);
+  if (!personalized || !trigger) return null;
+  const added = promptItems([], prompt, trigger, true).filter((p) => p.triggerAdded);
+  if (added.length === 0) return null;
+  return (
+    <div className="trigger-preview" data-testid="trigger-preview">
+      <p>
+        Your face answers to <code>{trigger}</code>, so it was added:
+      </p>
+      <ul>
+        {added.map((p, i) => (
+          <li key={i}>{p.prompt}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * Step 4: styles (multi-select) and the person's own prompts, sampling settings and Generate.
+ * Without a personalization it is plain text-to-image with the pack's model; with one, every
+ * image goes through the personal weights. Ctrl/⌘+Enter generates.
+ */
 export function PromptForm() {
   const settings = useAppStore((s) => s.settings);
   const setSettings = useAppStore((s) => s.setSettings);
-  const busy = useAppStore((s) => s.busy);
+  const busy = useAppStore((s) => s.task === 'generate');
   const trigger = useAppStore((s) => s.pack.trigger);
+  const active = useAppStore((s) => s.active);
 
   return (
     <form
       className="card prompt-form"
+      id={stepSectionId('styles')}
+      aria-labelledby="styles-title"
       // Our own checks explain what is wrong in the banner; the browser's bubbles would not.
       noValidate
       onSubmit={(e) => {
@@ -32,13 +64,24 @@ export function PromptForm() {
         void generateImages();
       }}
     >
+      <h2 id="styles-title" className="card-title">
+        <span className="card-step">4</span> {active ? 'Styles' : 'Create'}
+      </h2>
+      <PersonalizedBar />
+      {!active && trigger && (
+        <p className="hint-line" data-testid="not-personalized-hint">
+          Personalize (or pick one of your personalizations) to put your face in these styles. Until then they use the plain model, for
+          which <code>{trigger}</code> means nothing.
+        </p>
+      )}
+      <StylePresets />
       <label className="field">
-        <span className="field-label">Prompt</span>
+        <span className="field-label">{active ? 'Your own prompts (one per line)' : 'Prompt (one per line)'}</span>
         <textarea
           data-testid="prompt"
           rows={3}
           value={settings.prompt}
-          placeholder={trigger ? `a photo of ${trigger} person as a Pixar character` : 'Describe the image'}
+          placeholder={trigger ? `a photo of ${trigger} face as an astronaut on the moon` : 'Describe the image'}
           onChange={(e) => setSettings({ prompt: e.target.value })}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -48,12 +91,7 @@ export function PromptForm() {
           }}
         />
       </label>
-      {trigger && (
-        <p className="hint">
-          <code>{trigger}</code> stands for the subject of this pack.
-        </p>
-      )}
-      <StylePresets />
+      <TriggerPreview />
 
       <label className="field">
         <span className="field-label">Negative prompt</span>
@@ -92,7 +130,7 @@ export function PromptForm() {
           />
         </label>
         <label className="field">
-          <span className="field-label">Images</span>
+          <span className="field-label">Per prompt</span>
           <input
             type="number"
             min={1}

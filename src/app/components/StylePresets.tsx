@@ -1,36 +1,52 @@
 import { STYLE_PRESETS, stylePrompt } from '../../pipeline/stylePresets';
 import { useAppStore } from '../store';
 
-/**
- * One click writes a style prompt with the pack's subject trigger in it. A prompt that is empty
- * or is another preset is replaced; a prompt the person wrote is kept and the style appended.
- */
+/** Multi-select style presets: each selected style becomes one image in the grid. */
 export function StylePresets() {
   const trigger = useAppStore((s) => s.pack.trigger);
-  const prompt = useAppStore((s) => s.settings.prompt);
-  const setSettings = useAppStore((s) => s.setSettings);
+  const selected = useAppStore((s) => s.styleIds);
+  const toggle = useAppStore((s) => s.toggleStyle);
+  const setStyles = useAppStore((s) => s.setStyles);
+  const busy = useAppStore((s) => s.task === 'generate');
   if (!trigger) return null;
-  const expanded = STYLE_PRESETS.map((p) => ({ ...p, text: stylePrompt(p, trigger) }));
-  const current = prompt.trim();
-  const isPreset = expanded.some((p) => p.text === current);
 
   return (
-    <div className="presets" role="group" aria-label="Style presets">
-      {expanded.map((p) => (
-        <button
-          key={p.id}
-          type="button"
-          className="chip"
-          aria-pressed={p.text === current}
-          data-testid={`preset-${p.id}`}
-          title={p.text}
-          onClick={() =>
-            setSettings({ prompt: current === '' || isPreset ? p.text : `${current.replace(/[,\s]+$/, '')}, ${p.text}` })
-          }
-        >
-          {p.label}
-        </button>
-      ))}
+    <div className="styles-block">
+      <div className="field-row">
+        <span className="field-label" id="styles-label">
+          Styles {selected.length > 0 && <span className="count-pill">{selected.length}</span>}
+        </span>
+        {selected.length > 0 && (
+          <button type="button" className="link-button" onClick={() => setStyles([])}>
+            Clear
+          </button>
+        )}
+      </div>
+      <div className="presets" role="group" aria-labelledby="styles-label">
+        {STYLE_PRESETS.map((p) => {
+          const on = selected.includes(p.id);
+          return (
+            <button
+              key={p.id}
+              type="button"
+              className="chip"
+              aria-pressed={on}
+              data-testid="style-option"
+              data-style={p.id}
+              title={stylePrompt(p, trigger)}
+              disabled={busy}
+              onClick={() => toggle(p.id)}
+            >
+              {on && (
+                <span className="chip-check" aria-hidden="true">
+                  ✓
+                </span>
+              )}
+              {p.label}
+            </button>
+          );
+        })}
+      </div>
     </div>
   );
 }

@@ -1,0 +1,110 @@
+import { stepSectionId } from '../hooks/useFlow';
+import { cancelPersonalize, startPersonalize } from '../personalizeActions';
+import { personalizeFraction, personalizeProgressText } from '../statusText';
+import { useAppStore, type FineTuneFields } from '../store';
+import { LossChart } from './LossChart';
+import { ProgressBar } from './ProgressBar';
+
+const FIELDS: { key: keyof FineTuneFields; label: string; testId: string; hint: string; inputMode: 'numeric' | 'decimal' }[] = [
+  { key: 'steps', label: 'Steps', testId: 'ft-steps', hint: 'fine-tune steps (the paper: 40)', inputMode: 'numeric' },
+  { key: 'learningRate', label: 'Learning rate', testId: 'ft-lr', hint: "Adam's step size", inputMode: 'decimal' },
+  { key: 'rank', label: 'Rank', testId: 'ft-rank', hint: 'relaxed rank of the personal weights', inputMode: 'numeric' },
+  { key: 'seed', label: 'Seed', testId: 'ft-seed', hint: 'noise and timesteps of the fine-tune', inputMode: 'numeric' },
+];
+
+function RunProgress() {
+  const run = useAppStore((s) => s.run);
+  const running = useAppStore((s) => s.task === 'personalize');
+  if (!run) return null;
+  const p = run.progress;
+  const fraction = p ? personalizeFraction(p) : 0;
+  return (
+    <div className="run">
+      {running && (
+        <div className="step-progress">
+          <ProgressBar testId="personalize-progress" value={fraction} max={1} label="Personalization progress" />
+          <span className="step-label" data-testid="personalize-stage">
+            {run.cancelling ? 'Cancelling: keeping the last good weights…' : p ? personalizeProgressText(p).replace(/^Personalizing: /, '') : 'Starting…'}
+          </span>
+        </div>
+      )}
+      {run.outcome && (
+        <p className={run.outcome.kind === 'cancelled' ? 'notice' : 'notice notice-warn'} role="status" data-testid="personalize-notice">
+          {run.outcome.message}
+        </p>
+      )}
+      <LossChart losses={run.losses} steps={run.steps} />
+    </div>
+  );
+}
+
+/** Step 3: fine-tune settings, the Personalize button, progress with time left and the live loss. */
+export function PersonalizeCard() {
+  const fields = useAppStore((s) => s.fineTune);
+  const setFields = useAppStore((s) => s.setFineTune);
+  const confirmed = useAppStore((s) => s.selfie?.confirmed ?? false);
+  const packReady = useAppStore((s) => s.pack.phase === 'ready');
+  const support = useAppStore((s) => s.pack.personalize);
+  const task = useAppStore((s) => s.task);
+  const cancelling = useAppStore((s) => s.run?.cancelling ?? false);
+  const backend = useAppStore((s) => s.backend);
+  const running = task === 'personalize';
+  const unsupported = packReady && support && !support.lidb;
+  const locked = !confirmed && !running;
+
+  return (
+    <section className={`card step-card${locked ? ' step-card-locked' : ''}`} id={stepSectionId('personalize')} aria-labelledby="personalize-title">
+      <h2 id="personalize-title" className="card-title">
+        <span className="card-step">3</span> Personalize
+      </h2>
+      {unsupported ? (
+        <p className="notice notice-warn">This model pack has no LiDB bases, so it cannot learn a face. Choose a pack that can.</p>
+      ) : (
+        <>
+          <p className="hint-line">
+            The hypernetwork predicts your personal weights from the crop, then a short fine-tune on your photo sharpens them. Everything runs
+            here, on your {backend === 'webgpu' ? 'GPU' : 'CPU'}.
+          </p>
+          <form
+            className="ft-form"
+            noValidate
+            onSubmit={(e) => {
+              e.preventDefault();
+              void startPersonalize();
+            }}
+          >
+            <fieldset className="params params-4" disabled={running}>
+              <legend className="visually-hidden">Fine-tune settings</legend>
+              {FIELDS.map((f) => (
+                <label className="field" key={f.key} title={f.hint}>
+                  <span className="field-label">{f.label}</span>
+                  <input
+                    type="text"
+                    inputMode={f.inputMode}
+                    data-testid={f.testId}
+                    value={fields[f.key]}
+                    onChange={(e) => setFields({ [f.key]: e.target.value })}
+                  />
+                </label>
+              ))}
+            </fieldset>
+            {support && !support.fineTune && <p className="hint-line">This pack has no fine-tune graphs: you get the hypernetwork's prediction.</p>}
+            <div className="button-row">
+              <button type="submit" className="primary" data-testid="personalize" disabled={locked || running || task !== null || !packReady}>
+                {running ? 'Personalizing…' : 'Personalize'}
+              </button>
+              {running && (
+                <button type="button" className="secondary" data-testid="cancel-personalize" disabled={cancelling} onClick={() => void cancelPersonalize()}>
+                  {cancelling ? 'Cancelling…' : 'Cancel'}
+                </button>
+              )}
+            </div>
+            {locked && <p className="locked-hint">Confirm the crop first.</p>}
+            {running && <p className="hint-line">Cancel keeps the weights of the last finished step.</p>}
+          </form>
+          <RunProgress />
+        </>
+      )}
+    </section>
+  );
+}

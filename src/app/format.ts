@@ -1,0 +1,48 @@
+// Small words-and-numbers helpers for progress lines.
+
+/** "about 40 s left", "about 3 min left": coarse on purpose, an estimate should not look precise. */
+export function formatTimeLeft(ms: number | undefined): string | undefined {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return undefined;
+  const s = ms / 1000;
+  if (s < 1) return 'less than a second left';
+  if (s < 60) return `about ${Math.ceil(s)} s left`;
+  const min = s / 60;
+  if (min < 60) return `about ${Math.round(min)} min left`;
+  const h = Math.floor(min / 60);
+  const rest = Math.round(min - h * 60);
+  return `about ${h} h ${rest} min left`;
+}
+
+/** Time left from the time so far: the steps still to run at the average pace so far. */
+export function extrapolateMs(elapsedMs: number | undefined, done: number, total: number): number | undefined {
+  if (elapsedMs === undefined || done <= 0 || total <= done) return done >= total && total > 0 ? 0 : undefined;
+  return (elapsedMs / done) * (total - done);
+}
+
+export function formatLoss(loss: number): string {
+  if (!Number.isFinite(loss)) return String(loss);
+  const a = Math.abs(loss);
+  return a !== 0 && (a < 1e-3 || a >= 1e4) ? loss.toExponential(2) : loss.toPrecision(4);
+}
+
+export function formatDate(ms: number, locale?: string): string {
+  return new Date(ms).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/**
+ * Exponential moving average of the losses: each step's loss is noisy (a random timestep and
+ * noise draw), the trend is what tells whether the fine-tune is learning.
+ */
+export function lossTrend(losses: readonly number[], smoothing = 0.7): number[] {
+  const out: number[] = [];
+  let avg: number | undefined;
+  for (const l of losses) {
+    if (!Number.isFinite(l)) {
+      out.push(avg ?? Number.NaN);
+      continue;
+    }
+    avg = avg === undefined ? l : smoothing * avg + (1 - smoothing) * l;
+    out.push(avg);
+  }
+  return out;
+}

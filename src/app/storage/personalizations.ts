@@ -1,0 +1,240 @@
+// The person's personalizations, kept in IndexedDB so they survive a reload: name, thumbnail,
+// the LiDB file's bytes, how it was made. Records are only ever added, renamed or deleted by
+// id, so a failed import or a crash mid-fine-tune cannot damage what was saved before.
+import type { FineTuneSettings } from '../../../workers/api';
+
+export type PersonalizationSource = 'fine-tune' | 'import';
+
+export interface PersonalizationRecord {
+  id: string;
+  name: string;
+  /** ms since the epoch */
+  createdAt: number;
+  packId: string;
+  trigger: string;
+  rank: number;
+  source: PersonalizationSource;
+  /** the `.lidb.safetensors` bytes */
+  lidb: Uint8Array;
+  /** lowercase hex sha256 of `lidb`: the same file imported twice is recognised */
+  sha256: string;
+  /** PNG of the face crop (absent for imported files) */
+  thumbnailPng?: Uint8Array;
+  settings?: FineTuneSettings;
+  losses?: number[];
+  /** why the fine-tune ended early, when it did */
+  stoppedEarly?: string;
+}
+
+/** What IndexedDB holds: plain fields and ArrayBuffers, with a version for later migrations. */
+export interface StoredPersonalization {
+  v: 1;
+  id: string;
+  name: string;
+  createdAt: number;
+  packId: string;
+  trigger: string;
+  rank: number;
+  source: PersonalizationSource;
+  lidb: ArrayBuffer;
+  sha256: string;
+  thumbnailPng: ArrayBuffer | null;
+  settings: FineTuneSettings | null;
+  losses: number[] | null;
+  stoppedEarly: string | null;
+}
+
+const copyBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer as ArrayBuffer;
+
+export function toStored(r: PersonalizationRecord): StoredPersonalization {
+  return {
+    v: 1,
+    id: r.id,
+    name: r.name,
+    createdAt: r.createdAt,
+    packId: r.packId,
+    trigger: r.trigger,
+    rank: r.rank,
+    source: r.source,
+    lidb: copyBuffer(r.lidb),
+    sha256: r.sha256,
+    thumbnailPng: r.thumbnailPng ? copyBuffer(r.thumbnailPng) : null,
+    settings: r.settings ? { ...r.settings } : null,
+    losses: r.losses ? [...r.losses] : null,
+    stoppedEarly: r.stoppedEarly ?? null,
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isBytes = (v: unknown): v is ArrayBuffer | Uint8Array => v instanceof ArrayBuffer || v instanceof Uint8Array;
+const bytesOf = (v: ArrayBuffer | Uint8Array): Uint8Array => (v instanceof Uint8Array ? v.slice() : new Uint8Array(v.slice(0)));
+
+function readSettings(v: unknown): FineTuneSettings | undefined | false {
+  if (v === null || v === undefined) return undefined;
+  if (!isObject(v)) return false;
+  const { steps, learningRate, rank, seed } = v;
+  const nums = [steps, learningRate, rank, seed];
+  if (!nums.every((n) => typeof n === 'number' && Number.isFinite(n))) return false;
+  return { steps: steps as number, learningRate: learningRate as number, rank: rank as number, seed: seed as number };
+}
+
+/** A stored value back into a record, or why it cannot be used (another version, damaged). */
+export function fromStored(raw: unknown): PersonalizationRecord | { problem: string } {
+  if (!isObject(raw)) return { problem: 'not an object' };
+  const id = isText(raw.id) && raw.id ? raw.id : undefined;
+  const where = id ? `personalization ${JSON.stringify(id)}` : 'a personalization';
+  if (raw.v !== 1) return { problem: `${where} was saved in an unknown format (version ${JSON.stringify(raw.v)})` };
+  if (!id) return { problem: `${where} has no id` };
+  if (!isText(raw.name) || raw.name.trim() === '') return { problem: `${where} has no name` };
+  if (typeof raw.createdAt !== 'number' || !Number.isFinite(raw.createdAt)) return { problem: `${where} has no creation date` };
+  if (!isText(raw.packId) || !isText(raw.trigger)) return { problem: `${where} lacks its pack id or trigger word` };
+  if (typeof raw.rank !== 'number' || !Number.isInteger(raw.rank) || raw.rank < 1) return { problem: `${where} has no valid rank` };
+  if (raw.source !== 'fine-tune' && raw.source !== 'import') return { problem: `${where} has an unknown source` };
+  if (!isBytes(raw.lidb) || raw.lidb.byteLength === 0) return { problem: `${where} has no LiDB bytes` };
+  if (!isText(raw.sha256) || !/^[0-9a-f]{64}$/.test(raw.sha256)) return { problem: `${where} has no valid sha256` };
+  const settings = readSettings(raw.settings);
+  if (settings === false) return { problem: `${where} has damaged fine-tune settings` };
+  const record: PersonalizationRecord = {
+    id,
+    name: raw.name,
+    createdAt: raw.createdAt,
+    packId: raw.packId,
+    trigger: raw.trigger,
+    rank: raw.rank,
+    source: raw.source,
+    lidb: bytesOf(raw.lidb),
+    sha256: raw.sha256,
+  };
+  if (isBytes(raw.thumbnailPng) && raw.thumbnailPng.byteLength > 0) record.thumbnailPng = bytesOf(raw.thumbnailPng);
+  if (settings) record.settings = settings;
+  if (Array.isArray(raw.losses) && raw.losses.every((l) => typeof l === 'number')) record.losses = [...(raw.losses as number[])];
+  if (isText(raw.stoppedEarly)) record.stoppedEarly = raw.stoppedEarly;
+  return record;
+}
+
+/** Newest first; equal dates by name so the order is stable. */
+export function sortRecords(records: PersonalizationRecord[]): PersonalizationRecord[] {
+  return [...records].sort((a, b) => b.createdAt - a.createdAt || a.name.localeCompare(b.name));
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes.slice().buffer as ArrayBuffer);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function newRecordId(): string {
+  return typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `p-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+// ---- IndexedDB ----
+
+const DB_NAME = 'hyperbooth';
+const DB_VERSION = 1;
+const STORE = 'personalizations';
+
+export class StorageUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(
+      'Your personalizations cannot be kept in this browser (IndexedDB is not available here, ' +
+        'e.g. in a private window): download the LiDB file to keep one.',
+      { cause },
+    );
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+const requestResult = <T>(req: IDBRequest<T>): Promise<T> =>
+  new Promise((ok, fail) => {
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error ?? new Error('IndexedDB request failed'));
+  });
+
+const transactionDone = (tx: IDBTransaction): Promise<void> =>
+  new Promise((ok, fail) => {
+    tx.oncomplete = () => ok();
+    tx.onabort = () => fail(tx.error ?? new Error('IndexedDB transaction aborted'));
+    tx.onerror = () => fail(tx.error ?? new Error('IndexedDB transaction failed'));
+  });
+
+let dbPromise: Promise<IDBDatabase> | undefined;
+
+function openDb(): Promise<IDBDatabase> {
+  dbPromise ??= new Promise<IDBDatabase>((ok, fail) => {
+    let req: IDBOpenDBRequest;
+    try {
+      if (typeof indexedDB === 'undefined') throw new Error('no indexedDB');
+      req = indexedDB.open(DB_NAME, DB_VERSION);
+    } catch (e) {
+      fail(new StorageUnavailableError(e));
+      return;
+    }
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
+    };
+    req.onsuccess = () => {
+      const db = req.result;
+      // Another tab upgrading the schema: step aside instead of blocking it.
+      db.onversionchange = () => {
+        db.close();
+        dbPromise = undefined;
+      };
+      ok(db);
+    };
+    req.onerror = () => fail(new StorageUnavailableError(req.error));
+    req.onblocked = () => fail(new StorageUnavailableError(new Error('the database is held open by an older tab')));
+  }).catch((e) => {
+    dbPromise = undefined;
+    throw e;
+  });
+  return dbPromise;
+}
+
+export interface LoadedRecords {
+  records: PersonalizationRecord[];
+  /** records that could not be read, with the reason (kept in the database, not deleted) */
+  skipped: string[];
+}
+
+export async function loadPersonalizations(): Promise<LoadedRecords> {
+  const db = await openDb();
+  const tx = db.transaction(STORE, 'readonly');
+  const raws = await requestResult(tx.objectStore(STORE).getAll());
+  const records: PersonalizationRecord[] = [];
+  const skipped: string[] = [];
+  for (const raw of raws) {
+    const r = fromStored(raw);
+    if ('problem' in r) skipped.push(r.problem);
+    else records.push(r);
+  }
+  return { records: sortRecords(records), skipped };
+}
+
+/** Adds a new record; `add` (not `put`) so an id clash fails instead of overwriting. */
+export async function addPersonalization(record: PersonalizationRecord): Promise<void> {
+  const db = await openDb();
+  const tx = db.transaction(STORE, 'readwrite');
+  tx.objectStore(STORE).add(toStored(record));
+  await transactionDone(tx);
+}
+
+export async function renamePersonalization(id: string, name: string): Promise<void> {
+  const db = await openDb();
+  const tx = db.transaction(STORE, 'readwrite');
+  const store = tx.objectStore(STORE);
+  const raw = await requestResult(store.get(id));
+  if (!isObject(raw)) {
+    tx.abort();
+    throw new Error('This personalization is no longer saved (deleted in another tab?).');
+  }
+  store.put({ ...raw, name });
+  await transactionDone(tx);
+}
+
+export async function deletePersonalization(id: string): Promise<void> {
+  const db = await openDb();
+  const tx = db.transaction(STORE, 'readwrite');
+  tx.objectStore(STORE).delete(id);
+  await transactionDone(tx);
+}
