@@ -70,7 +70,7 @@ export interface LoadOptions {
   backend?: Backend;
 }
 
-export interface HyperBoothWorkerApi {
+export interface HyperBoothWorkerApi extends PersonalizationApi {
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
   generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GeneratedImage[]>;
 }
@@ -122,12 +122,22 @@ export interface PersonalizeResult {
   /** why the fine-tune ended early, when it did: 'cancelled' or 'non-finite loss at step N: restored step N-1' */
   stoppedEarly?: string;
   settings: FineTuneSettings;
+  /** the backend the fine-tune ran on (WASM when WebGPU failed during it) */
+  backend?: Backend;
+  /** why `backend` is not the one loadPack reported, when it is not */
+  notice?: string;
+  /** worker-side milliseconds of each stage (the benchmark reads them) */
+  timings?: { hypernetworkMs: number; vaeEncodeMs: number; stepMs: number[] };
 }
 
 export type LoraFileFormat = 'lidb' | 'kohya' | 'peft';
 
 export interface PersonalizationApi {
   prepareSelfie(file: Blob): Promise<PreparedSelfie>;
+  /**
+   * Runs on the loaded pack's backend (manifest.train.defaults has the pack's default settings).
+   * The result also becomes the active personalization, as usePersonalization(result.lidb) would.
+   */
   personalize(
     selfie: { rgba: Uint8ClampedArray; width: number; height: number; crop: SquareCrop },
     settings: FineTuneSettings,
@@ -135,7 +145,10 @@ export interface PersonalizationApi {
   ): Promise<PersonalizeResult>;
   /** stops a running personalize(); it resolves with the last good weights */
   cancelPersonalize(): Promise<void>;
-  /** validates a .lidb.safetensors against the active pack and makes it the active personalization */
+  /**
+   * validates a .lidb.safetensors against the active pack and makes it the active personalization:
+   * generate() then adds its slots (a request's own `lora` entries win per layer); null clears it
+   */
   usePersonalization(lidb: Uint8Array | null): Promise<{ rank: number; meta: Record<string, string> } | null>;
   /** the active personalization as a file: LiDB itself, or multiplied out as kohya / PEFT LoRA */
   exportPersonalization(format: LoraFileFormat): Promise<Uint8Array>;

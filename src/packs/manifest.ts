@@ -59,6 +59,24 @@ export interface HypernetSpec {
   refinementSteps: number;
 }
 
+/**
+ * The fine-tune's graphs (made by the project's autodiff from the pack's slot UNet and text
+ * encoder, src/finetune/trainGraphs.ts) and its default settings.
+ */
+export interface TrainSpec {
+  /**
+   * UNet train step: inputs sample, timestep, encoder_hidden_states, target (ε) and the UNet
+   * LoRA slots; outputs loss (scalar MSE), `<slot>_grad` and encoder_hidden_states_grad. Batch 1.
+   */
+  unet: PackModel;
+  /**
+   * Text-encoder VJP: inputs input_ids, last_hidden_state_grad and the text-encoder LoRA slots;
+   * outputs last_hidden_state and `<slot>_grad`. Batch 1.
+   */
+  textEncoder: PackModel;
+  defaults: { steps: number; rank: number; learningRate: number };
+}
+
 export interface PackManifest {
   format: typeof PACK_FORMAT;
   id: string;
@@ -92,6 +110,8 @@ export interface PackManifest {
   lidb?: LidbSpec;
   /** optional: without it personalization starts from a zero LiDB; needs `lidb` */
   hypernet?: HypernetSpec;
+  /** optional: without it the pack can predict a LiDB but not fine-tune it; needs `lidb` */
+  train?: TrainSpec;
   files: PackFile[];
 }
 
@@ -115,7 +135,8 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   const listed = new Set(x.files!.map((f) => f.path));
   if (x.hypernet !== undefined && !x.hypernet?.model?.file) fail('missing hypernet.model.file');
   if (x.lidb !== undefined && (typeof x.lidb?.aux !== 'string' || !x.lidb.aux)) fail('missing lidb.aux');
-  const graphs = [...Object.values(x.models!), ...(x.hypernet ? [x.hypernet.model] : [])];
+  if (x.train !== undefined && (!x.train?.unet?.file || !x.train?.textEncoder?.file)) fail('missing train.unet.file or train.textEncoder.file');
+  const graphs = [...Object.values(x.models!), ...(x.hypernet ? [x.hypernet.model] : []), ...(x.train ? [x.train.unet, x.train.textEncoder] : [])];
   const needed = [x.tokenizer!, ...graphs.flatMap((pm) => [pm.file, ...(pm.externalData ?? [])])];
   if (x.lidb) needed.push(x.lidb.aux);
   for (const f of needed) if (!listed.has(f)) fail(`file ${f} is used but not listed in "files"`);
@@ -127,6 +148,7 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   if (!Array.isArray(x.lora?.layers)) fail('missing lora.layers');
   if (x.lidb !== undefined) validateLidb(x as PackManifest, fail);
   if (x.hypernet !== undefined) validateHypernet(x as PackManifest, fail);
+  if (x.train !== undefined) validateTrain(x as PackManifest, fail);
   return x as PackManifest;
 }
 
@@ -156,4 +178,12 @@ function validateHypernet(m: PackManifest, fail: (why: string) => never): void {
   const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((c) => typeof c === 'number' && Number.isFinite(c));
   if (!triple(h.normalize?.mean)) fail('hypernet.normalize.mean must be three finite numbers (R, G, B)');
   if (!triple(h.normalize?.std) || !h.normalize.std.every((c) => c > 0)) fail('hypernet.normalize.std must be three positive numbers (R, G, B)');
+}
+
+function validateTrain(m: PackManifest, fail: (why: string) => never): void {
+  const d = m.train!.defaults;
+  if (!m.lidb) fail('"train" needs "lidb" (the fine-tune trains LiDB weights)');
+  if (!d || !isCount(d.steps)) fail(`train.defaults.steps ${JSON.stringify(d?.steps)} is not a positive integer`);
+  if (!isCount(d.rank)) fail(`train.defaults.rank ${JSON.stringify(d.rank)} is not a positive integer`);
+  if (typeof d.learningRate !== 'number' || !(d.learningRate > 0) || !Number.isFinite(d.learningRate)) fail(`train.defaults.learningRate ${JSON.stringify(d.learningRate)} is not a positive number`);
 }

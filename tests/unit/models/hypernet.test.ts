@@ -15,6 +15,8 @@ import type { Feeds, Session } from '../../../src/runtime/types';
 import { decodeImageBytes } from '../../../src/face/decodeNode';
 import { centreGuessCrop, cropToSquare, squareAround, toPixelValues } from '../../../src/face/crop';
 import { f32, maxAbsDiff, randn, session } from './helpers';
+import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
+import { modelSource } from '../../../src/pipeline/modelSource';
 
 const COMMITTED = join(__dirname, '../../../public/models/tiny');
 const PHOTOS = join(__dirname, '../../fixtures/images');
@@ -71,8 +73,9 @@ beforeAll(async () => {
   const hypernetBytes = pack.files(manifest.hypernet!.model.file);
   hypernetModel = decodeModel(hypernetBytes);
   hypernet = await session('hypernet', hypernetBytes);
-  unet = await session('unet', pack.files(manifest.models.unet.file));
-  textEncoder = await session('text_encoder', pack.files(manifest.models.textEncoder.file));
+  // these two keep their weights in an external file (shared with the fine-tune graphs)
+  unet = await createNodeRuntime().createSession(modelSource('unet', manifest.models.unet, pack.files));
+  textEncoder = await createNodeRuntime().createSession(modelSource('text_encoder', manifest.models.textEncoder, pack.files));
   aux = readAuxFile(pack.files(manifest.lidb!.aux), manifest.lora.layers);
 });
 
@@ -117,7 +120,7 @@ describe('tiny pack manifest: lidb and hypernet', () => {
     expect(broken((m) => { m.hypernet!.normalize.std = [0.5, 0, 0.5]; })).toThrow(/normalize.std/);
     expect(broken((m) => { m.hypernet!.imageSize = 0; })).toThrow(/imageSize/);
     // both stay optional: a pack without them is still a pack
-    expect(() => broken((m) => { delete m.hypernet; delete m.lidb; m.files = m.files.filter((f) => !['lidb/aux.safetensors', 'hypernet/model.onnx'].includes(f.path)); })()).not.toThrow();
+    expect(() => broken((m) => { delete m.hypernet; delete m.lidb; delete m.train; m.files = m.files.filter((f) => !['lidb/aux.safetensors', 'hypernet/model.onnx'].includes(f.path)); })()).not.toThrow();
   });
 });
 

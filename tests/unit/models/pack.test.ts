@@ -47,7 +47,8 @@ describe('tiny pack', () => {
       text: { maxLength: 77, hiddenSize: 32, inputDtype: 'int32' }, unet: { timestepDtype: 'float32', timestepShape: 'batch' },
       vaeEncoderOutput: 'moments', trigger: 'sks', tokenizer: TINY_FILES.tokenizer,
     });
-    expect(packSize(pack)).toBeLessThan(8 * 1024 * 1024);
+    // issue 4 budget: the fine-tune graphs share the UNet/text-encoder weights files, the rest is graph structure
+    expect(packSize(pack)).toBeLessThan(25 * 1024 * 1024);
   });
 
   it('is what public/models/tiny holds (same files, same sha256)', () => {

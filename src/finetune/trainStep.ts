@@ -1,0 +1,101 @@
+// One fine-tune step on the pack's train graphs: noise the latent at t, encode the prompt with
+// the current text-encoder slots, run the UNet train step (loss, ∂loss/∂UNet slots, ∂loss/∂c),
+// pull ∂loss/∂c back through the text encoder's VJP graph (∂loss/∂text-encoder slots), and map
+// every slot gradient to the LiDB's D_train / U_train through the frozen aux bases.
+import { addNoise, velocity } from '../diffusion/schedule';
+import type { AuxBases } from '../lidb/aux';
+import { allSlotGradsToLidbGrads, lidbToSlots, type Lidb, type LidbGrad } from '../lidb/lidb';
+import { loraInputNames, type LoraTarget, type PackManifest } from '../packs/manifest';
+import { loraFeeds, zeroLoraFeeds } from '../pipeline/lora';
+import { IO } from '../pipeline/pipeline';
+import { timestepTensor } from '../pipeline/timestep';
+import type { Feeds, Session, Tensor } from '../runtime/types';
+import type { NoiseDraw } from './draws';
+import { gradName, TRAIN_IO } from './trainGraphs';
+
+export interface TrainSessions {
+  /** the pack's plain text encoder: c for the current text-encoder slots */
+  textEncoder: Session;
+  /** manifest.train.unet */
+  unetTrain: Session;
+  /** manifest.train.textEncoder */
+  textEncoderGrad: Session;
+}
+
+/** What stays fixed over a fine-tune: the pack, its aux bases, the prompt and the image latent. */
+export interface TrainContext {
+  manifest: PackManifest;
+  aux: AuxBases;
+  /** the tokenized prompt, [1, maxLength] */
+  inputIds: Tensor;
+  /** VAE mean × latent scale of the crop, [channels·h·w] */
+  latent: Float32Array;
+  alphasCumprod: Float64Array;
+}
+
+export interface StepResult {
+  loss: number;
+  /** ∂loss/∂D_train and ∂loss/∂U_train of every layer */
+  grads: Map<string, LidbGrad>;
+}
+
+export function slotFeedsFor(manifest: PackManifest, target: LoraTarget, lidb: Lidb, aux: AuxBases): Feeds {
+  const layers = manifest.lora.layers;
+  return loraFeeds(layers, target, zeroLoraFeeds(layers, target), lidbToSlots(lidb, aux));
+}
+
+export function latentDims(manifest: PackManifest): number[] {
+  const { channels, height, width } = manifest.latent;
+  return [1, channels, height, width];
+}
+
+/** The UNet's regression target for this draw: ε, or v for a v-prediction pack. */
+export function denoisingTarget(ctx: TrainContext, draw: NoiseDraw): Float32Array {
+  return ctx.manifest.schedule.predictionType === 'v_prediction'
+    ? velocity(ctx.latent, draw.noise, draw.t, ctx.alphasCumprod)
+    : draw.noise;
+}
+
+/** c = last_hidden_state for the current text-encoder slots, as a [1, maxLength, hidden] tensor. */
+export async function encodePrompt(textEncoder: Session, ctx: TrainContext, textSlots: Feeds): Promise<Tensor> {
+  const out = await textEncoder.run({ [IO.textEncoder.input]: ctx.inputIds, ...textSlots }, [IO.textEncoder.output]);
+  return out[IO.textEncoder.output];
+}
+
+export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb, draw: NoiseDraw): Promise<StepResult> {
+  const { manifest, aux } = ctx;
+  const layers = manifest.lora.layers;
+  const dims = latentDims(manifest);
+  const textSlots = slotFeedsFor(manifest, 'text_encoder', lidb, aux);
+  const unetSlots = slotFeedsFor(manifest, 'unet', lidb, aux);
+  const context = await encodePrompt(s.textEncoder, ctx, textSlots);
+
+  const unetLayers = layers.filter((l) => l.target === 'unet');
+  const textLayers = layers.filter((l) => l.target === 'text_encoder');
+  const slotGradNames = (ls: typeof layers) => ls.flatMap((l) => { const n = loraInputNames(l.name); return [gradName(n.down), gradName(n.up)]; });
+
+  const unetOut = await s.unetTrain.run({
+    [IO.unet.sample]: { type: 'float32', dims, data: addNoise(ctx.latent, draw.noise, draw.t, ctx.alphasCumprod) },
+    [IO.unet.timestep]: timestepTensor(manifest.unet, draw.t, 1),
+    [IO.unet.context]: context,
+    [TRAIN_IO.target]: { type: 'float32', dims, data: denoisingTarget(ctx, draw) },
+    ...unetSlots,
+  }, [TRAIN_IO.loss, TRAIN_IO.contextGrad, ...slotGradNames(unetLayers)]);
+
+  const textOut = textLayers.length === 0 ? {} : await s.textEncoderGrad.run({
+    [IO.textEncoder.input]: ctx.inputIds,
+    [TRAIN_IO.textSeed]: { type: 'float32', dims: context.dims, data: unetOut[TRAIN_IO.contextGrad].data },
+    ...textSlots,
+  }, slotGradNames(textLayers));
+
+  const slotGrads = new Map<string, { down: Float32Array; up: Float32Array }>();
+  for (const l of layers) {
+    const out = l.target === 'unet' ? unetOut : textOut;
+    const n = loraInputNames(l.name);
+    slotGrads.set(l.name, { down: out[gradName(n.down)].data as Float32Array, up: out[gradName(n.up)].data as Float32Array });
+  }
+  return {
+    loss: (unetOut[TRAIN_IO.loss].data as Float32Array)[0],
+    grads: allSlotGradsToLidbGrads(slotGrads, aux, lidb.rank),
+  };
+}

@@ -1,0 +1,304 @@
+// Selfie crop → personal LiDB weights (HyperDreamBooth): the hypernetwork predicts a rank-1 LiDB
+// from the face crop, rankRelax raises it to the fine-tune's rank, and a few Adam steps of the
+// plain denoising loss on the one photo ("a <trigger> face", t ~ U[0, T), ε ~ N(0, I)) sharpen
+// it. Sees only the Runtime interface, like generate(): the worker runs it on onnxruntime-web
+// (WebGPU/WASM), the tests and tools on onnxruntime-node.
+import { ClipTokenizer } from '../diffusion/tokenizer';
+import { alphasCumprodFor } from '../diffusion/schedule';
+import { SeededRandom } from '../diffusion/random';
+import { cropToSquare, toPixelValues, type SquareCrop } from '../face/crop';
+import type { RgbaImage as FaceImage } from '../face/image';
+import { readAuxFile, type AuxBases } from '../lidb/aux';
+import { writeLidbFile } from '../lidb/file';
+import { initLidb, lidbFromRows, rankRelax, type Lidb } from '../lidb/lidb';
+import { LidbRng } from '../lidb/random';
+import type { PackManifest, PackModel } from '../packs/manifest';
+import type { PackContents } from '../packs/types';
+import type { Runtime, Session, Tensor } from '../runtime/types';
+import { Adam } from '../train/adam';
+import { drawNoise, type NoiseDraw } from '../finetune/draws';
+import { denoisingLoss } from '../finetune/evaluate';
+import { cloneLidb, firstNonFinite, lidbGradRecord, lidbParams } from '../finetune/lidbParams';
+import { trainStep, type TrainContext, type TrainSessions } from '../finetune/trainStep';
+import { TRAIN_IO } from '../finetune/trainGraphs';
+import { IO } from './pipeline';
+import { modelSource } from './modelSource';
+
+export interface FineTuneSettings {
+  steps: number;
+  learningRate: number;
+  rank: number;
+  seed: number;
+}
+
+export type PersonalizeStage = 'hypernetwork' | 'vae-encode' | 'fine-tune' | 'done';
+
+export interface PersonalizeProgress {
+  stage: PersonalizeStage;
+  /** fine-tune steps done (0 before the fine-tune) and how many were asked for */
+  step: number;
+  steps: number;
+  /** denoising loss of this fine-tune step (before its update) */
+  loss?: number;
+  /** estimated milliseconds left, from the mean step time so far */
+  etaMs?: number;
+}
+
+export interface FineTuneOptions {
+  settings: FineTuneSettings;
+  onProgress?: (p: PersonalizeProgress) => void;
+  /** checked before every step: true ends the fine-tune with the weights of the last finished step */
+  shouldStop?: () => boolean;
+  /** test hook: step N's loss is taken to be NaN (1-based), as a broken backend would report it */
+  injectNonFiniteAtStep?: number;
+}
+
+export interface FineTuneOutcome {
+  /** the last good weights */
+  lidb: Lidb;
+  /** loss of every finished step, before its update */
+  losses: number[];
+  /** 'cancelled', or why a non-finite value stopped it and which step's weights were kept */
+  stoppedEarly?: string;
+  /** wall time of each finished step */
+  stepMs: number[];
+}
+
+export interface PersonalizeOptions extends FineTuneOptions {
+  /** shown by apps; stored in the LiDB file */
+  name?: string;
+}
+
+/** A photo and the square the person confirmed on it (pixels of that photo). */
+export interface FaceCropInput {
+  image: FaceImage;
+  crop: SquareCrop;
+}
+
+export interface Personalization extends FineTuneOutcome {
+  /** the `.lidb.safetensors` bytes of `lidb` */
+  file: Uint8Array;
+  /** the relaxed prediction the fine-tune started from */
+  start: Lidb;
+  /** VAE mean × latent scale of the crop: what the fine-tune denoised */
+  latent: Float32Array;
+  settings: FineTuneSettings;
+  timings: { hypernetworkMs: number; vaeEncodeMs: number };
+}
+
+export interface Personalizer {
+  readonly manifest: PackManifest;
+  readonly aux: AuxBases;
+  /** the hypernetwork's rank-1 LiDB for a square face image (a fresh initLidb when the pack has no hypernetwork) */
+  predict(face: FaceImage, seed?: number): Promise<Lidb>;
+  /** VAE mean × latent scale of a square face image, resampled to the pack's image size */
+  encodeLatent(face: FaceImage): Promise<Float32Array>;
+  /** Adam on D_train/U_train from `start` (not modified) towards the denoising loss on `latent` */
+  fineTune(start: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome>;
+  personalize(input: FaceCropInput, opts: PersonalizeOptions): Promise<Personalization>;
+  /** the denoising loss over `draws`, measured with the plain forward graphs */
+  denoisingLoss(lidb: Lidb, latent: Float32Array, draws: readonly NoiseDraw[]): Promise<number>;
+  /** the fixed part of a train step for `latent` (prompt, schedule, aux): for tests and tools */
+  trainContext(latent: Float32Array): TrainContext;
+  /** the sessions of the train graphs (opened on first use) */
+  trainSessions(): Promise<TrainSessions>;
+  release(): Promise<void>;
+}
+
+export const FINE_TUNE_LIMITS = { maxSteps: 10_000, maxRank: 64 } as const;
+
+export function validateFineTuneSettings(s: FineTuneSettings): void {
+  if (!s || typeof s !== 'object') throw new Error('fine-tune settings are missing');
+  if (!Number.isInteger(s.steps) || s.steps < 0 || s.steps > FINE_TUNE_LIMITS.maxSteps) throw new Error(`fine-tune steps must be an integer in 0..${FINE_TUNE_LIMITS.maxSteps}, got ${s.steps}`);
+  if (!Number.isInteger(s.rank) || s.rank < 1 || s.rank > FINE_TUNE_LIMITS.maxRank) throw new Error(`fine-tune rank must be an integer in 1..${FINE_TUNE_LIMITS.maxRank}, got ${s.rank}`);
+  if (typeof s.learningRate !== 'number' || !(s.learningRate > 0) || s.learningRate > 1) throw new Error(`learning rate must be a number in (0, 1], got ${s.learningRate}`);
+  if (!Number.isSafeInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
+}
+
+/** "a <trigger> face": HyperDreamBooth's fine-tune prompt, without a class prior. */
+export const personalizePrompt = (trigger: string): string => `a ${trigger} face`;
+
+export async function createPersonalizer(runtime: Runtime, pack: PackContents): Promise<Personalizer> {
+  const { manifest, files } = pack;
+  if (!manifest.lidb) throw new Error(`model pack "${manifest.id}" has no LiDB aux bases (manifest "lidb"), so it cannot personalize`);
+  if (!manifest.train) throw new Error(`model pack "${manifest.id}" has no fine-tune graphs (manifest "train"), so it cannot personalize`);
+  const train = manifest.train;
+  const layers = manifest.lora.layers;
+  const aux = readAuxFile(files(manifest.lidb.aux), layers);
+  const tokenizer = ClipTokenizer.fromJSON(JSON.parse(new TextDecoder().decode(files(manifest.tokenizer))));
+  const alphasCumprod = alphasCumprodFor(manifest.schedule.betaSchedule, manifest.schedule.betaStart, manifest.schedule.betaEnd, manifest.schedule.numTrainTimesteps);
+  const { maxLength } = manifest.text;
+  const ids = tokenizer.encode(personalizePrompt(manifest.trigger), maxLength).ids;
+  const inputIds: Tensor = manifest.text.inputDtype === 'int64'
+    ? { type: 'int64', dims: [1, maxLength], data: BigInt64Array.from(ids, (v) => BigInt(v)) }
+    : { type: 'int32', dims: [1, maxLength], data: Int32Array.from(ids) };
+
+  const opened: Session[] = [];
+  const open = async (name: string, model: PackModel, needed: readonly string[]): Promise<Session> => {
+    const session = await runtime.createSession(modelSource(name, model, files));
+    const missing = needed.filter((n) => !session.inputNames.includes(n));
+    if (missing.length) {
+      await session.release();
+      throw new Error(`${name} (${model.file}) lacks the inputs ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}`);
+    }
+    opened.push(session);
+    return session;
+  };
+  // each opened once, on first use, and kept for the next personalization
+  const lazy = <T>(make: () => Promise<T>) => {
+    let p: Promise<T> | undefined;
+    return () => (p ??= make().catch((e) => { p = undefined; throw e; }));
+  };
+  const textEncoder = lazy(() => open('text encoder', manifest.models.textEncoder, [IO.textEncoder.input]));
+  const trainSessions = lazy(async (): Promise<TrainSessions> => ({
+    textEncoder: await textEncoder(),
+    unetTrain: await open('UNet train step', train.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]),
+    textEncoderGrad: await open('text encoder gradient', train.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]),
+  }));
+  const evalUnet = lazy(() => open('UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context]));
+  const hypernet = lazy(() => {
+    if (!manifest.hypernet) throw new Error('the pack has no hypernetwork');
+    return open('hypernetwork', manifest.hypernet.model, ['pixel_values']);
+  });
+  const vaeEncoder = lazy(() => open('VAE encoder', manifest.models.vaeEncoder, [IO.vaeEncoder.input]));
+
+  const trainContext = (latent: Float32Array): TrainContext => {
+    const { channels, height, width } = manifest.latent;
+    if (latent.length !== channels * height * width) throw new Error(`latent has ${latent.length} values, the pack's is ${channels}×${height}×${width}`);
+    return { manifest, aux, inputIds, latent, alphasCumprod };
+  };
+
+  const predict = async (face: FaceImage, seed = 0): Promise<Lidb> => {
+    const h = manifest.hypernet;
+    // without a hypernetwork: ΔW = 0 with D_train random, so both factors get gradients
+    if (!h) return initLidb(layers, 1, new LidbRng(seed, 'init'));
+    const session = await hypernet();
+    const pixels = toPixelValues(resizeSquare(face, h.imageSize), h.normalize);
+    const out = await session.run({ pixel_values: { type: 'float32', dims: [1, 3, h.imageSize, h.imageSize], data: pixels } }, ['lidb_down', 'lidb_up']);
+    return lidbFromRows(layers, out.lidb_down.data as Float32Array, out.lidb_up.data as Float32Array, manifest.lidb!.aMax, manifest.lidb!.bMax);
+  };
+
+  const encodeLatent = async (face: FaceImage): Promise<Float32Array> => {
+    const { width, height } = manifest.image;
+    if (width !== height) throw new Error(`the pack's images are ${width}×${height}; a square face crop needs a square image size`);
+    const session = await vaeEncoder();
+    const out = await session.run(
+      { [IO.vaeEncoder.input]: { type: 'float32', dims: [1, 3, height, width], data: toPixelValues(resizeSquare(face, width), '[-1,1]') } },
+      [IO.vaeEncoder.output],
+    );
+    // moments = mean ‖ logvar on channels: the first `channels` planes are the mean
+    const { channels, height: lh, width: lw } = manifest.latent;
+    return (out[IO.vaeEncoder.output].data as Float32Array).slice(0, channels * lh * lw).map((v) => v * manifest.latent.scale);
+  };
+
+  const fineTune = async (start: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome> => {
+    const { settings } = opts;
+    validateFineTuneSettings(settings);
+    const sessions = await trainSessions();
+    const ctx = trainContext(latent);
+    const lidb = cloneLidb(start);
+    const params = lidbParams(lidb);
+    const adam = new Adam(params, { lr: settings.learningRate });
+    const rng = new SeededRandom(settings.seed);
+    const size = latent.length;
+    const losses: number[] = [];
+    const stepMs: number[] = [];
+    const outcome = (stoppedEarly?: string): FineTuneOutcome => (stoppedEarly ? { lidb, losses, stepMs, stoppedEarly } : { lidb, losses, stepMs });
+
+    for (let step = 1; step <= settings.steps; step++) {
+      if (opts.shouldStop?.()) return outcome('cancelled');
+      const t0 = now();
+      const draw = drawNoise(rng, manifest.schedule.numTrainTimesteps, size);
+      const { loss: reported, grads } = await trainStep(sessions, ctx, lidb, draw);
+      const loss = opts.injectNonFiniteAtStep === step ? Number.NaN : reported;
+      const restored = `restored step ${step - 1}`;
+      if (!Number.isFinite(loss)) return outcome(`non-finite loss at step ${step}: ${restored}`);
+      const g = lidbGradRecord(lidb, grads);
+      const bad = firstNonFinite(g);
+      if (bad) return outcome(`non-finite gradient at step ${step} (${bad}): ${restored}`);
+      const before = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.slice()]));
+      adam.step(g);
+      const blown = firstNonFinite(params);
+      if (blown) {
+        for (const [k, v] of Object.entries(before)) params[k].set(v);
+        return outcome(`non-finite weights after step ${step} (${blown}): ${restored}`);
+      }
+      losses.push(loss);
+      stepMs.push(now() - t0);
+      const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
+      opts.onProgress?.({ stage: 'fine-tune', step, steps: settings.steps, loss, etaMs: mean * (settings.steps - step) });
+    }
+    return outcome();
+  };
+
+  return {
+    manifest,
+    aux,
+    predict,
+    encodeLatent,
+    fineTune,
+    trainContext,
+    trainSessions,
+
+    async personalize(input, opts) {
+      const { settings } = opts;
+      validateFineTuneSettings(settings);
+      const progress = (stage: PersonalizeStage, step = 0, extra: Partial<PersonalizeProgress> = {}) =>
+        opts.onProgress?.({ stage, step, steps: settings.steps, ...extra });
+      // each model's input is resampled from the photo itself, not from another resampled copy
+      const vaeFace = cropToSquare(input.image, input.crop, manifest.image.width);
+      const hyperFace = manifest.hypernet ? cropToSquare(input.image, input.crop, manifest.hypernet.imageSize) : vaeFace;
+
+      progress('hypernetwork');
+      let t0 = now();
+      const predicted = await predict(hyperFace, settings.seed);
+      const start = rankRelax(predicted, settings.rank, new LidbRng(settings.seed, 'rank_relax'));
+      const hypernetworkMs = now() - t0;
+
+      progress('vae-encode');
+      t0 = now();
+      const latent = await encodeLatent(vaeFace);
+      const vaeEncodeMs = now() - t0;
+
+      progress('fine-tune');
+      const result = await fineTune(start, latent, opts);
+      const file = writeLidbFile(result.lidb, {
+        packId: manifest.id,
+        auxSha256: manifest.lidb!.auxSha256,
+        trigger: manifest.trigger,
+        fineTune: {
+          steps: settings.steps,
+          stepsDone: result.losses.length,
+          learningRate: settings.learningRate,
+          rank: settings.rank,
+          optimizer: 'adam',
+          prompt: personalizePrompt(manifest.trigger),
+          start: manifest.hypernet ? 'hypernetwork' : 'init',
+          ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
+          ...(result.losses.length ? { finalLoss: result.losses[result.losses.length - 1] } : {}),
+        },
+        seed: settings.seed,
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+      });
+      progress('done', result.losses.length, { etaMs: 0 });
+      return { ...result, file, start, latent, settings: { ...settings }, timings: { hypernetworkMs, vaeEncodeMs } };
+    },
+
+    async denoisingLoss(lidb, latent, draws) {
+      return denoisingLoss({ textEncoder: await textEncoder(), unet: await evalUnet() }, trainContext(latent), lidb, draws);
+    },
+
+    async release() {
+      const sessions = opened.splice(0);
+      await Promise.all(sessions.map((s) => s.release()));
+    },
+  };
+}
+
+/** A square face image at `size`×`size` (the crop is already square; this only resamples). */
+function resizeSquare(face: FaceImage, size: number): FaceImage {
+  if (face.width !== face.height) throw new Error(`the face image must be square, got ${face.width}×${face.height}`);
+  return face.width === size ? face : cropToSquare(face, { x: 0, y: 0, size: face.width }, size);
+}
+
+const now = (): number => globalThis.performance?.now() ?? Date.now();
