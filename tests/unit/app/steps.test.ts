@@ -1,0 +1,35 @@
+import { describe, expect, test } from 'vitest';
+import { currentStep, stepStates, type FlowFacts } from '../../../src/app/steps';
+
+const fresh: FlowFacts = { hasSelfie: false, cropConfirmed: false, personalizing: false, personalized: false, personalImages: false, downloaded: false };
+
+describe('stepper', () => {
+  test('a fresh page: upload is current, the rest locked', () => {
+    expect(stepStates(fresh)).toEqual({ upload: 'current', crop: 'locked', personalize: 'locked', styles: 'locked', download: 'locked' });
+  });
+
+  test('the current step walks forward and every reached step stays reachable', () => {
+    expect(currentStep({ ...fresh, hasSelfie: true })).toBe('crop');
+    expect(stepStates({ ...fresh, hasSelfie: true, cropConfirmed: true })).toEqual({
+      upload: 'done',
+      crop: 'done',
+      personalize: 'current',
+      styles: 'locked',
+      download: 'locked',
+    });
+    const ready = { ...fresh, hasSelfie: true, cropConfirmed: true, personalized: true };
+    expect(stepStates(ready)).toEqual({ upload: 'done', crop: 'done', personalize: 'done', styles: 'current', download: 'open' });
+    expect(stepStates({ ...ready, personalImages: true })).toMatchObject({ styles: 'done', download: 'current' });
+    expect(stepStates({ ...ready, personalImages: true, downloaded: true })).toMatchObject({ styles: 'current', download: 'done' });
+  });
+
+  test('a personalization chosen from the library opens styles and downloads without a selfie', () => {
+    expect(stepStates({ ...fresh, personalized: true })).toEqual({ upload: 'done', crop: 'locked', personalize: 'done', styles: 'current', download: 'open' });
+  });
+
+  test('a running fine-tune is the current step even with older weights active', () => {
+    const s = stepStates({ ...fresh, hasSelfie: true, cropConfirmed: true, personalized: true, personalizing: true });
+    expect(s.personalize).toBe('current');
+    expect(s.styles).toBe('open');
+  });
+});

@@ -1,0 +1,81 @@
+// The IndexedDB record (de)serialization (IndexedDB itself runs in the e2e test: Node has none).
+import { createHash } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { fromStored, sha256Hex, sortRecords, toStored, type PersonalizationRecord } from '../../../src/app/storage/personalizations';
+
+const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationRecord => ({
+  id: 'p1',
+  name: 'Anna',
+  createdAt: 1_700_000_000_000,
+  packId: 'tiny',
+  trigger: 'sks',
+  rank: 4,
+  source: 'fine-tune',
+  lidb: new Uint8Array([1, 2, 3, 4, 5]),
+  sha256: 'a'.repeat(64),
+  thumbnailPng: new Uint8Array([137, 80, 78, 71]),
+  settings: { steps: 40, learningRate: 0.001, rank: 4, seed: 7 },
+  losses: [0.5, 0.4, Number.NaN],
+  stoppedEarly: 'non-finite loss at step 3: restored step 2',
+  ...patch,
+});
+
+describe('stored personalizations', () => {
+  test('round trip keeps every field, and the stored copy shares no memory with the record', () => {
+    const r = record();
+    const stored = toStored(r);
+    expect(stored.v).toBe(1);
+    expect(stored.lidb).toBeInstanceOf(ArrayBuffer);
+    r.lidb[0] = 99; // the caller changing its bytes later must not change what was saved
+    const back = fromStored(structuredClone(stored));
+    if ('problem' in back) throw new Error(back.problem);
+    expect(back).toEqual({ ...record(), losses: [0.5, 0.4, Number.NaN] });
+    expect(back.lidb).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
+  });
+
+  test('optional fields stay absent', () => {
+    const r = record({ thumbnailPng: undefined, settings: undefined, losses: undefined, stoppedEarly: undefined, source: 'import' });
+    const back = fromStored(structuredClone(toStored(r)));
+    expect(back).not.toHaveProperty('problem');
+    expect(back).not.toHaveProperty('thumbnailPng');
+    expect(back).not.toHaveProperty('settings');
+    expect(back).not.toHaveProperty('losses');
+    expect(back).not.toHaveProperty('stoppedEarly');
+  });
+
+  test('Uint8Array values (as some browsers hand back) are read too', () => {
+    const stored = { ...toStored(record()), lidb: new Uint8Array([9, 9]) };
+    const back = fromStored(stored);
+    expect('problem' in back ? back.problem : back.lidb).toEqual(new Uint8Array([9, 9]));
+  });
+
+  test.each([
+    ['not an object', null, 'not an object'],
+    ['another version', { ...toStored(record()), v: 2 }, 'unknown format (version 2)'],
+    ['no id', { ...toStored(record()), id: '' }, 'has no id'],
+    ['empty name', { ...toStored(record()), name: '  ' }, 'has no name'],
+    ['bad date', { ...toStored(record()), createdAt: 'yesterday' }, 'no creation date'],
+    ['no pack', { ...toStored(record()), packId: 3 }, 'pack id or trigger'],
+    ['bad rank', { ...toStored(record()), rank: 0 }, 'no valid rank'],
+    ['bad source', { ...toStored(record()), source: 'magic' }, 'unknown source'],
+    ['no bytes', { ...toStored(record()), lidb: new ArrayBuffer(0) }, 'no LiDB bytes'],
+    ['bad hash', { ...toStored(record()), sha256: 'xyz' }, 'no valid sha256'],
+    ['bad settings', { ...toStored(record()), settings: { steps: '40' } }, 'damaged fine-tune settings'],
+  ])('%s is reported, not thrown', (_what, raw, problem) => {
+    const r = fromStored(raw);
+    expect(r).toHaveProperty('problem');
+    expect((r as { problem: string }).problem).toContain(problem);
+  });
+
+  test('sortRecords: newest first, ties by name, input untouched', () => {
+    const input = [record({ id: 'a', name: 'b', createdAt: 1 }), record({ id: 'b', name: 'z', createdAt: 5 }), record({ id: 'c', name: 'a', createdAt: 1 })];
+    expect(sortRecords(input).map((r) => r.id)).toEqual(['b', 'c', 'a']);
+    expect(input.map((r) => r.id)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('sha256Hex matches node:crypto', async () => {
+    const bytes = new TextEncoder().encode('hyperbooth');
+    expect(await sha256Hex(bytes)).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(await sha256Hex(new Uint8Array(0))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+});
