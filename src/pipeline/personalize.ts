@@ -206,6 +206,9 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     const outcome = (stoppedEarly?: string): FineTuneOutcome => (stoppedEarly ? { lidb, losses, stepMs, stoppedEarly } : { lidb, losses, stepMs });
 
     for (let step = 1; step <= settings.steps; step++) {
+      // onnxruntime-web's run() settles through microtasks only: without a macrotask break the
+      // worker would not see a cancel message until the whole fine-tune is over
+      await nextMacrotask();
       if (opts.shouldStop?.()) return outcome('cancelled');
       const t0 = now();
       const draw = drawNoise(rng, manifest.schedule.numTrainTimesteps, size);
@@ -300,5 +303,7 @@ function resizeSquare(face: FaceImage, size: number): FaceImage {
   if (face.width !== face.height) throw new Error(`the face image must be square, got ${face.width}×${face.height}`);
   return face.width === size ? face : cropToSquare(face, { x: 0, y: 0, size: face.width }, size);
 }
+
+const nextMacrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 const now = (): number => globalThis.performance?.now() ?? Date.now();
