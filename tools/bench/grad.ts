@@ -35,7 +35,7 @@ const FALLBACK_UNET: UNetConfig = {
 };
 
 interface TorchSide { forward: TorchMeasurement; step: TorchMeasurement }
-interface TorchMeasurement { median_ms: number; times_ms: number[]; peak_rss_mb: number; lora_layers: number; lora_parameters: number; torch: string; openblas_coretype: string }
+interface TorchMeasurement { median_ms: number; times_ms: number[]; peak_rss_mb: number; lora_layers: number; lora_parameters: number; torch: string; openblas_coretype: string; blas: string }
 
 function hasTorch(): boolean {
   return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status === 0;
@@ -146,6 +146,10 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`step / PyTorch step     ${verdict(ratio(step.medianMs, pt.step.median_ms), 0.5)}`);
     console.log(`peak / PyTorch peak     ${verdict(ratio(step.peakRssMb, pt.step.peak_rss_mb), 1.0)}`);
     console.log(`our forward / PyTorch forward   ${ratio(fwd.medianMs, pt.forward.median_ms).toFixed(2)}x`);
+    console.log(`PyTorch BLAS: ${pt.step.blas}${pt.step.openblas_coretype ? ` (OPENBLAS_CORETYPE=${pt.step.openblas_coretype})` : ''}`);
+    if (!/openblas/i.test(pt.step.blas)) {
+      console.log('WARNING: PyTorch ran on a non-OpenBLAS BLAS (Debian\'s reference BLAS is ~30x slower): apt-get install -y libopenblas0-pthread for a fair baseline');
+    }
   } else {
     console.log(torchNote);
   }
