@@ -3,6 +3,7 @@
 const commands: Record<string, () => Promise<{ summary: string; run(argv: string[]): Promise<number | void> }>> = {
   'make-tiny-pack': () => import('./commands/makeTinyPack'),
   grad: () => import('./commands/grad'),
+  dataset: () => import('./commands/dataset'),
 };
 
 async function main(argv: string[]): Promise<number> {
