@@ -1,0 +1,369 @@
+// The whole HyperDreamBooth flow in real chromium: selfie → crop → personalize (hypernetwork +
+// fine-tune in the worker) → styles → downloads, IndexedDB across a reload, import, and the
+// bad inputs. Step counts are tiny because SwiftShader WebGPU is slow.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
+import { launchBrowser, projectRoot, startServer, type TestServer } from './harness';
+import { readAuxFile } from '../../src/lidb/aux';
+import { LIDB_FORMAT, readLidbFile } from '../../src/lidb/file';
+import { lidbToSlots } from '../../src/lidb/lidb';
+import { importLora } from '../../src/lidb/loraFormats';
+import type { LoraSlot } from '../../src/lidb/slots';
+import type { PackManifest } from '../../src/packs/manifest';
+import { NOT_AN_IMAGE_MESSAGE } from '../../src/face/errors';
+import { readSafetensors, toFloat32, writeSafetensors } from '../../src/safetensors';
+
+const packDir = join(projectRoot, 'public', 'models', 'tiny');
+const manifest = JSON.parse(readFileSync(join(packDir, 'manifest.json'), 'utf8')) as PackManifest;
+const images = join(projectRoot, 'tests', 'fixtures', 'images');
+const PORTRAIT = join(images, 'astronaut_portrait_1536x2048.jpg');
+const COFFEE = join(images, 'coffee.png');
+
+const READY_TIMEOUT = 180_000;
+const PERSONALIZE_TIMEOUT = 300_000;
+const GENERATE_TIMEOUT = 240_000;
+
+// Few steps everywhere: each SwiftShader UNet pass takes seconds.
+const FINE_TUNE_STEPS = 2;
+const SAMPLING = { steps: '2', guidance: '7.5', scheduler: 'ddim', seed: '11', count: '1' };
+
+let server: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+interface Watched {
+  page: Page;
+  /** page errors (uncaught exceptions): must stay empty */
+  errors: string[];
+  /** page errors and console errors, to explain a failure */
+  log: string[];
+}
+
+function watch(page: Page): Watched {
+  const w: Watched = { page, errors: [], log: [] };
+  page.on('pageerror', (e) => {
+    w.errors.push(e.message);
+    w.log.push(`pageerror: ${e.message}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') w.log.push(`console.error: ${m.text()}`);
+  });
+  return w;
+}
+
+const text = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent()) ?? '';
+
+async function waitReady(w: Watched): Promise<void> {
+  const outcome = await w.page.waitForFunction(
+    () => {
+      const status = document.querySelector('[data-testid="status"]')?.textContent ?? '';
+      if (status.startsWith('Ready')) return 'ok';
+      return status.startsWith('Could not load') ? status : false;
+    },
+    undefined,
+    { timeout: READY_TIMEOUT, polling: 250 },
+  );
+  const state = await outcome.jsonValue();
+  if (state !== 'ok') throw new Error(`pack did not load: ${state}\n${w.log.join('\n')}`);
+}
+
+/** Waits for `testId` to appear, failing early with the banner's text when an error shows instead. */
+async function waitFor(w: Watched, testId: string, timeout: number, count = 1): Promise<void> {
+  const outcome = await w.page.waitForFunction(
+    ({ id, n }) => {
+      if (document.querySelectorAll(`[data-testid="${id}"]`).length >= n) return 'ok';
+      const error = document.querySelector('[data-testid="error"].banner-error')?.textContent;
+      return error ? `error: ${error}` : false;
+    },
+    { id: testId, n: count },
+    { timeout, polling: 250 },
+  );
+  const state = await outcome.jsonValue();
+  if (state !== 'ok') throw new Error(`waiting for ${testId}: ${state}\n${w.log.join('\n')}`);
+}
+
+async function upload(w: Watched, file: string | { name: string; mimeType: string; buffer: Buffer }): Promise<void> {
+  await w.page.getByTestId('selfie-input').setInputFiles(file);
+}
+
+/** Waits until the error banner says `part` (each bad input replaces the previous message). */
+async function waitForError(page: Page, part: string): Promise<string> {
+  await page.waitForFunction((p) => document.querySelector('[data-testid="error"]')?.textContent?.includes(p) ?? false, part, {
+    timeout: 60_000,
+    polling: 100,
+  });
+  return text(page, 'error');
+}
+
+async function setSampling(page: Page): Promise<void> {
+  await page.getByTestId('steps').fill(SAMPLING.steps);
+  await page.getByTestId('guidance').fill(SAMPLING.guidance);
+  await page.getByTestId('scheduler').selectOption(SAMPLING.scheduler);
+  await page.getByTestId('seed').fill(SAMPLING.seed);
+  await page.getByTestId('count').fill(SAMPLING.count);
+}
+
+async function generate(w: Watched, expected: number): Promise<void> {
+  const before = await w.page.getByTestId('gallery-image').count();
+  await w.page.getByTestId('generate').click();
+  await waitFor(w, 'gallery-image', GENERATE_TIMEOUT, before + expected);
+  expect(await w.page.getByTestId('gallery-image').count()).toBe(before + expected);
+}
+
+async function download(page: Page, testId: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const [d]: [Download, void] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId(testId).click()]);
+  const path = await d.path();
+  return { name: d.suggestedFilename(), bytes: new Uint8Array(await readFile(path)) };
+}
+
+async function isPressed(page: Page, index: number): Promise<string | null> {
+  return page.getByTestId('style-option').nth(index).getAttribute('aria-pressed');
+}
+
+/** ΔW = down·up of one slot, [nIn, nOut]. */
+function product(slot: LoraSlot, nIn: number, nOut: number): Float64Array {
+  const out = new Float64Array(nIn * nOut);
+  for (let i = 0; i < nIn; i++) {
+    for (let k = 0; k < slot.rank; k++) {
+      const d = slot.down[i * slot.rank + k];
+      if (d === 0) continue;
+      for (let j = 0; j < nOut; j++) out[i * nOut + j] += d * slot.up[k * nOut + j];
+    }
+  }
+  return out;
+}
+
+const auxBytes = () => new Uint8Array(readFileSync(join(packDir, manifest.lidb!.aux)));
+
+describe('personalization in chromium', () => {
+  let lidbFile: { name: string; bytes: Uint8Array } | undefined;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    context = await browser.newContext({ acceptDownloads: true });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  test('selfie → crop → personalize on WebGPU → two styles → LiDB, kohya and PEFT downloads', async () => {
+    const w = watch(await context.newPage());
+    const { page } = w;
+    const t0 = Date.now();
+    await page.goto(server.url);
+    await waitReady(w);
+    expect(await text(page, 'backend')).toBe('WebGPU');
+
+    // Upload: the worker decodes, shrinks and finds the face.
+    await upload(w, PORTRAIT);
+    await waitFor(w, 'crop-confirm', 60_000);
+    expect(await page.getByTestId('face-notice').count()).toBe(0);
+
+    // Crop: zooming changes the square, Reset brings back the worker's crop; arrow keys move it.
+    const box = page.getByTestId('crop-box');
+    const first = await box.getAttribute('style');
+    await page.getByTestId('crop-zoom-in').click();
+    expect(await box.getAttribute('style')).not.toBe(first);
+    await page.getByRole('button', { name: 'Reset' }).click();
+    expect(await box.getAttribute('style')).toBe(first);
+    await box.focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await box.getAttribute('style')).not.toBe(first);
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await page.getByTestId('crop-confirm').click();
+
+    // Personalize with few steps; the loss chart fills in step by step.
+    expect(await page.getByTestId('ft-lr').inputValue()).toBe(String(manifest.train!.defaults.learningRate));
+    await page.getByTestId('ft-steps').fill(String(FINE_TUNE_STEPS));
+    const t1 = Date.now();
+    await page.getByTestId('personalize').click();
+    await waitFor(w, 'loss-chart', 30_000);
+    expect(await text(page, 'status')).toMatch(/^Personalizing/);
+    await waitFor(w, 'personalized', PERSONALIZE_TIMEOUT);
+    const personalizeMs = Date.now() - t1;
+    expect(await page.getByTestId('loss-chart').getAttribute('data-points')).toBe(String(FINE_TUNE_STEPS));
+    expect(await text(page, 'status')).toMatch(/^Ready · personalized: /);
+    const name = await text(page, 'active-name');
+    expect(name).toBe('astronaut portrait 1536x2048');
+
+    // From now on styles, Generate and the downloads are on screen together.
+    for (const id of ['style-option', 'generate', 'download-lidb', 'download-kohya', 'download-peft']) {
+      expect(await page.getByTestId(id).first().isVisible(), id).toBe(true);
+    }
+    // …and the result is kept in IndexedDB, listed in "My personalizations".
+    await waitFor(w, 'personalization-item', 10_000);
+    expect(await text(page, 'personalization-name')).toBe(name);
+
+    // Two styles → two images, one per style, through the personal weights.
+    await page.getByTestId('style-option').nth(0).click();
+    await page.getByTestId('style-option').nth(2).click();
+    expect([await isPressed(page, 0), await isPressed(page, 1), await isPressed(page, 2)]).toEqual(['true', 'false', 'true']);
+    await setSampling(page);
+    const t2 = Date.now();
+    await generate(w, 2);
+    const generateMs = Date.now() - t2;
+    const prompts = await page.locator('.gallery-prompt').allTextContents();
+    expect(prompts.every((p) => /\bsks\b/.test(p))).toBe(true);
+    expect(await page.locator('.tag-personal').allTextContents()).toEqual([name, name]);
+    expect(await page.getByTestId('download').count()).toBe(2);
+
+    // The LiDB file: tensors per layer, rank, finite numbers, metadata.
+    lidbFile = await download(page, 'download-lidb');
+    expect(lidbFile.name).toBe('astronaut-portrait-1536x2048.lidb.safetensors');
+    const expectation = { packId: manifest.id, auxSha256: manifest.lidb!.auxSha256, layers: manifest.lora.layers };
+    const { lidb, meta } = readLidbFile(lidbFile.bytes, expectation);
+    const raw = readSafetensors(lidbFile.bytes);
+    const rank = 4;
+    expect(lidb.rank).toBe(rank);
+    expect(raw.tensors.size).toBe(2 * manifest.lora.layers.length);
+    for (const layer of manifest.lora.layers) {
+      const down = raw.tensors.get(`${layer.name}.down`);
+      const up = raw.tensors.get(`${layer.name}.up`);
+      expect(down?.shape, layer.name).toEqual([layer.a, rank]);
+      expect(up?.shape, layer.name).toEqual([rank, layer.b]);
+      const values = [...toFloat32(down!), ...toFloat32(up!)];
+      expect(values.every(Number.isFinite), layer.name).toBe(true);
+    }
+    // The prediction plus a fine-tune leaves weights that are not all zero.
+    expect([...lidb.layers.values()].some((l) => l.dTrain.some((v) => v !== 0) && l.uTrain.some((v) => v !== 0))).toBe(true);
+    expect(raw.metadata.format).toBe(LIDB_FORMAT);
+    expect(raw.metadata.pack_id).toBe(manifest.id);
+    expect(raw.metadata.aux_sha256).toBe(manifest.lidb!.auxSha256);
+    expect(meta.trigger).toBe(manifest.trigger);
+    expect(meta.rank).toBe(rank);
+    expect(meta.seed).toBe(0);
+    expect(meta.fineTune).toMatchObject({ steps: FINE_TUNE_STEPS, rank, learningRate: manifest.train!.defaults.learningRate });
+
+    // kohya and PEFT files are the same ΔW multiplied out.
+    const aux = readAuxFile(auxBytes(), manifest.lora.layers);
+    const slots = lidbToSlots(lidb, aux);
+    for (const format of ['kohya', 'peft'] as const) {
+      const file = await download(page, `download-${format}`);
+      expect(file.name).toBe(`astronaut-portrait-1536x2048.${format}.safetensors`);
+      const imported = importLora(file.bytes, manifest.lora.layers);
+      expect(imported.format).toBe(format);
+      expect(imported.applied.length).toBe(manifest.lora.layers.length);
+      let worst = 0;
+      for (const layer of manifest.lora.layers) {
+        const a = product(slots.get(layer.name)!, layer.nIn, layer.nOut);
+        const b = product(imported.slots.get(layer.name)!, layer.nIn, layer.nOut);
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      }
+      expect(worst, `${format} ΔW vs LiDB ΔW`).toBeLessThanOrEqual(1e-5);
+    }
+    console.log(
+      `[e2e] WebGPU: personalize (${FINE_TUNE_STEPS} fine-tune steps) ${personalizeMs} ms, 2 styles × ${SAMPLING.steps} steps ${generateMs} ms, ` +
+        `whole test ${Date.now() - t0} ms; LiDB ${lidbFile.bytes.length} bytes`,
+    );
+    expect(w.errors).toEqual([]);
+    await page.close();
+  });
+
+  test('after a reload the personalization is listed; wrong-pack and broken files change nothing; the import generates', async () => {
+    expect(lidbFile, 'the first test must run first').toBeDefined();
+    const w = watch(await context.newPage());
+    const { page } = w;
+    await page.goto(`${server.url}?backend=wasm`);
+    await waitReady(w);
+    await waitFor(w, 'personalization-item', 10_000);
+    expect(await page.getByTestId('personalization-item').count()).toBe(1);
+    expect(await text(page, 'personalization-name')).toBe('astronaut portrait 1536x2048');
+    expect(await page.getByTestId('personalized').count()).toBe(0);
+
+    // A LiDB for another pack: refused with a message naming both packs.
+    const parsed = readSafetensors(lidbFile!.bytes);
+    const otherPack = writeSafetensors([...parsed.tensors.values()], { ...parsed.metadata, pack_id: 'sd15-other' });
+    await page.getByTestId('lidb-import').setInputFiles({ name: 'other.lidb.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(otherPack) });
+    const wrongPack = await waitForError(page, 'Could not import other.lidb.safetensors');
+    expect(wrongPack).toContain('sd15-other');
+    expect(wrongPack).toContain(`"${manifest.id}"`);
+    expect(await page.getByTestId('error').getAttribute('role')).toBe('alert');
+
+    // A truncated file: refused, nothing saved, nothing active.
+    const broken = Buffer.from(lidbFile!.bytes.slice(0, Math.floor(lidbFile!.bytes.length / 2)));
+    await page.getByTestId('lidb-import').setInputFiles({ name: 'broken.lidb.safetensors', mimeType: 'application/octet-stream', buffer: broken });
+    await waitForError(page, 'Could not import broken.lidb.safetensors');
+    expect(await page.getByTestId('personalization-item').count()).toBe(1);
+    expect(await page.getByTestId('personalized').count()).toBe(0);
+
+    // The downloaded file itself: accepted (recognised as the saved one), active, generates.
+    await page.getByTestId('lidb-import').setInputFiles({ name: lidbFile!.name, mimeType: 'application/octet-stream', buffer: Buffer.from(lidbFile!.bytes) });
+    await waitFor(w, 'personalized', 30_000);
+    expect(await text(page, 'active-name')).toBe('astronaut portrait 1536x2048');
+    expect(await page.getByTestId('personalization-item').count()).toBe(1);
+    await page.getByTestId('style-option').nth(1).click();
+    await setSampling(page);
+    await generate(w, 1);
+
+    // Renamed and reloaded: the new name is what IndexedDB kept.
+    await page.getByTestId('personalization-rename').click();
+    await page.getByTestId('personalization-rename-input').fill('Eileen');
+    await page.getByTestId('personalization-rename-input').press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid="personalization-name"]')?.textContent === 'Eileen');
+    expect(await text(page, 'active-name')).toBe('Eileen');
+    await page.reload();
+    await waitReady(w);
+    await waitFor(w, 'personalization-item', 10_000);
+    expect(await text(page, 'personalization-name')).toBe('Eileen');
+    // Choosing it from the list makes it active again.
+    await page.getByTestId('personalization-use').click();
+    await waitFor(w, 'personalized', 30_000);
+    expect(await text(page, 'active-name')).toBe('Eileen');
+    expect(w.errors).toEqual([]);
+    await page.close();
+  });
+
+  test('a photo without a face still crops (with a notice), a cancelled fine-tune keeps its weights, a text file is refused', async () => {
+    const w = watch(await context.newPage());
+    const { page } = w;
+    await page.goto(`${server.url}?backend=wasm`);
+    await waitReady(w);
+
+    await upload(w, COFFEE);
+    await waitFor(w, 'face-notice', 60_000);
+    expect(await text(page, 'face-notice')).toMatch(/no face/i);
+    expect(await page.getByTestId('error').count()).toBe(0);
+    await page.getByTestId('crop-confirm').click();
+    expect(await text(page, 'crop-confirm')).toMatch(/confirmed/);
+
+    // Cancel after a couple of steps: the run ends with the last good weights, and says so.
+    await page.getByTestId('ft-steps').fill('400');
+    await page.getByTestId('personalize').click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points') ?? 0) >= 2, undefined, {
+      timeout: PERSONALIZE_TIMEOUT,
+      polling: 100,
+    });
+    await page.getByTestId('cancel-personalize').click();
+    await waitFor(w, 'personalized', 60_000);
+    const run = await page.locator('.run').innerText();
+    expect(await page.getByTestId('personalize-notice').count(), `after Cancel the run panel says: ${run}`).toBe(1);
+    const notice = await text(page, 'personalize-notice');
+    expect(notice).toMatch(/^Cancelled after \d+ of 400 fine-tune steps: the weights from the last finished step are kept\.$/);
+    const done = Number(/after (\d+)/.exec(notice)![1]);
+    expect(done).toBeGreaterThanOrEqual(2);
+    expect(done).toBeLessThan(400);
+    expect(await text(page, 'active-name')).toBe('coffee');
+
+    // A text file renamed .jpg: a clear error, and the coffee crop stays.
+    await upload(w, { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('These are my notes, not a photo.\n') });
+    const error = await waitForError(page, 'Could not use notes.jpg');
+    expect(error).toContain(NOT_AN_IMAGE_MESSAGE);
+    expect(await page.getByTestId('face-notice').count()).toBe(1);
+    expect(await page.getByTestId('personalized').count()).toBe(1);
+    expect(w.errors).toEqual([]);
+    await page.close();
+  });
+});
