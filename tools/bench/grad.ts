@@ -21,8 +21,12 @@ import { inputSpecs, measureInChild, type Measurement } from './lib/measureSessi
 export const summary = 'gradient graph of a diffusers-style UNet w.r.t. LoRA slots: time and peak memory vs its forward and vs PyTorch';
 
 const USAGE = `usage: npm run bench -- grad [--iters 5] [--threads 2] [--rank 4] [--cache .bench]
-       [--no-torch] [--no-recompute] [--no-arena] [--rebuild]
-  --no-arena   onnxruntime's CPU memory arena off for our measurements (default: on, as the app runs)`;
+       [--no-torch] [--no-recompute] [--no-arena] [--spin] [--rebuild]
+  --no-arena   onnxruntime's CPU memory arena off for our measurements (default: on, as the app runs)
+  --spin       let idle threads spin-wait on both sides (onnxruntime's and OpenMP's default). The
+               default here is passive waiting on both sides: on a shared, loaded machine spinning
+               threads fight the ones doing the work (measured here at load 11: PyTorch forward
+               5.7 s spinning vs 0.77 s passive)`;
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = 'tools/fixtures/make_bench_unet.py';
@@ -77,7 +81,7 @@ function verdict(value: number, limit: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['no-torch', 'no-recompute', 'no-arena', 'rebuild', 'help']);
+  const a = parseArgs(argv, ['no-torch', 'no-recompute', 'no-arena', 'spin', 'rebuild', 'help']);
   if (a.flags.help) { console.log(USAGE); return 0; }
   const iters = Number(a.flags.iters ?? 5);
   const threads = Number(a.flags.threads ?? 2);
@@ -109,17 +113,19 @@ export async function run(argv: string[]): Promise<number> {
 
   console.error(`measuring (${iters} runs after a warm-up, ${threads} threads, a fresh process each)…`);
   const arena = !a.flags['no-arena'];
-  const fwd = await measureInChild(forwardPath, { threads, iters, arena, inputs: inputSpecs(withSlots, dims), outputs: ['out_sample'] });
+  const spin = !!a.flags.spin;
+  const fwd = await measureInChild(forwardPath, { threads, iters, arena, spin, inputs: inputSpecs(withSlots, dims), outputs: ['out_sample'] });
   const steps: Measurement[] = [];
   for (const g of graphs) {
-    steps.push(await measureInChild(g.path, { threads, iters, arena, inputs: g.inputs, outputs: wrt.map((w) => `${w}_grad`) }));
+    steps.push(await measureInChild(g.path, { threads, iters, arena, spin, inputs: g.inputs, outputs: wrt.map((w) => `${w}_grad`) }));
   }
 
   let pt: TorchSide | null = null;
   let torchNote = '';
   if (torch) {
     console.error('measuring PyTorch (OPENBLAS_CORETYPE=SkylakeX)…');
-    const out = await runPython(['time', '--iters', String(iters), '--threads', String(threads)], { OPENBLAS_CORETYPE: 'SkylakeX' });
+    const out = await runPython(['time', '--iters', String(iters), '--threads', String(threads)],
+      { OPENBLAS_CORETYPE: 'SkylakeX', OMP_WAIT_POLICY: spin ? 'ACTIVE' : 'PASSIVE' });
     pt = JSON.parse(out.trim().split('\n').pop()!) as TorchSide;
   } else {
     torchNote = a.flags['no-torch'] ? 'PyTorch half skipped (--no-torch)' : `PyTorch half skipped: python3-torch is not installed (apt-get install -y python3-torch python3-onnx)`;
@@ -137,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const step = steps[0];
   console.log(`\ngrad benchmark: ${source}`);
-  console.log(`${layers.length} LoRA layers, rank ${rank} (${wrt.length} slot inputs), ${threads} threads, median of ${iters}, onnxruntime CPU arena ${arena ? 'on' : 'off'}; load average at start ${load0.toFixed(1)}`);
+  console.log(`${layers.length} LoRA layers, rank ${rank} (${wrt.length} slot inputs), ${threads} threads, median of ${iters}, onnxruntime CPU arena ${arena ? 'on' : 'off'}, idle threads ${spin ? 'spin' : 'wait passively'} (both sides); load average at start ${load0.toFixed(1)}`);
   console.log('');
   for (const r of rows) console.log(line(r));
   console.log('');
@@ -159,6 +165,6 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`recompute auto          memory saved ${mb(saved)} (${((100 * saved) / step.peakRssMb).toFixed(0)}% of the step's peak), time cost ${(100 * cost).toFixed(0)}%`);
     if (pt) console.log(`recompute peak / PyTorch peak   ${verdict(ratio(steps[1].peakRssMb, pt.step.peak_rss_mb), 1.0)}`);
   }
-  console.log('\nJSON ' + JSON.stringify({ source, layers: layers.length, rank, threads, iters, arena, loadAverage: load0, forward: fwd, steps: graphs.map(({ inputs: _inputs, ...g }, i) => ({ ...g, ...steps[i] })), pytorch: pt }));
+  console.log('\nJSON ' + JSON.stringify({ source, layers: layers.length, rank, threads, iters, arena, spin, loadAverage: load0, forward: fwd, steps: graphs.map(({ inputs: _inputs, ...g }, i) => ({ ...g, ...steps[i] })), pytorch: pt }));
   return 0;
 }

@@ -1,6 +1,6 @@
 // One measurement in a process of its own, so its peak RSS belongs to that one graph:
 //   node --import tsx tools/bench/lib/measureSession.ts <model.onnx> <inputs.json> [--threads 2]
-//        [--iters 5] [--outputs a,b] [--no-arena]
+//        [--iters 5] [--outputs a,b] [--no-arena] [--no-spin]
 // Loads the model with onnxruntime-node (CPU, the options createNodeRuntime uses), feeds
 // seeded random normal tensors for the inputs listed in inputs.json (InputSpec[]), runs once
 // to warm up, then times `iters` runs. Prints one JSON line: times, median, peak RSS.
@@ -83,7 +83,7 @@ function makeFeeds(specs: InputSpec[]): Record<string, ort.Tensor> {
 }
 
 // The model file is opened by onnxruntime itself, so no JS copy of it counts in the peak.
-async function measure(path: string, specs: InputSpec[], threads: number, iters: number, outputs?: string[], arena = true): Promise<Measurement> {
+async function measure(path: string, specs: InputSpec[], threads: number, iters: number, outputs?: string[], arena = true, spin = true): Promise<Measurement> {
   const feeds = makeFeeds(specs);
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(path, {
@@ -92,6 +92,8 @@ async function measure(path: string, specs: InputSpec[], threads: number, iters:
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     enableCpuMemArena: arena,
+    // idle intra-op threads spin by default: on a busy machine that competes with the work
+    extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } },
   });
   const sessionCreateMs = performance.now() - t0;
   const sessionRssMb = rssMb();
@@ -115,6 +117,8 @@ export interface MeasureOptions {
   outputs?: string[];
   /** onnxruntime's CPU memory arena (default on, as createNodeRuntime leaves it) */
   arena?: boolean;
+  /** whether idle intra-op threads spin (onnxruntime's default: yes) */
+  spin?: boolean;
 }
 
 /** Runs measure() in a fresh Node process (same tsx loader as this one). */
@@ -126,6 +130,7 @@ export function measureInChild(path: string, opts: MeasureOptions): Promise<Meas
     '--threads', String(opts.threads), '--iters', String(opts.iters),
     ...(opts.outputs ? ['--outputs', opts.outputs.join(',')] : []),
     ...(opts.arena === false ? ['--no-arena'] : []),
+    ...(opts.spin === false ? ['--no-spin'] : []),
   ];
   return new Promise((ok, fail) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -143,10 +148,10 @@ export function measureInChild(path: string, opts: MeasureOptions): Promise<Meas
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
-  const a = parseArgs(process.argv.slice(2), ['no-arena']);
+  const a = parseArgs(process.argv.slice(2), ['no-arena', 'no-spin']);
   const specs = JSON.parse(readFileSync(a.positional[1], 'utf8')) as InputSpec[];
   const outputs = typeof a.flags.outputs === 'string' ? a.flags.outputs.split(',') : undefined;
-  measure(a.positional[0], specs, Number(a.flags.threads ?? 2), Number(a.flags.iters ?? 5), outputs, !a.flags['no-arena']).then(
+  measure(a.positional[0], specs, Number(a.flags.threads ?? 2), Number(a.flags.iters ?? 5), outputs, !a.flags['no-arena'], !a.flags['no-spin']).then(
     (m) => { console.log(JSON.stringify(m)); process.exit(0); },
     (e: Error) => { console.error(e.stack ?? e.message); process.exit(1); },
   );
