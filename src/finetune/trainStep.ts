@@ -18,8 +18,8 @@ export interface TrainSessions {
   textEncoder: Session;
   /** manifest.train.unet */
   unetTrain: Session;
-  /** manifest.train.textEncoder */
-  textEncoderGrad: Session;
+  /** manifest.train.textEncoder (absent when the pack has no text-encoder LoRA layers) */
+  textEncoderGrad?: Session;
 }
 
 /** What stays fixed over a fine-tune: the pack, its aux bases, the prompt and the image latent. */
@@ -82,7 +82,8 @@ export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb,
     ...unetSlots,
   }, [TRAIN_IO.loss, TRAIN_IO.contextGrad, ...slotGradNames(unetLayers)]);
 
-  const textOut = textLayers.length === 0 ? {} : await s.textEncoderGrad.run({
+  if (textLayers.length > 0 && !s.textEncoderGrad) throw new Error('the pack has text-encoder LoRA layers but no text-encoder gradient graph (manifest train.textEncoder)');
+  const textOut = textLayers.length === 0 ? {} : await s.textEncoderGrad!.run({
     [IO.textEncoder.input]: ctx.inputIds,
     [TRAIN_IO.textSeed]: { type: 'float32', dims: context.dims, data: unetOut[TRAIN_IO.contextGrad].data },
     ...textSlots,

@@ -71,9 +71,11 @@ export interface TrainSpec {
   unet: PackModel;
   /**
    * Text-encoder VJP: inputs input_ids, last_hidden_state_grad and the text-encoder LoRA slots;
-   * outputs last_hidden_state and `<slot>_grad`. Batch 1.
+   * outputs last_hidden_state and `<slot>_grad`. Batch 1. Required when lora.layers has
+   * text_encoder layers; a pack whose LoRA covers the UNet only (hyperbooth pack without
+   * --text-encoder-lora) has none.
    */
-  textEncoder: PackModel;
+  textEncoder?: PackModel;
   defaults: { steps: number; rank: number; learningRate: number };
 }
 
@@ -135,8 +137,10 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   const listed = new Set(x.files!.map((f) => f.path));
   if (x.hypernet !== undefined && !x.hypernet?.model?.file) fail('missing hypernet.model.file');
   if (x.lidb !== undefined && (typeof x.lidb?.aux !== 'string' || !x.lidb.aux)) fail('missing lidb.aux');
-  if (x.train !== undefined && (!x.train?.unet?.file || !x.train?.textEncoder?.file)) fail('missing train.unet.file or train.textEncoder.file');
-  const graphs = [...Object.values(x.models!), ...(x.hypernet ? [x.hypernet.model] : []), ...(x.train ? [x.train.unet, x.train.textEncoder] : [])];
+  if (x.train !== undefined && !x.train?.unet?.file) fail('missing train.unet.file');
+  if (x.train !== undefined && x.train.textEncoder !== undefined && !x.train.textEncoder?.file) fail('missing train.textEncoder.file');
+  if (x.train !== undefined && !x.train.textEncoder && x.lora?.layers?.some?.((l) => l.target === 'text_encoder')) fail('missing train.textEncoder.file (lora.layers has text_encoder layers, which need the text-encoder gradient graph)');
+  const graphs = [...Object.values(x.models!), ...(x.hypernet ? [x.hypernet.model] : []), ...(x.train ? [x.train.unet, ...(x.train.textEncoder ? [x.train.textEncoder] : [])] : [])];
   const needed = [x.tokenizer!, ...graphs.flatMap((pm) => [pm.file, ...(pm.externalData ?? [])])];
   if (x.lidb) needed.push(x.lidb.aux);
   for (const f of needed) if (!listed.has(f)) fail(`file ${f} is used but not listed in "files"`);

@@ -153,7 +153,8 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
   const trainSessions = lazy(async (): Promise<TrainSessions> => ({
     textEncoder: await textEncoder(),
     unetTrain: await open('UNet train step', train.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]),
-    textEncoderGrad: await open('text encoder gradient', train.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]),
+    // a pack whose LoRA covers the UNet only ships no text-encoder gradient graph
+    ...(train.textEncoder ? { textEncoderGrad: await open('text encoder gradient', train.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]) } : {}),
   }));
   const evalUnet = lazy(() => open('UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context]));
   const hypernet = lazy(() => {

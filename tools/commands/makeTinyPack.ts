@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   const { lidb, hypernet } = pack.manifest;
   if (lidb) console.log(`  LiDB aux bases ${lidb.aux} (seed ${lidb.auxSeed}), rows a ≤ ${lidb.aMax}, b ≤ ${lidb.bMax}`);
   const { train } = pack.manifest;
-  if (train) console.log(`  fine-tune graphs ${train.unet.file}, ${train.textEncoder.file} (sharing the weights files of the forward graphs); defaults ${JSON.stringify(train.defaults)}`);
+  if (train) console.log(`  fine-tune graphs ${[train.unet, ...(train.textEncoder ? [train.textEncoder] : [])].map((g) => g.file).join(', ')} (sharing the weights files of the forward graphs); defaults ${JSON.stringify(train.defaults)}`);
   if (hypernet) console.log(`  hypernetwork ${hypernet.model.file}: ${hypernet.imageSize}×${hypernet.imageSize} crop → lidb_down [${layers.length}, ${lidb?.aMax}], lidb_up [${layers.length}, ${lidb?.bMax}], ${hypernet.refinementSteps} refinement steps`);
   return 0;
 }

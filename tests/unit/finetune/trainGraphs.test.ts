@@ -31,7 +31,7 @@ describe('tiny pack train graphs', () => {
   });
 
   it('text-encoder VJP: (input_ids, ∂loss/∂c, text slots) → c and the text slots\' gradients', () => {
-    const m = graph(manifest.train!.textEncoder.file);
+    const m = graph(manifest.train!.textEncoder!.file);
     const textSlots = manifest.lora.layers.filter((l) => l.target === 'text_encoder').flatMap((l) => Object.values(loraInputNames(l.name)));
     expect(names(feedInputs(m.graph!)).sort()).toEqual(['input_ids', TRAIN_IO.textSeed, ...textSlots].sort());
     const outputs = names(m.graph!.output);
@@ -42,7 +42,7 @@ describe('tiny pack train graphs', () => {
     const built = buildTinyModels();
     for (const [forward, train, weights, source] of [
       [manifest.models.unet, manifest.train!.unet, TINY_FILES.unetWeights, built.unet],
-      [manifest.models.textEncoder, manifest.train!.textEncoder, TINY_FILES.textEncoderWeights, built.textEncoder],
+      [manifest.models.textEncoder, manifest.train!.textEncoder!, TINY_FILES.textEncoderWeights, built.textEncoder],
     ] as const) {
       expect(forward.externalData).toEqual([weights]);
       expect(train.externalData).toEqual([weights]);
@@ -93,7 +93,8 @@ describe('manifest "train"', () => {
     expect(broken(() => {})).not.toThrow();
     expect(broken((m) => { m.files = m.files.filter((f) => f.path !== m.train!.unet.file); })).toThrow(/unet\/train.onnx is used but not listed/);
     expect(broken((m) => { m.files = m.files.filter((f) => f.path !== TINY_FILES.textEncoderWeights); })).toThrow(/text_encoder\/weights.bin is used but not listed/);
-    expect(broken((m) => { delete (m.train as Partial<PackManifest['train']>)!.textEncoder; })).toThrow(/missing train.unet.file or train.textEncoder.file/);
+    expect(broken((m) => { delete (m.train as Partial<PackManifest['train']>)!.textEncoder; })).toThrow(/missing train.textEncoder.file/);
+    expect(broken((m) => { delete (m.train as Partial<PackManifest['train']>)!.unet; })).toThrow(/missing train.unet.file/);
     expect(broken((m) => { m.train!.defaults.steps = 0; })).toThrow(/train.defaults.steps/);
     expect(broken((m) => { m.train!.defaults.rank = 1.5; })).toThrow(/train.defaults.rank/);
     expect(broken((m) => { m.train!.defaults.learningRate = -1; })).toThrow(/train.defaults.learningRate/);
