@@ -69,7 +69,7 @@ async function networkModel(cache: string, torch: boolean, rebuild: boolean): Pr
     return { model: loadModelFile(path).model, source: `torch.onnx export (${SCRIPT})` };
   }
   if (existsSync(path)) return { model: loadModelFile(path).model, source: `cached torch.onnx export ${path}` };
-  return { model: buildUNet(FALLBACK_UNET, { seed: 0, loraSlots: false }).builder.toModel({ opset: 17 }), source: 'src/models buildUNet (PyTorch not installed)' };
+  return { model: buildUNet(FALLBACK_UNET, { seed: 0, loraSlots: false }).builder.toModel({ opset: 17 }), source: 'src/models buildUNet, the same architecture in TypeScript (no torch.onnx export available)' };
 }
 
 const mb = (x: number) => `${x.toFixed(0)} MB`;
