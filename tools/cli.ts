@@ -3,6 +3,7 @@
 const commands: Record<string, () => Promise<{ summary: string; run(argv: string[]): Promise<number | void> }>> = {
   'make-tiny-pack': () => import('./commands/makeTinyPack'),
   grad: () => import('./commands/grad'),
+  pack: () => import('./commands/pack'),
   dataset: () => import('./commands/dataset'),
 };
 

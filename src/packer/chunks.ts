@@ -1,0 +1,148 @@
+// The pack's external data: weights copied tensor by tensor from the export into chunk files
+// of at most `chunkBytes` each (a browser reads each file into one ArrayBuffer, which cannot
+// exceed 2 GB), never splitting a tensor, hashing as it writes. Only one tensor is in memory
+// at a time, so converting SD1.5's 3.4 GB UNet needs little more memory than its largest tensor.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { externalLocation, onnx, tensorDims, type ExternalDataReader, type ModelProto, type TensorProto } from '../onnx';
+import type { PackFile } from '../packs/manifest';
+import { float32BytesToFloat16 } from './fp16';
+import { PackInputError } from './errors';
+
+export const DEFAULT_CHUNK_BYTES = 512 * 1024 * 1024;
+/** Browsers cap one ArrayBuffer at 2 GB (and some at less): chunks stay well below. */
+export const MAX_CHUNK_BYTES = 1536 * 1024 * 1024;
+/** Tensors smaller than this stay inline in the .onnx file. */
+export const EXTERNAL_THRESHOLD_BYTES = 1024;
+const ALIGN = 64;
+
+interface OpenChunk { index: number; fd: number; size: number; hash: Hash }
+
+/** Appends tensors to `<dir>/<prefix>.<n>.bin`, starting a new file when the next tensor would not fit. */
+export class ChunkWriter {
+  private current: OpenChunk | null = null;
+  private readonly done: PackFile[] = [];
+
+  /** `folder` is the pack-relative folder (e.g. `unet`), `absDir` where it is on disk */
+  constructor(private readonly absDir: string, private readonly folder: string, private readonly chunkBytes: number, private readonly prefix = 'weights') {
+    if (!(chunkBytes >= ALIGN) || chunkBytes > MAX_CHUNK_BYTES) throw new PackInputError('options', `chunk size ${chunkBytes} bytes: give between ${ALIGN} bytes and ${MAX_CHUNK_BYTES / 2 ** 20} MB`);
+    mkdirSync(absDir, { recursive: true });
+  }
+
+  private fileName(index: number): string { return `${this.prefix}.${index}.bin`; }
+
+  /** Writes `bytes` and returns where they went (location relative to the graph's folder). */
+  add(tensor: string, bytes: Uint8Array): { location: string; offset: number; length: number } {
+    if (bytes.byteLength > this.chunkBytes) {
+      throw new PackInputError('options', `tensor ${tensor} has ${bytes.byteLength} bytes, more than the chunk size ${this.chunkBytes} (tensors are never split): raise --chunk-mb`);
+    }
+    let c = this.current;
+    const pad = c ? (ALIGN - (c.size % ALIGN)) % ALIGN : 0;
+    if (c && c.size + pad + bytes.byteLength > this.chunkBytes) {
+      this.close();
+      c = null;
+    }
+    if (!c) {
+      const index = this.done.length;
+      c = this.current = { index, fd: openSync(join(this.absDir, this.fileName(index)), 'w'), size: 0, hash: createHash('sha256') };
+    }
+    const padNow = (ALIGN - (c.size % ALIGN)) % ALIGN;
+    if (padNow) this.write(c, new Uint8Array(padNow));
+    const offset = c.size;
+    this.write(c, bytes);
+    return { location: this.fileName(c.index), offset, length: bytes.byteLength };
+  }
+
+  private write(c: OpenChunk, bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.byteLength) done += writeSync(c.fd, bytes, done, bytes.byteLength - done);
+    c.hash.update(bytes);
+    c.size += bytes.byteLength;
+  }
+
+  private close(): void {
+    const c = this.current;
+    if (!c) return;
+    closeSync(c.fd);
+    this.done.push({ path: `${this.folder}/${this.fileName(c.index)}`, size: c.size, sha256: c.hash.digest('hex') });
+    this.current = null;
+  }
+
+  /** Closes the last chunk; the files written, in order. */
+  finish(): PackFile[] {
+    this.close();
+    return [...this.done];
+  }
+
+  /** Closes without listing (after an error; the staging folder is removed anyway). */
+  abort(): void {
+    if (this.current) closeSync(this.current.fd);
+    this.current = null;
+  }
+}
+
+export interface ExternalizeOptions {
+  /** the export graph's reader for tensors that are still external there */
+  readSource: ExternalDataReader;
+  /** float16 initializers whose source bytes are float32 (from storeWeightsAsFp16) */
+  toFloat16?: ReadonlySet<string>;
+  thresholdBytes?: number;
+}
+
+export interface Externalized {
+  files: PackFile[];
+  /** initializers written to the chunks */
+  tensors: number;
+  bytes: number;
+}
+
+/**
+ * Moves the weights of `models[0]` into the chunks and points every model's initializer of the
+ * same name (the train graphs share them) at the same bytes. Tensors are rewritten in place:
+ * the models are the packer's working copies.
+ */
+export function externalizeWeights(models: readonly ModelProto[], writer: ChunkWriter, opts: ExternalizeOptions): Externalized {
+  const threshold = opts.thresholdBytes ?? EXTERNAL_THRESHOLD_BYTES;
+  const placed = new Map<string, { location: string; offset: number; length: number; dims: number[]; dataType: number }>();
+  let bytes = 0;
+  try {
+    for (const t of models[0].graph?.initializer ?? []) {
+      const ext = externalLocation(t);
+      const inline = t.rawData ?? new Uint8Array(0);
+      if (!ext && inline.byteLength < threshold) continue;
+      if (placed.has(t.name!)) throw new Error(`initializer ${t.name} is listed twice`);
+      let data = ext ? opts.readSource(ext.location, ext.offset, ext.length) : inline;
+      if (opts.toFloat16?.has(t.name!)) data = float32BytesToFloat16(data, t.name!);
+      const at = writer.add(t.name!, data);
+      placed.set(t.name!, { ...at, dims: tensorDims(t), dataType: t.dataType ?? 0 });
+      pointAt(t, at);
+      bytes += data.byteLength;
+    }
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  for (const model of models.slice(1)) {
+    for (const t of model.graph?.initializer ?? []) {
+      const at = placed.get(t.name!);
+      if (!at) {
+        if (externalLocation(t)) throw new Error(`initializer ${t.name} of a derived graph reads the export's external data but the forward graph has no such tensor`);
+        continue;
+      }
+      if (t.dataType !== at.dataType || tensorDims(t).join() !== at.dims.join()) throw new Error(`initializer ${t.name} differs between the graphs that share it`);
+      pointAt(t, at);
+    }
+  }
+  return { files: writer.finish(), tensors: placed.size, bytes };
+}
+
+function pointAt(t: TensorProto, at: { location: string; offset: number; length: number }): void {
+  t.externalData = [
+    onnx.StringStringEntryProto.create({ key: 'location', value: at.location }),
+    onnx.StringStringEntryProto.create({ key: 'offset', value: String(at.offset) }),
+    onnx.StringStringEntryProto.create({ key: 'length', value: String(at.length) }),
+  ];
+  t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+  t.rawData = new Uint8Array(0);
+}

@@ -1,0 +1,55 @@
+// --fp16: weights stored as float16, computed in float32. Each large float32 initializer W
+// becomes a float16 initializer `W::fp16` and a Cast back to float32 named W, so every node,
+// the LoRA slots, the train graph's autodiff and the app's float32 inputs/outputs see exactly
+// the graph they saw before, and the download and the files halve. onnxruntime folds the Casts
+// when it loads the graph, so memory while running is that of float32 weights; float16
+// arithmetic is left out on purpose (the software WebGPU adapter here has no shader-f16, and
+// the fine-tune's gradients would lose precision).
+import { onnx, tensorDims, type ModelProto, type NodeProto, type TensorProto } from '../onnx';
+import { toHalf } from '../onnx/float16';
+import { PackInputError } from './errors';
+
+export const FP16_SUFFIX = '::fp16';
+
+export interface Fp16Result {
+  model: ModelProto;
+  /** names of the float16 initializers whose bytes the writer converts from the source's float32 */
+  converted: Set<string>;
+}
+
+/** float32 initializers of at least `minBytes` become float16 + Cast; smaller ones (scalars, shapes) stay exact. */
+export function storeWeightsAsFp16(model: ModelProto, minBytes: number): Fp16Result {
+  const graph = model.graph!;
+  const converted = new Set<string>();
+  const casts: NodeProto[] = [];
+  const initializer = (graph.initializer ?? []).map((t) => {
+    const count = tensorDims(t).reduce((a, b) => a * b, 1);
+    if (t.dataType !== onnx.TensorProto.DataType.FLOAT || count * 4 < minBytes) return t;
+    const name = `${t.name}${FP16_SUFFIX}`;
+    converted.add(name);
+    casts.push(onnx.NodeProto.create({
+      name: `/fp16_weights/${t.name}/Cast`, opType: 'Cast', domain: '', input: [name], output: [t.name!],
+      attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: onnx.TensorProto.DataType.FLOAT }],
+    }));
+    // same bytes (inline or external), relabelled: the writer converts them as it copies
+    const copy: TensorProto = { ...t, name, dataType: onnx.TensorProto.DataType.FLOAT16 };
+    return copy;
+  });
+  return { model: { ...model, graph: { ...graph, initializer, node: [...casts, ...(graph.node ?? [])] } }, converted };
+}
+
+/** float32 little-endian bytes → float16 bytes; a finite value beyond float16's range is an error. */
+export function float32BytesToFloat16(bytes: Uint8Array, tensor: string): Uint8Array {
+  if (bytes.byteLength % 4) throw new Error(`tensor ${tensor}: ${bytes.byteLength} bytes is not a whole number of float32`);
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const src = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (Math.abs(v) > 65504 && Number.isFinite(v)) {
+      throw new PackInputError('options', `--fp16: tensor ${tensor} holds ${v}, beyond float16's range (±65504); pack it without --fp16`);
+    }
+    out[i] = toHalf(v);
+  }
+  return new Uint8Array(out.buffer);
+}

@@ -1,0 +1,437 @@
+// `hyperbooth pack`: a Stable Diffusion 1.5 ONNX export (diffusers or optimum layout) → a
+// HyperBooth model pack: LoRA slots on every attention projection, the fine-tune's train
+// graphs from the project's autodiff, the LiDB aux bases, tokenizer.json, the weights in
+// browser-sized chunks, and a manifest with sizes and sha256. Graphs are converted one at a
+// time and weights copied one tensor at a time, into a staging folder that replaces --out
+// only when everything succeeded.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { encodeModel, onnx, tensorDims, type ModelProto } from '../onnx';
+import { buildTextEncoderGradModel, buildUnetTrainModel } from '../finetune/trainGraphs';
+import { tokenizerFromVocabMerges, type ClipTokenizerJson } from '../diffusion/tokenizerBuild';
+import { ClipTokenizer } from '../diffusion/tokenizer';
+import { auxDims } from '../lidb/layers';
+import { makeAuxBases, writeAuxFile } from '../lidb/aux';
+import { CLIP_NORMALIZE } from '../models/hypernet';
+import { PACK_FORMAT, validateManifest, type LoraLayer, type PackFile, type PackManifest, type PackModel } from '../packs/manifest';
+import { manifestBytes } from '../packs/writePack';
+import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights } from './chunks';
+import { PackInputError } from './errors';
+import { storeWeightsAsFp16 } from './fp16';
+import { declareOutput, keepOutputs, pinInputDims, renameValue } from './graphEdit';
+import { checkHypernet, loadHypernet } from './hypernet';
+import { checkPlainExport, inspectTextEncoder, inspectUnet, relaxTimestepBatch, vaeMomentsValue, vaeScaleFactor, type TextFacts, type UnetFacts } from './inspect';
+import { addLoraSlots, checkLayerCount, hasSd15Dimensions, type CountCheck } from './layers';
+import { locateExport, readJsonFile, type ExportParts, type GraphPart } from './layout';
+import { loadSourceGraph, type SourceGraph } from './source';
+import { opsLackingOnWebgpu } from './webgpuOps';
+
+/** Seed of the aux bases unless --aux-seed says otherwise: packs of the same base model then share bases. */
+export const DEFAULT_AUX_SEED = 2307;
+/** HyperDreamBooth's fast fine-tune (§3.3: ~40 steps at a relaxed rank); rank and rate as the tiny pack's until measured on SD1.5. */
+export const DEFAULT_TRAIN = { steps: 40, rank: 4, learningRate: 1e-3 } as const;
+export const DEFAULT_TRIGGER = 'sks';
+const SD15_CONTEXT_DIM = 768;
+const SD15_LATENT_SIZE = 64;
+
+export interface PackOptions {
+  /** the export folder */
+  from: string;
+  /** the pack folder to write (replaced if it exists) */
+  out: string;
+  id?: string;
+  name?: string;
+  fp16?: boolean;
+  /** LoRA slots (and the gradient graph) on the text encoder too */
+  textEncoderLora?: boolean;
+  /** a hypernetwork .onnx to check and copy in */
+  hypernet?: string;
+  /** hypernet.refinementSteps for the manifest (informational: the graph holds them) */
+  hypernetRefinementSteps?: number;
+  /** largest external-data file (default 512 MiB) */
+  chunkBytes?: number;
+  /** image side in pixels when the export does not say (static dims or unet/config.json) */
+  imageSize?: number;
+  trigger?: string;
+  auxSeed?: number;
+  train?: { steps: number; rank: number; learningRate: number };
+  /** progress lines */
+  log?: (line: string) => void;
+}
+
+/** How the weights were converted; written to manifest.json as "conversion" (the app ignores it). */
+export interface PackConversion {
+  tool: 'hyperbooth pack';
+  source: { folder: string; storage: Record<GraphPart, string> };
+  /** dtype of the stored weights */
+  weights: 'float32' | 'float16';
+  /** dtype every op computes in; with float16 weights a Cast after each weight restores float32 */
+  compute: 'float32';
+  /** float16 weights: which initializers (float32, at least this many bytes) were stored as float16 */
+  fp16MinBytes?: number;
+  chunkBytes: number;
+  /** the export declared timestep as a static [1]; the pack takes one per sample */
+  timestepRelaxed?: boolean;
+}
+
+export type ConvertedManifest = PackManifest & { conversion: PackConversion };
+
+export interface PartReport {
+  part: GraphPart;
+  source: string;
+  storage: string;
+  /** float weights in the forward graph */
+  parameters: number;
+  /** LoRA layers found (UNet; text encoder with --text-encoder-lora) */
+  layers?: number;
+  countCheck?: CountCheck;
+  /** ops the WebGPU EP lacks, over the part's forward and train graphs */
+  lackingOps: Map<string, number>;
+  files: PackFile[];
+  ms: number;
+}
+
+export interface PackResult {
+  dir: string;
+  manifest: ConvertedManifest;
+  parts: PartReport[];
+  warnings: string[];
+  /** all files plus manifest.json */
+  totalBytes: number;
+  ms: number;
+}
+
+interface Context {
+  opts: PackOptions;
+  parts: ExportParts;
+  staging: string;
+  chunkBytes: number;
+  fp16: boolean;
+  warnings: string[];
+  log: (line: string) => void;
+  reports: PartReport[];
+}
+
+const now = () => performance.now();
+const FP16_MIN_BYTES = EXTERNAL_THRESHOLD_BYTES;
+
+export async function packExport(opts: PackOptions): Promise<PackResult> {
+  const t0 = now();
+  const out = resolve(opts.out);
+  const parts = locateExport(opts.from);
+  if (resolve(parts.dir) === out) throw new PackInputError('options', '--out must not be the export folder');
+  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const id = opts.id ?? basename(out);
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(id)) throw new PackInputError('options', `pack id "${id}" may only hold letters, digits, '.', '_' and '-' (give --id)`);
+  const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const ctx: Context = {
+    opts, parts, staging, chunkBytes, fp16: !!opts.fp16, warnings: [], reports: [],
+    log: opts.log ?? (() => undefined),
+  };
+  try {
+    const result = convert(ctx, id, t0);
+    replaceFolder(staging, out);
+    return { ...result, dir: out };
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> {
+  const { opts, parts } = ctx;
+  const schedule = readSchedule(parts.schedulerConfig);
+  const tokenizer = readTokenizer(parts);
+
+  // The UNet's graph is small (its weights stay on disk), so its checks come first: an
+  // optimized or broken export is refused before anything is converted.
+  const unetSrc = loadSourceGraph(parts.graphs.unet, parts.dir);
+  checkPlainExport(unetSrc.model, unetSrc.name);
+  const unetFacts = inspectUnet(unetSrc.model, unetSrc.name);
+  let unetModel = keepOutputs(unetSrc.model, ['out_sample']);
+  if (unetFacts.timestepWasStaticOne) {
+    unetModel = relaxTimestepBatch(unetModel);
+    ctx.warnings.push(`${unetSrc.name}: timestep was declared [1]; the pack declares it per sample (generate() batches the negative and positive prompt)`);
+  }
+  const unetSlots = addLoraSlots(unetModel, 'unet', unetSrc.name);
+  const unetCount = checkLayerCount('unet', unetSlots.layers, hasSd15Dimensions('unet', unetSlots.layers));
+  if (unetCount.level === 'error') throw new PackInputError('layer-count', `${unetSrc.name}: ${unetCount.message}`);
+  if (unetCount.level === 'warning') ctx.warnings.push(`${unetSrc.name}: ${unetCount.message}`);
+  ctx.log(`${unetSrc.name}: ${unetCount.message}`);
+
+  const text = convertTextEncoder(ctx, tokenizer);
+  if (text.facts.hiddenSize !== unetFacts.contextDim) {
+    throw new PackInputError('io', `the text encoder's width ${text.facts.hiddenSize} differs from the UNet's cross-attention width ${unetFacts.contextDim}: the parts come from different models`);
+  }
+  const vaeDecoder = convertVae(ctx, 'vae_decoder');
+  const vaeEncoder = convertVae(ctx, 'vae_encoder');
+  const geometry = imageGeometry(ctx, unetFacts, vaeDecoder.scale);
+  if (vaeEncoder.latentChannels !== undefined && vaeEncoder.latentChannels !== 2 * unetFacts.latentChannels) {
+    throw new PackInputError('io', `the VAE encoder gives ${vaeEncoder.latentChannels} moment channels, the UNet takes ${unetFacts.latentChannels} latent channels (expected twice as many moments)`);
+  }
+  const unet = convertUnet(ctx, unetSrc, unetFacts, unetSlots.model, unetSlots.layers, unetCount, geometry.latent, text.maxLength);
+
+  const layers: LoraLayer[] = [...unetSlots.layers, ...text.layers].map((l) => ({ ...l, ...auxDims(l) }));
+  const files: PackFile[] = [...text.files, ...vaeDecoder.files, ...vaeEncoder.files, ...unet.files];
+  const put = (path: string, bytes: Uint8Array) => { files.push(writeFile(ctx.staging, path, bytes)); };
+
+  put('tokenizer/tokenizer.json', new TextEncoder().encode(`${JSON.stringify(tokenizer.json)}\n`));
+  const auxSeed = opts.auxSeed ?? DEFAULT_AUX_SEED;
+  const aux = writeAuxFile(makeAuxBases(layers, auxSeed), { dtype: ctx.fp16 ? 'F16' : 'F32' });
+  put('lidb/aux.safetensors', aux);
+  const aMax = Math.max(...layers.map((l) => l.a!));
+  const bMax = Math.max(...layers.map((l) => l.b!));
+
+  let hypernet: PackManifest['hypernet'];
+  if (opts.hypernet) {
+    const check = checkHypernet(loadHypernet(opts.hypernet), layers.length, aMax, bMax);
+    put('hypernet/model.onnx', check.bytes);
+    hypernet = { model: { file: 'hypernet/model.onnx' }, imageSize: check.imageSize, normalize: CLIP_NORMALIZE, refinementSteps: opts.hypernetRefinementSteps ?? 4 };
+    ctx.log(`hypernetwork ${opts.hypernet}: pixel_values [1, 3, ${check.imageSize}, ${check.imageSize}] → lidb_down [${layers.length}, ${aMax}], lidb_up [${layers.length}, ${bMax}]: matches the pack`);
+  }
+
+  const storage = Object.fromEntries(ctx.reports.map((r) => [r.part, r.storage])) as Record<GraphPart, string>;
+  const conversion: PackConversion = {
+    tool: 'hyperbooth pack',
+    source: { folder: basename(parts.dir), storage },
+    weights: ctx.fp16 ? 'float16' : 'float32',
+    compute: 'float32',
+    ...(ctx.fp16 ? { fp16MinBytes: FP16_MIN_BYTES } : {}),
+    chunkBytes: ctx.chunkBytes,
+    ...(unetFacts.timestepWasStaticOne ? { timestepRelaxed: true } : {}),
+  };
+  const draft = {
+    format: PACK_FORMAT,
+    id,
+    version: '1.0.0',
+    name: opts.name ?? `Stable Diffusion (${basename(parts.dir)})`,
+    description: `Converted by hyperbooth pack from the ONNX export ${basename(parts.dir)}${ctx.fp16 ? ', float16 weights' : ''}`,
+    image: { width: geometry.image, height: geometry.image },
+    latent: { channels: unetFacts.latentChannels, width: geometry.latent, height: geometry.latent, scale: geometry.scale },
+    schedule,
+    text: { maxLength: text.maxLength, hiddenSize: text.facts.hiddenSize, inputDtype: text.facts.inputDtype },
+    unet: { timestepDtype: unetFacts.timestepDtype, timestepShape: unetFacts.timestepShape },
+    vaeEncoderOutput: 'moments' as const,
+    trigger: opts.trigger ?? DEFAULT_TRIGGER,
+    tokenizer: 'tokenizer/tokenizer.json',
+    models: { textEncoder: text.model, unet: unet.model, vaeEncoder: vaeEncoder.model, vaeDecoder: vaeDecoder.model },
+    lora: { inputPrefix: 'lora.' as const, layers },
+    lidb: { aux: 'lidb/aux.safetensors', auxSha256: sha256(aux), auxSeed, aMax, bMax },
+    ...(hypernet ? { hypernet } : {}),
+    train: {
+      unet: unet.train,
+      ...(text.grad ? { textEncoder: text.grad } : {}),
+      defaults: { ...(opts.train ?? DEFAULT_TRAIN) },
+    },
+    conversion,
+  };
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const manifest = validateManifest({ ...draft, files }, `pack ${id}`) as ConvertedManifest;
+  const mBytes = manifestBytes(manifest);
+  writeFileSync(join(ctx.staging, 'manifest.json'), mBytes);
+  const totalBytes = files.reduce((s, f) => s + f.size, 0) + mBytes.byteLength;
+  return { manifest, parts: ctx.reports, warnings: ctx.warnings, totalBytes, ms: now() - t0 };
+}
+
+// ------------------------------------------------------------------------------------------
+
+interface Converted {
+  model: PackModel;
+  files: PackFile[];
+}
+
+function convertTextEncoder(ctx: Context, tokenizer: { json: ClipTokenizerJson; maxId: number; maxLength?: number }): Converted & {
+  facts: TextFacts; layers: LoraLayer[]; grad?: PackModel; maxLength: number;
+} {
+  const t0 = now();
+  const src = loadSourceGraph(ctx.parts.graphs.text_encoder, ctx.parts.dir);
+  checkPlainExport(src.model, src.name);
+  const facts = inspectTextEncoder(src.model, src.name);
+  if (facts.vocabSize !== null && tokenizer.maxId >= facts.vocabSize) {
+    throw new PackInputError('io', `the tokenizer has ids up to ${tokenizer.maxId} but ${src.name}'s token embedding has ${facts.vocabSize} rows: they come from different models`);
+  }
+  const maxLength = Math.min(tokenizer.maxLength ?? 77, facts.maxPositions ?? 77);
+  let model = keepOutputs(src.model, ['last_hidden_state']);
+  let layers: LoraLayer[] = [];
+  let countCheck: CountCheck | undefined;
+  if (ctx.opts.textEncoderLora) {
+    const slotted = addLoraSlots(model, 'text_encoder', src.name);
+    countCheck = checkLayerCount('text_encoder', slotted.layers, hasSd15Dimensions('text_encoder', slotted.layers, facts.vocabSize));
+    if (countCheck.level === 'error') throw new PackInputError('layer-count', `${src.name}: ${countCheck.message}`);
+    if (countCheck.level === 'warning') ctx.warnings.push(`${src.name}: ${countCheck.message}`);
+    ctx.log(`${src.name}: ${countCheck.message}`);
+    model = slotted.model;
+    layers = slotted.layers;
+  }
+  const parameters = countParameters(model);
+  const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
+  const graphs: ModelProto[] = [stored];
+  if (layers.length) graphs.push(buildTextEncoderGradModel(pinInputDims(stored, { input_ids: [1, maxLength] })));
+  const written = writeGraphs(ctx, 'text_encoder', graphs, ['model.onnx', 'grad.onnx'], src, converted);
+  ctx.reports.push({ part: 'text_encoder', source: src.name, storage: src.storage, parameters, ...(layers.length ? { layers: layers.length } : {}), ...(countCheck ? { countCheck } : {}), lackingOps: lackingOps(graphs), files: written.files, ms: now() - t0 });
+  ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
+  return { model: written.models[0], files: written.files, facts, layers, maxLength, ...(written.models[1] ? { grad: written.models[1] } : {}) };
+}
+
+function convertVae(ctx: Context, part: 'vae_encoder' | 'vae_decoder'): Converted & { scale: number; latentChannels?: number } {
+  const t0 = now();
+  const src = loadSourceGraph(ctx.parts.graphs[part], ctx.parts.dir);
+  checkPlainExport(src.model, src.name);
+  let model = src.model;
+  let latentChannels: number | undefined;
+  if (part === 'vae_encoder') {
+    if (!(model.graph!.input ?? []).some((i) => i.name === 'sample')) throw new PackInputError('io', `${src.name} lacks input sample`);
+    // diffusers' export samples the posterior (latent_sample); the pipeline takes the mean of the moments
+    if (!(model.graph!.output ?? []).some((o) => o.name === 'latent_parameters')) {
+      const moments = vaeMomentsValue(model, src.name);
+      model = renameValue(model, moments, 'latent_parameters');
+      model = { ...model, graph: { ...model.graph!, output: [onnx.ValueInfoProto.create({ name: 'latent_parameters' })] } };
+    }
+    model = keepOutputs(model, ['latent_parameters']);
+    const conv = (model.graph!.node ?? []).find((n) => n.output?.[0] === 'latent_parameters');
+    const w = conv?.opType === 'Conv' ? (model.graph!.initializer ?? []).find((t) => t.name === conv.input?.[1]) : undefined;
+    latentChannels = w ? tensorDims(w)[0] : undefined;
+    model = declareOutput(model, 'latent_parameters', ['batch', latentChannels ?? 'moments', 'latent_height', 'latent_width']);
+  } else {
+    if (!(model.graph!.input ?? []).some((i) => i.name === 'latent_sample')) throw new PackInputError('io', `${src.name} lacks input latent_sample`);
+    if (!(model.graph!.output ?? []).some((o) => o.name === 'sample')) throw new PackInputError('io', `${src.name} lacks output sample`);
+    model = keepOutputs(model, ['sample']);
+  }
+  const scale = part === 'vae_decoder' ? vaeScaleFactor(model) : 0;
+  const parameters = countParameters(model);
+  const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
+  const written = writeGraphs(ctx, part, [stored], ['model.onnx'], src, converted);
+  ctx.reports.push({ part, source: src.name, storage: src.storage, parameters, lackingOps: lackingOps([stored]), files: written.files, ms: now() - t0 });
+  ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
+  return { model: written.models[0], files: written.files, scale, ...(latentChannels !== undefined ? { latentChannels } : {}) };
+}
+
+function convertUnet(
+  ctx: Context, src: SourceGraph, facts: UnetFacts, slotted: ModelProto, layers: LoraLayer[], countCheck: CountCheck, latent: number, maxLength: number,
+): Converted & { train: PackModel } {
+  const t0 = now();
+  const parameters = countParameters(slotted);
+  const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(slotted, FP16_MIN_BYTES) : { model: slotted, converted: new Set<string>() };
+  const pinned = pinInputDims(stored, {
+    sample: [1, facts.latentChannels, latent, latent],
+    encoder_hidden_states: [1, maxLength, facts.contextDim],
+    timestep: facts.timestepShape === 'batch' ? [1] : [],
+  });
+  const tTrain = now();
+  const train = buildUnetTrainModel(pinned);
+  ctx.log(`${src.name}: train-step graph with ${train.graph!.node!.length} nodes in ${((now() - tTrain) / 1000).toFixed(1)} s`);
+  const written = writeGraphs(ctx, 'unet', [stored, train], ['model.onnx', 'train.onnx'], src, converted);
+  ctx.reports.push({ part: 'unet', source: src.name, storage: src.storage, parameters, layers: layers.length, countCheck, lackingOps: lackingOps([stored, train]), files: written.files, ms: now() - t0 });
+  ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
+  return { model: written.models[0], train: written.models[1], files: written.files };
+}
+
+/**
+ * Writes `graphs` (the forward graph first; the others share its weights) into the part's
+ * folder: the weights once into chunks, then each .onnx.
+ */
+function writeGraphs(ctx: Context, part: GraphPart, graphs: ModelProto[], names: string[], src: SourceGraph, toFloat16: ReadonlySet<string>): { models: PackModel[]; files: PackFile[] } {
+  const dir = join(ctx.staging, part);
+  const writer = new ChunkWriter(dir, part, ctx.chunkBytes);
+  const ext = externalizeWeights(graphs, writer, { readSource: src.readExternal, toFloat16 });
+  const chunkPaths = ext.files.map((f) => f.path);
+  const files = [...ext.files];
+  const models = graphs.map((g, i) => {
+    const path = `${part}/${names[i]}`;
+    files.push(writeFile(ctx.staging, path, encodeModel(g)));
+    return { file: path, ...(chunkPaths.length ? { externalData: chunkPaths } : {}) };
+  });
+  return { models, files };
+}
+
+function writeFile(root: string, path: string, bytes: Uint8Array): PackFile {
+  const abs = join(root, path);
+  mkdirSync(dirname(abs), { recursive: true });
+  writeFileSync(abs, bytes);
+  return { path, size: bytes.byteLength, sha256: sha256(bytes) };
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function countParameters(model: ModelProto): number {
+  let n = 0;
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataType === onnx.TensorProto.DataType.FLOAT || t.dataType === onnx.TensorProto.DataType.FLOAT16) n += tensorDims(t).reduce((a, b) => a * b, 1);
+  }
+  return n;
+}
+
+function lackingOps(graphs: ModelProto[]): Map<string, number> {
+  const all = new Map<string, number>();
+  for (const g of graphs) for (const [op, k] of opsLackingOnWebgpu(g)) all.set(op, (all.get(op) ?? 0) + k);
+  return new Map([...all].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Latent and image side: the export's static dims, else --image-size, else unet/config.json, else SD1.5's 64 → 512. */
+function imageGeometry(ctx: Context, unet: UnetFacts, vaeScale: number): { latent: number; image: number; scale: number } {
+  const { opts, parts } = ctx;
+  const config = parts.configs.unet ? readJsonFile(parts.configs.unet, 'the UNet config') : {};
+  const vaeConfig = parts.configs.vae_decoder ? readJsonFile(parts.configs.vae_decoder, 'the VAE config') : {};
+  const scale = typeof vaeConfig.scaling_factor === 'number' ? vaeConfig.scaling_factor : 0.18215;
+  if (vaeScale < 2) throw new PackInputError('io', 'the VAE decoder has no upsampling (Resize) nodes: cannot tell its scale factor');
+  let latent: number | null = unet.latentSize;
+  if (opts.imageSize !== undefined) {
+    if (!Number.isInteger(opts.imageSize) || opts.imageSize % vaeScale) throw new PackInputError('options', `--image-size ${opts.imageSize} is not a multiple of the VAE's scale factor ${vaeScale}`);
+    if (latent !== null && latent * vaeScale !== opts.imageSize) throw new PackInputError('options', `--image-size ${opts.imageSize}, but the UNet's sample is fixed at ${latent}×${latent} (${latent * vaeScale} px)`);
+    latent = opts.imageSize / vaeScale;
+  }
+  if (latent === null && typeof config.sample_size === 'number') latent = config.sample_size;
+  if (latent === null && unet.contextDim === SD15_CONTEXT_DIM) {
+    latent = SD15_LATENT_SIZE;
+    ctx.log(`image size: the export does not fix it; using SD1.5's ${SD15_LATENT_SIZE * vaeScale}×${SD15_LATENT_SIZE * vaeScale} (give --image-size for another)`);
+  }
+  if (latent === null) throw new PackInputError('options', 'the export does not say its image size (symbolic sample dims, no unet/config.json): give --image-size');
+  return { latent, image: latent * vaeScale, scale };
+}
+
+function readSchedule(path: string): PackManifest['schedule'] {
+  const c = readJsonFile(path, 'the noise schedule');
+  const num = (k: string, fallback: number) => {
+    const v = c[k] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new PackInputError('io', `scheduler_config.json: ${k} is ${JSON.stringify(v)}, not a number`);
+    return v;
+  };
+  const betaSchedule = c.beta_schedule ?? 'scaled_linear';
+  if (betaSchedule !== 'scaled_linear' && betaSchedule !== 'linear') throw new PackInputError('io', `scheduler_config.json: beta_schedule ${JSON.stringify(betaSchedule)} is not supported (scaled_linear or linear)`);
+  const predictionType = c.prediction_type ?? 'epsilon';
+  if (predictionType !== 'epsilon' && predictionType !== 'v_prediction') throw new PackInputError('io', `scheduler_config.json: prediction_type ${JSON.stringify(predictionType)} is not supported (epsilon or v_prediction)`);
+  return {
+    numTrainTimesteps: num('num_train_timesteps', 1000),
+    betaStart: num('beta_start', 0.00085),
+    betaEnd: num('beta_end', 0.012),
+    betaSchedule,
+    predictionType,
+  };
+}
+
+function readTokenizer(parts: ExportParts): { json: ClipTokenizerJson; maxId: number; maxLength?: number } {
+  let json: ClipTokenizerJson;
+  try {
+    json = 'json' in parts.tokenizer
+      ? JSON.parse(readFileSync(parts.tokenizer.json, 'utf8')) as ClipTokenizerJson
+      : tokenizerFromVocabMerges(readFileSync(parts.tokenizer.vocab, 'utf8'), readFileSync(parts.tokenizer.merges, 'utf8'));
+    ClipTokenizer.fromJSON(json).encode('a photo', 8);
+  } catch (e) {
+    throw new PackInputError('missing-part', `the tokenizer files in ${join(parts.dir, 'tokenizer')} cannot be read as a CLIP tokenizer: ${(e as Error).message}`);
+  }
+  const maxId = Math.max(...Object.values(json.model.vocab), ...json.added_tokens.map((t) => t.id));
+  const config = parts.tokenizerConfig ? readJsonFile(parts.tokenizerConfig, 'the tokenizer config') : {};
+  const ml = config.model_max_length;
+  return { json, maxId, ...(typeof ml === 'number' && Number.isInteger(ml) && ml > 1 && ml < 100_000 ? { maxLength: ml } : {}) };
+}
+
+/** Swaps the finished staging folder in for `out` (an existing pack there is replaced). */
+function replaceFolder(staging: string, out: string): void {
+  const old = join(dirname(out), `.${basename(out)}.old-${process.pid}`);
+  if (existsSync(out)) renameSync(out, old);
+  renameSync(staging, out);
+  rmSync(old, { recursive: true, force: true });
+}

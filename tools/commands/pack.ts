@@ -1,0 +1,92 @@
+// `hyperbooth pack --from <export dir> --out public/models/<id> [...]`: converts a Stable
+// Diffusion 1.5 ONNX export (diffusers or optimum layout) into a HyperBooth model pack and lists
+// it in the index.json beside it (src/packer does the work; this parses flags and prints).
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { parseArgs } from '../args';
+import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, PackInputError, formatSummary, packExport, type PackOptions } from '../../src/packer';
+import { updatePackIndex } from '../../src/packs/writePack';
+
+export const summary = 'convert a Stable Diffusion 1.5 ONNX export into a model pack (--from DIR --out DIR [--fp16] [--hypernet H.onnx] [--text-encoder-lora])';
+
+const USAGE = `usage: hyperbooth pack --from <export dir> --out <pack dir> [options]
+  --from DIR            a diffusers (unet/weights.pb) or optimum (model.onnx_data) ONNX export of SD1.5
+  --out DIR             the pack folder to write, e.g. public/models/sd15 (replaced if it exists)
+  --id ID               pack id (default: the --out folder's name)
+  --name NAME           display name (default: "Stable Diffusion (<export folder>)")
+  --fp16                store weights as float16 (Cast to float32 in the graph; compute stays float32)
+  --text-encoder-lora   LoRA slots and a gradient graph on the text encoder too (SD1.5: 48 more layers)
+  --hypernet FILE       a hypernetwork .onnx (contract in src/models/hypernet.ts) to check and copy in
+  --hypernet-steps N    its refinement steps, for the manifest (default 4)
+  --chunk-mb N          largest external-data file in MiB (default ${DEFAULT_CHUNK_BYTES / 2 ** 20}, at most ${MAX_CHUNK_BYTES / 2 ** 20})
+  --image-size N        image side in pixels when the export does not fix it (default: unet/config.json, or 512 for SD1.5)
+  --trigger WORD        the subject's rare token (default sks)
+  --aux-seed N          seed of the LiDB aux bases (default 2307)
+  --index FILE          index.json to list the pack in (default: index.json beside --out); --no-index to skip`;
+
+class UsageError extends Error {}
+
+function numberFlag(v: string | true | undefined, name: string, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === 'string' ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} needs a positive ${integer ? 'integer' : 'number'}, got ${v === true ? 'nothing' : v}`);
+  return n;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['fp16', 'text-encoder-lora', 'no-index', 'help']);
+  if (args.flags.help) { console.log(USAGE); return 0; }
+  let opts: PackOptions;
+  try {
+    const known = new Set(['from', 'out', 'id', 'name', 'fp16', 'text-encoder-lora', 'hypernet', 'hypernet-steps', 'chunk-mb', 'image-size', 'trigger', 'aux-seed', 'index', 'no-index', 'help']);
+    const unknown = Object.keys(args.flags).filter((k) => !known.has(k));
+    if (unknown.length) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}`);
+    if (args.positional.length) throw new UsageError(`unexpected arguments: ${args.positional.join(' ')}`);
+    const str = (k: string) => {
+      const v = args.flags[k];
+      if (v === true) throw new UsageError(`--${k} needs a value`);
+      return v;
+    };
+    const from = str('from');
+    const out = str('out');
+    if (!from) throw new UsageError('missing --from <export dir>');
+    if (!out) throw new UsageError('missing --out <pack dir>');
+    const chunkMb = numberFlag(args.flags['chunk-mb'], 'chunk-mb', false);
+    const auxSeed = args.flags['aux-seed'] === '0' ? 0 : numberFlag(args.flags['aux-seed'], 'aux-seed', true);
+    opts = {
+      from,
+      out,
+      fp16: !!args.flags.fp16,
+      textEncoderLora: !!args.flags['text-encoder-lora'],
+      log: (line) => console.error(line),
+      ...(str('id') ? { id: str('id') as string } : {}),
+      ...(str('name') ? { name: str('name') as string } : {}),
+      ...(str('hypernet') ? { hypernet: str('hypernet') as string } : {}),
+      ...(str('trigger') ? { trigger: str('trigger') as string } : {}),
+      ...(chunkMb !== undefined ? { chunkBytes: Math.floor(chunkMb * 2 ** 20) } : {}),
+      ...(auxSeed !== undefined ? { auxSeed } : {}),
+    };
+    const imageSize = numberFlag(args.flags['image-size'], 'image-size', true);
+    if (imageSize !== undefined) opts.imageSize = imageSize;
+    const steps = numberFlag(args.flags['hypernet-steps'], 'hypernet-steps', true);
+    if (steps !== undefined) opts.hypernetRefinementSteps = steps;
+  } catch (e) {
+    if (e instanceof UsageError) { console.error(`hyperbooth pack: ${e.message}\n\n${USAGE}`); return 2; }
+    throw e;
+  }
+
+  try {
+    const result = await packExport(opts);
+    console.log(formatSummary(result));
+    if (!args.flags['no-index']) {
+      const index = typeof args.flags.index === 'string' ? resolve(args.flags.index) : join(dirname(result.dir), 'index.json');
+      const rel = relative(dirname(index), join(result.dir, 'manifest.json'));
+      if (rel.startsWith('..')) throw new PackInputError('options', `--out ${result.dir} is not inside the index's folder ${dirname(index)} (give --index or --no-index)`);
+      updatePackIndex(index, { id: result.manifest.id, path: rel.split(sep).join('/'), name: result.manifest.name, size: result.totalBytes });
+      console.log(`listed in ${index}`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof PackInputError) { console.error(`hyperbooth pack: ${e.message}`); return 1; }
+    throw e;
+  }
+}
