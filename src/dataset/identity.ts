@@ -1,7 +1,8 @@
 // An identity of the synthetic portrait world: every trait the renderer draws, drawn from one
 // seed. Geometry is in face units (the image spans −1…1 at pose scale 1, y down); colours are
 // RGB in 0…1. Plain JSON: an identity written to a shard index reads back identical.
-import { SeededRandom } from '../diffusion/random';
+import type { SeededRandom } from '../diffusion/random';
+import { datasetRng, STREAM } from './rng';
 
 export type Rgb = [number, number, number];
 
@@ -96,7 +97,7 @@ const BEARD_WEIGHTS: Record<Beard, number> = { none: 55, stubble: 20, full: 25 }
 
 /** The identity of `seed` (any non-negative safe integer); the draw order below is part of the format. */
 export function sampleIdentity(seed: number): Identity {
-  const rng = new SeededRandom(seed);
+  const rng = datasetRng(seed, STREAM.identity);
   const presentation: Presentation = rng.random() < 0.5 ? 'man' : 'woman';
   const woman = presentation === 'woman';
   const face = {
@@ -124,7 +125,7 @@ export function sampleIdentity(seed: number): Identity {
   const nose = { length: uniform(rng, 0.09, 0.17), width: uniform(rng, 0.032, 0.065) };
   const lipTint = LIP_TINTS[Math.floor(rng.random() * LIP_TINTS.length)];
   const mouth = {
-    width: uniform(rng, 0.085, 0.15), fullness: uniform(rng, 0.012, 0.028) * (woman ? 1.15 : 0.9),
+    width: uniform(rng, 0.095, 0.16), fullness: uniform(rng, 0.014, 0.03) * (woman ? 1.15 : 0.9),
     lip: clampRgb(mix(scale(skin, 0.8), lipTint, woman ? uniform(rng, 0.45, 0.8) : uniform(rng, 0.15, 0.35))),
   };
   const ears = { size: uniform(rng, 0.8, 1.25), protrusion: rng.random() };

@@ -1,6 +1,7 @@
 // A "photo" of an identity: what varies between shots (pose, light, expression, outfit,
 // background, exposure) is drawn from the photo seed; the identity fixes everything else.
-import { SeededRandom, portableSinCos } from '../diffusion/random';
+import { portableSinCos, type SeededRandom } from '../diffusion/random';
+import { datasetRng, STREAM } from './rng';
 import { createRgbaImage, type RgbaImage } from '../face/image';
 import type { Identity, Rgb } from './identity';
 import { drawPortrait, type Expression, type Neckline, type Outfit } from './portrait';
@@ -64,7 +65,7 @@ const uniform = (rng: SeededRandom, lo: number, hi: number) => lo + (hi - lo) * 
 
 /** Everything that varies between photos of one identity; the draw order is part of the format. */
 export function samplePhotoParams(photoSeed: number): PhotoParams {
-  const rng = new SeededRandom(photoSeed);
+  const rng = datasetRng(photoSeed, STREAM.photo);
   const pose: Pose = {
     turns: uniform(rng, -10, 10) / 360, scale: FRAMING_SCALE * uniform(rng, 0.9, 1.1),
     shiftX: uniform(rng, -0.08, 0.08), shiftY: FRAMING_SHIFT_Y + uniform(rng, -0.06, 0.06),

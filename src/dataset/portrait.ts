@@ -76,8 +76,11 @@ function hairShapes(id: Identity): HairShapes {
   switch (style) {
     case 'bald':
       return { back: null, front: null, detail: [] };
-    case 'short':
-      return { back: null, front: cap(0.3 * v, fringe * 0.8, 0.03), detail: [] };
+    case 'short': {
+      // a fringe swept towards the parting side, so short cuts differ by more than the hairline
+      const sweep = intersect(ellipse(part * fw * 0.35, cy - fh * 0.62, fw * 0.62, 0.05 + 0.09 * fringe), headOuter(id, 0.3 * v));
+      return { back: null, front: union(cap(0.3 * v, fringe * 0.6, 0.03), sweep), detail: [] };
+    }
     case 'long': {
       const back = union(headOuter(id, v + 0.3), box(0, cy + fh * 0.55, fw * 1.12 + 0.05 * v, fh * 1.05, 0.12));
       const window = union(hairWindow(id, fringe), box(part * 0.035, cy + fh * 0.85, fw * 0.93, fh * 0.95, 0.05));
@@ -166,6 +169,7 @@ export function drawPortrait(canvas: Canvas, id: Identity, expr: Expression, out
   // neck and clothes
   const shoulderTop = cy + fh + 0.13;
   canvas.fill(box(0, cy + fh + 0.15, fw * 0.42, 0.3, 0.05), scaleRgb(skin, 0.8), { lit: true });
+  canvas.fill(ellipse(0, cy + fh * 0.92, fw * 0.5, 0.09), scaleRgb(skin, 0.55), { opacity: 0.35 });
   const neckHole =
     outfit.neckline === 'vneck'
       ? convexPolygon([-fw * 0.42, shoulderTop - 0.05, fw * 0.42, shoulderTop - 0.05, 0, shoulderTop + 0.2])
@@ -181,8 +185,8 @@ export function drawPortrait(canvas: Canvas, id: Identity, expr: Expression, out
   const eyeY = cy - 0.03 + id.eyes.height;
   for (const s of [-1, 1]) {
     const k = id.ears.size * (1 - 0.45 * s * expr.turn);
-    const ex = s * (fw * 0.95 + 0.025 * id.ears.protrusion) - expr.turn * 0.02;
-    const rx = 0.05 * k * (0.8 + 0.5 * id.ears.protrusion);
+    const ex = s * (fw * 0.93 + 0.02 + 0.03 * id.ears.protrusion) - expr.turn * 0.02;
+    const rx = 0.055 * k * (0.85 + 0.5 * id.ears.protrusion);
     const ry = 0.085 * k;
     canvas.fill(ellipse(ex, eyeY + 0.06, rx, ry), skin, { lit: true, edgeShade: { amount: 0.15, width: 0.03 } });
     canvas.fill(ellipse(ex + s * rx * 0.2, eyeY + 0.06, rx * 0.5, ry * 0.6), scaleRgb(skin, 0.78), { lit: true, opacity: 0.8 });
@@ -252,7 +256,7 @@ export function drawPortrait(canvas: Canvas, id: Identity, expr: Expression, out
     const top = nb + (id.beard === 'full' ? 0.035 : 0.025);
     const region = intersect(offset(face, id.beard === 'full' ? 0.015 : 0), implicit({ x0: -fw * 1.1, y0: top - 0.2, x1: fw * 1.1, y1: cy + fh + 0.1 }, (x, y) => {
       const t = x / fw;
-      return top - 0.11 * t * t - y;
+      return top - 0.04 * t * t - y;
     }));
     if (id.beard === 'full') {
       canvas.fill(region, beardRgb, { lit: true, edgeShade: { amount: 0.2, width: 0.05 } });

@@ -6,16 +6,17 @@
 // The map is injective, so no two (split, worldSeed, index) triples share a seed, and
 // `splitOfSeed` reads the split back from any seed. All seeds stay below 2^53 (safe integers).
 // Photo seeds are derived from the identity seed and the photo number.
+import { mix32 } from './rng';
 
 export const SPLITS = ['train', 'val', 'heldout'] as const;
 export type Split = (typeof SPLITS)[number];
 
 const TAG: Record<Split, number> = { train: 1, val: 2, heldout: 3 };
-const TAG_UNIT = 2 ** 50;
-const WORLD_UNIT = 2 ** 32;
-export const MAX_WORLD_SEED = 2 ** 18 - 1;
-export const MAX_IDENTITY_INDEX = 2 ** 32 - 1;
-export const MAX_PHOTOS_PER_IDENTITY = 2 ** 16;
+const TAG_UNIT = 1125899906842624; // 2^50, spelled out: `**` is only approximately specified
+const WORLD_UNIT = 4294967296; // 2^32
+export const MAX_WORLD_SEED = 262143; // 2^18 − 1
+export const MAX_IDENTITY_INDEX = 4294967295;
+export const MAX_PHOTOS_PER_IDENTITY = 65536;
 
 export function isSplit(s: string): s is Split {
   return (SPLITS as readonly string[]).includes(s);
@@ -67,13 +68,6 @@ export function assertDisjoint(a: Iterable<number>, b: Iterable<number>, labels:
       throw new Error(`identity seed ${s}${where} is in both ${labels[0]} and ${labels[1]}`);
     }
   }
-}
-
-function mix32(x: number): number {
-  let h = x | 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /**

@@ -1,7 +1,8 @@
 // Styles: the same identity and photo seed rendered as a photo, a pencil sketch, pop art …
 // Each style is post-processing of the base render (the subject layer and its photo) plus a
 // background of its own, so a style changes the look but never the person or the pose.
-import { SeededRandom } from '../diffusion/random';
+import type { SeededRandom } from '../diffusion/random';
+import { datasetRng, STREAM } from './rng';
 import type { RgbaImage } from '../face/image';
 import { boxBlur, colorEdges, kuwahara, luminance, nearestColor, saturate, sobel, softBlur, valueNoise, weightedQuantiles } from './filters';
 import { mixRgb, type Identity, type Rgb } from './identity';
@@ -32,7 +33,7 @@ export function isStyle(s: string): s is Style {
 
 /** Independent randomness per (photo, style): textures differ between styles of one photo. */
 function styleRng(params: PhotoParams, style: Style): SeededRandom {
-  return new SeededRandom((params.seed % 4294967296) * 16 + STYLES.indexOf(style));
+  return datasetRng(params.seed, STREAM.style + STYLES.indexOf(style));
 }
 
 /** A flat background of one colour, for styles that bring their own. */
@@ -137,11 +138,12 @@ function popArt(subject: SubjectLayer, rng: SeededRandom): RgbaImage {
   return toRgbaImage(out, size);
 }
 
-/** Sixteen colours, a game-console-like palette. */
+/** Twenty colours, a game-console-like palette with enough skin and hair tones. */
 export const PIXEL_PALETTE: readonly Rgb[] = [
   [0.05, 0.05, 0.08], [0.35, 0.2, 0.12], [0.6, 0.36, 0.22], [0.85, 0.6, 0.42], [1, 0.84, 0.68], [1, 1, 0.95],
   [0.55, 0.55, 0.6], [0.85, 0.15, 0.2], [1, 0.55, 0.15], [1, 0.88, 0.25], [0.2, 0.65, 0.25], [0.1, 0.35, 0.3],
   [0.2, 0.4, 0.85], [0.45, 0.8, 0.95], [0.5, 0.25, 0.6], [0.95, 0.5, 0.7],
+  [0.2, 0.12, 0.08], [0.88, 0.7, 0.36], [0.78, 0.78, 0.8], [0.7, 0.3, 0.15],
 ];
 
 function pixelArt(subject: SubjectLayer, params: PhotoParams): RgbaImage {
@@ -232,7 +234,7 @@ function neon(subject: SubjectLayer, rng: SeededRandom): RgbaImage {
       for (let k = 0; k < 3; k++) {
         const bg = bgTop[k] + (bgBottom[k] - bgTop[k]) * t;
         const core = colored[3 * i + k] * 0.9 + (colored[3 * i + k] > 0.4 ? 0.25 : 0);
-        out[3 * i + k] = bg * (1 - subject.alpha[i] * 0.5) + base[3 * i + k] * 0.08 + glow[3 * i + k] * 1.8 + core;
+        out[3 * i + k] = bg * (1 - subject.alpha[i] * 0.5) + base[3 * i + k] * 0.04 + glow[3 * i + k] * 0.9 + core;
       }
     }
   }
