@@ -7,6 +7,7 @@ import { nameFromFile, uniqueName } from './fileNames';
 import { rgbaToPngBlob } from './imageUtils';
 import { activeFromRecord, saveRecord, takenNames } from './libraryActions';
 import { buildFineTuneSettings } from './request';
+import { stepSectionId } from './hooks/useFlow';
 import { newRecordId, sha256Hex, type PersonalizationRecord } from './storage/personalizations';
 import { useAppStore, type PersonalizeRun } from './store';
 import { getWorkerClient } from './workerClient';
@@ -32,6 +33,11 @@ async function pngBytes(t: PersonalizeResult['thumbnail']): Promise<Uint8Array |
     // A missing thumbnail is cosmetic; the weights matter.
     return undefined;
   }
+}
+
+/** On a phone the styles are far below the fine-tune: bring them into view once they apply. */
+function revealStyles(): void {
+  requestAnimationFrame(() => document.getElementById(stepSectionId('styles'))?.scrollIntoView({ behavior: 'smooth', block: 'nearest' }));
 }
 
 export async function startPersonalize(): Promise<void> {
@@ -88,6 +94,7 @@ export async function startPersonalize(): Promise<void> {
     if (thumb) record.thumbnailPng = thumb;
     if (result.stoppedEarly) record.stoppedEarly = result.stoppedEarly;
     useAppStore.getState().setActive(activeFromRecord(record));
+    revealStyles();
     await saveRecord(record);
   } catch (e) {
     useAppStore.getState().setError(`Personalization failed: ${errorText(e)}`);

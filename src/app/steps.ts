@@ -26,6 +26,8 @@ export interface FlowFacts {
 
 export function currentStep(f: FlowFacts): StepId {
   if (f.personalizing) return 'personalize';
+  // A new photo waiting for its crop is what the person is doing now, even with weights active.
+  if (f.hasSelfie && !f.cropConfirmed) return 'crop';
   if (f.personalized) return f.personalImages && !f.downloaded ? 'download' : 'styles';
   if (!f.hasSelfie) return 'upload';
   if (!f.cropConfirmed) return 'crop';

@@ -27,6 +27,11 @@ describe('stepper', () => {
     expect(stepStates({ ...fresh, personalized: true })).toEqual({ upload: 'done', crop: 'locked', personalize: 'done', styles: 'current', download: 'open' });
   });
 
+  test('a new photo waiting for its crop is current even while older weights are active', () => {
+    const s = stepStates({ ...fresh, hasSelfie: true, personalized: true, personalImages: true });
+    expect(s).toEqual({ upload: 'done', crop: 'current', personalize: 'done', styles: 'done', download: 'open' });
+  });
+
   test('a running fine-tune is the current step even with older weights active', () => {
     const s = stepStates({ ...fresh, hasSelfie: true, cropConfirmed: true, personalized: true, personalizing: true });
     expect(s.personalize).toBe('current');
