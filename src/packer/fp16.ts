@@ -41,7 +41,8 @@ export function storeWeightsAsFp16(model: ModelProto, minBytes: number): Fp16Res
 /** float32 little-endian bytes → float16 bytes; a finite value beyond float16's range is an error. */
 export function float32BytesToFloat16(bytes: Uint8Array, tensor: string): Uint8Array {
   if (bytes.byteLength % 4) throw new Error(`tensor ${tensor}: ${bytes.byteLength} bytes is not a whole number of float32`);
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  // Uint8Array#slice copies (a Buffer's slice would be another unaligned view)
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   const src = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
   const out = new Uint16Array(src.length);
   for (let i = 0; i < src.length; i++) {

@@ -1,0 +1,146 @@
+// --fp16 and --chunk-mb: the same fixture packed three ways must load and run, and give the
+// float32 pack's outputs (exactly, for chunking; within float16 rounding, for --fp16).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
+import { loadPackFromDisk } from '../../../src/packs/node';
+import type { LoadedPack } from '../../../src/packs/types';
+import { modelSource } from '../../../src/pipeline/modelSource';
+import { zeroLoraFeeds } from '../../../src/pipeline/lora';
+import { createPipeline } from '../../../src/pipeline/pipeline';
+import { SeededRandom } from '../../../src/diffusion/random';
+import { decodeModel, externalLocation, onnx } from '../../../src/onnx';
+import { readSafetensors } from '../../../src/safetensors';
+import { PackInputError, type PackResult } from '../../../src/packer';
+import type { Feeds } from '../../../src/runtime/types';
+import { float32, maxAbs, maxAbsDiff, packFixture, removeTempDirs } from './helpers';
+
+const runtime = createNodeRuntime({ backend: 'cpu' });
+let base: { result: PackResult; pack: LoadedPack };
+let half: { result: PackResult; pack: LoadedPack };
+let chunked: { result: PackResult; pack: LoadedPack };
+const CHUNK = 40 * 1024;
+
+beforeAll(async () => {
+  const load = async (result: PackResult) => ({ result, pack: await loadPackFromDisk(result.dir) });
+  base = await load(await packFixture('diffusers', { textEncoderLora: true }));
+  half = await load(await packFixture('diffusers', { textEncoderLora: true, fp16: true }));
+  chunked = await load(await packFixture('diffusers', { textEncoderLora: true, chunkBytes: CHUNK }));
+});
+afterAll(removeTempDirs);
+
+const rng = new SeededRandom(21);
+const feeds: Feeds = {
+  sample: float32(rng.randn(2 * 4 * 8 * 8), [2, 4, 8, 8]),
+  timestep: float32(new Float32Array([500, 500]), [2]),
+  encoder_hidden_states: float32(rng.randn(2 * 77 * 16), [2, 77, 16]),
+};
+/** a non-zero LoRA on every UNet slot, so the slot branch is compared too */
+function someLora(pack: LoadedPack): Feeds {
+  const f: Feeds = {};
+  for (const l of pack.manifest.lora.layers.filter((x) => x.target === 'unet')) {
+    f[`lora.${l.name}.down`] = float32(rng.randn(l.nIn * 2).map((v) => 0.1 * v), [l.nIn, 2]);
+    f[`lora.${l.name}.up`] = float32(rng.randn(2 * l.nOut).map((v) => 0.1 * v), [2, l.nOut]);
+  }
+  return f;
+}
+async function unetOut(pack: LoadedPack, lora: Feeds): Promise<Float32Array> {
+  const s = await runtime.createSession(modelSource('unet', pack.manifest.models.unet, pack.files));
+  try {
+    return (await s.run({ ...feeds, ...zeroLoraFeeds(pack.manifest.lora.layers, 'unet'), ...lora }, ['out_sample'])).out_sample.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+describe('--fp16', () => {
+  it('stores float16 weights with a Cast to float32 after each, records it, and keeps float32 inputs/outputs', () => {
+    const m = half.result.manifest;
+    expect(m.conversion).toMatchObject({ weights: 'float16', compute: 'float32', fp16MinBytes: 1024 });
+    const graph = decodeModel(half.pack.files('unet/model.onnx')).graph!;
+    const f16 = graph.initializer!.filter((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16);
+    expect(f16.length).toBeGreaterThan(30);
+    expect(f16.every((t) => externalLocation(t) && t.name!.endsWith('::fp16'))).toBe(true);
+    const casts = graph.node!.filter((n) => n.opType === 'Cast' && f16.some((t) => t.name === n.input![0]));
+    expect(casts).toHaveLength(f16.length);
+    for (const io of [...graph.input!, ...graph.output!]) {
+      if (io.name === 'timestep') continue;
+      expect(io.type!.tensorType!.elemType, io.name!).toBe(onnx.TensorProto.DataType.FLOAT);
+    }
+    const weightBytes = (r: PackResult, part: string) => r.manifest.files.filter((f) => f.path.startsWith(`${part}/weights.`)).reduce((s, f) => s + f.size, 0);
+    for (const part of ['unet', 'text_encoder', 'vae_decoder', 'vae_encoder']) {
+      const ratio = weightBytes(half.result, part) / weightBytes(base.result, part);
+      expect(ratio, part).toBeGreaterThan(0.45);
+      expect(ratio, part).toBeLessThan(0.55);
+    }
+    const aux = readSafetensors(half.pack.files(m.lidb!.aux));
+    expect(new Set([...aux.tensors.values()].map((t) => t.dtype))).toEqual(new Set(['F16']));
+  });
+
+  it('stays close to the float32 pack (UNet output, with and without LoRA)', async () => {
+    const lora = someLora(base.pack);
+    for (const l of [{}, lora]) {
+      const ref = await unetOut(base.pack, l);
+      const got = await unetOut(half.pack, l);
+      const diff = maxAbsDiff(got, ref);
+      console.log(`fp16 vs fp32 pack, UNet out_sample: max |diff| ${diff.toExponential(2)} (max |out| ${maxAbs(ref).toFixed(3)})${Object.keys(l).length ? ' with LoRA' : ''}`);
+      expect(diff).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(5e-3 * maxAbs(ref));
+    }
+  });
+
+  it('generates an image and runs the train graph', async () => {
+    const pipeline = await createPipeline(runtime, half.pack);
+    try {
+      const [img] = await pipeline.generate({ prompts: ['a photo of sks face'], seed: 1, steps: 2, guidance: 7.5, scheduler: 'ddim' });
+      expect(img.rgba.length).toBe(64 * 64 * 4);
+    } finally {
+      await pipeline.release();
+    }
+    const train = await runtime.createSession(modelSource('train', half.pack.manifest.train!.unet, half.pack.files));
+    try {
+      const one = (n: string) => ({ ...feeds[n], dims: [1, ...feeds[n].dims.slice(1)], data: (feeds[n].data as Float32Array).slice(0, feeds[n].data.length / 2) });
+      const lora = someLora(half.pack);
+      const out = await train.run({ sample: one('sample'), timestep: float32(new Float32Array([500]), [1]), encoder_hidden_states: one('encoder_hidden_states'), target: one('sample'), ...lora }, ['loss']);
+      expect(Number.isFinite((out.loss.data as Float32Array)[0])).toBe(true);
+    } finally {
+      await train.release();
+    }
+  });
+});
+
+describe('--chunk-mb', () => {
+  it('splits each part\'s weights into several files of at most the chunk size, never splitting a tensor', () => {
+    const m = chunked.result.manifest;
+    const unetChunks = m.models.unet.externalData!;
+    expect(unetChunks.length).toBeGreaterThanOrEqual(3);
+    expect(unetChunks).toEqual(unetChunks.map((_, i) => `unet/weights.${i}.bin`));
+    expect(m.train!.unet.externalData).toEqual(unetChunks);
+    for (const f of m.files.filter((x) => x.path.includes('/weights.'))) {
+      expect(f.size, f.path).toBeLessThanOrEqual(CHUNK);
+      expect(statSync(join(chunked.result.dir, f.path)).size).toBe(f.size);
+    }
+    // every external tensor lies inside one chunk
+    const graph = decodeModel(chunked.pack.files('unet/model.onnx')).graph!;
+    for (const t of graph.initializer!) {
+      const at = externalLocation(t);
+      if (!at) continue;
+      expect(at.offset + at.length!).toBeLessThanOrEqual(chunked.pack.files(`unet/${at.location}`).length);
+    }
+    // the same bytes overall as one chunk, give or take alignment padding
+    const total = (r: PackResult) => r.manifest.files.filter((f) => f.path.startsWith('unet/weights.')).reduce((s, f) => s + f.size, 0);
+    expect(Math.abs(total(chunked.result) - total(base.result))).toBeLessThan(64 * unetChunks.length);
+  });
+
+  it('loads and gives exactly the single-chunk pack\'s outputs', async () => {
+    const lora = someLora(base.pack);
+    expect(maxAbsDiff(await unetOut(chunked.pack, lora), await unetOut(base.pack, lora))).toBe(0);
+  });
+
+  it('refuses a chunk smaller than the largest tensor, naming it', async () => {
+    const err = await packFixture('diffusers', { chunkBytes: 2048 }).catch((e) => e);
+    expect(err).toBeInstanceOf(PackInputError);
+    expect(err.message).toMatch(/^tensor \S+ has \d+ bytes, more than the chunk size 2048 \(tensors are never split\): raise --chunk-mb$/);
+  });
+});
