@@ -228,6 +228,12 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
     },
     conversion,
   };
+  const lacking = new Map<string, string[]>();
+  for (const r of ctx.reports) for (const op of r.lackingOps.keys()) lacking.set(op, [...(lacking.get(op) ?? []), r.part]);
+  if (lacking.size) {
+    const list = [...lacking].sort(([a], [b]) => a.localeCompare(b)).map(([op, ps]) => `${op} (${ps.sort().join(', ')})`);
+    ctx.warnings.push(`the WebGPU EP lacks ${list.join(', ')}: those nodes run on the CPU EP, with copies between GPU and CPU memory around them`);
+  }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest = validateManifest({ ...draft, files }, `pack ${id}`) as ConvertedManifest;
   const mBytes = manifestBytes(manifest);

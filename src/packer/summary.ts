@@ -24,7 +24,5 @@ export function formatSummary(r: PackResult): string {
   if (m.hypernet) lines.push(`  hypernetwork ${m.hypernet.model.file}: ${m.hypernet.imageSize}×${m.hypernet.imageSize} crop`);
   lines.push(`  total ${mib(r.totalBytes)} in ${m.files.length + 1} files`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
-  const lacking = new Set(r.parts.flatMap((p) => [...p.lackingOps.keys()]));
-  if (lacking.size) lines.push(`warning: the WebGPU EP lacks ${[...lacking].join(', ')}; those nodes run on the CPU EP`);
   return lines.join('\n');
 }
