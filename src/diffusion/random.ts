@@ -94,14 +94,17 @@ export class SeededRandom {
   /** Any integer seed in [0, 2^53). Distinct seeds give distinct generator states. */
   constructor(seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
-    // One splitmix32 stream per 32-bit half of the seed. A splitmix32 output is a
-    // bijection of its counter, so (s0, s1) alone already tell any two seeds apart.
+    // One splitmix32 stream per 32-bit half of the seed. xoshiro128**'s first output is a
+    // function of s1 alone, so s1 must depend on both halves: otherwise every seed below
+    // 2^32 would start with the same draw. A splitmix32 output is a bijection of its
+    // counter, so s0 tells seeds with different low halves apart and s1 (for equal low
+    // halves) those with different high halves.
     const lowStream = { value: seed >>> 0 };
     const highStream = { value: Math.floor(seed / TWO_POW_32) ^ 0x5bd1e995 };
     this.s0 = splitmix32(lowStream);
-    this.s1 = splitmix32(highStream);
+    this.s1 = (splitmix32(lowStream) ^ splitmix32(highStream)) >>> 0;
     this.s2 = splitmix32(lowStream);
-    this.s3 = splitmix32(highStream);
+    this.s3 = (splitmix32(lowStream) ^ splitmix32(highStream)) >>> 0;
     // xoshiro's all-zero state is a fixed point; splitmix32 makes it practically impossible, but be sure.
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
