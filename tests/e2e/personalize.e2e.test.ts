@@ -285,7 +285,7 @@ describe('personalization in chromium', () => {
     await page.close();
   });
 
-  test('after a reload the personalization is listed; wrong-pack and broken files change nothing; the import generates', async () => {
+  test('after a reload the personalization is listed; wrong-pack and broken files change nothing; import, delete, rename, use', async () => {
     expect(lidbFile, 'the first test must run first').toBeDefined();
     const w = watch(await context.newPage());
     const { page } = w;
@@ -317,9 +317,22 @@ describe('personalization in chromium', () => {
     await waitFor(w, 'personalized', 30_000);
     expect(await text(page, 'active-name')).toBe('astronaut portrait 1536x2048');
     expect(await page.getByTestId('personalization-item').count()).toBe(1);
+    expect(await text(page, 'error')).toContain('is already saved as "astronaut portrait 1536x2048"');
     await page.getByTestId('style-option').nth(1).click();
     await setSampling(page);
     await generate(w, 1);
+
+    // Deleted from the list: the weights stay in use (unsaved) until another is chosen…
+    await page.getByTestId('personalization-delete').click();
+    await page.getByTestId('personalization-delete-confirm').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="personalization-item"]').length === 0);
+    expect(await page.locator('.personalized-meta').first().textContent()).toContain('not saved in this browser');
+    // …and importing the file again saves it as a new, imported personalization.
+    await page.getByTestId('lidb-import').setInputFiles({ name: lidbFile!.name, mimeType: 'application/octet-stream', buffer: Buffer.from(lidbFile!.bytes) });
+    await waitFor(w, 'personalization-item', 30_000);
+    expect(await text(page, 'personalization-name')).toBe('astronaut-portrait-1536x2048');
+    expect(await page.locator('.library-meta').first().textContent()).toContain('imported');
+    expect(await text(page, 'active-name')).toBe('astronaut-portrait-1536x2048');
 
     // Renamed and reloaded: the new name is what IndexedDB kept.
     await page.getByTestId('personalization-rename').click();
