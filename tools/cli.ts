@@ -5,6 +5,8 @@ const commands: Record<string, () => Promise<{ summary: string; run(argv: string
   grad: () => import('./commands/grad'),
   pack: () => import('./commands/pack'),
   dataset: () => import('./commands/dataset'),
+  eval: () => import('./commands/eval'),
+  train: () => import('./commands/train'),
 };
 
 async function main(argv: string[]): Promise<number> {

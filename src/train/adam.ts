@@ -10,6 +10,12 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+export interface AdamState {
+  t: number;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+}
+
 export class Adam {
   readonly lr: number;
   readonly beta1: number;
@@ -37,6 +43,25 @@ export class Adam {
   }
 
   get steps(): number { return this.t; }
+
+  /** The moments and step count, for a checkpoint (live views: copy or write them out before the next step). */
+  getState(): AdamState {
+    return { t: this.t, m: Object.fromEntries(this.m), v: Object.fromEntries(this.v) };
+  }
+
+  /** Restores a checkpoint's moments and step count, so the next step is the one the run would have taken. */
+  setState(state: AdamState): void {
+    if (!Number.isInteger(state.t) || state.t < 0) throw new Error(`Adam: step count must be a non-negative integer, got ${state.t}`);
+    for (const [name, p] of Object.entries(this.params)) {
+      for (const [kind, src, dst] of [['m', state.m, this.m], ['v', state.v, this.v]] as const) {
+        const value = src[name];
+        if (!value) throw new Error(`Adam state: no ${kind} for '${name}'`);
+        if (value.length !== p.length) throw new Error(`Adam state: ${kind} of '${name}' has ${value.length} values, the parameter ${p.length}`);
+        dst.get(name)!.set(value);
+      }
+    }
+    this.t = state.t;
+  }
 
   /** One update from gradients of every parameter (same names and sizes). */
   step(grads: Record<string, Float32Array>): void {

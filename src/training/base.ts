@@ -1,0 +1,162 @@
+// `train base`: the pack's own VAE, text encoder and UNet trained from their current weights on
+// a shard of the synthetic world. Per sample:
+//  - VAE: x → encoder → moments (mean ‖ logvar) → z = mean + σ·ε → decoder → x̂;
+//    loss = mean((x̂ − x)²) + kl·mean(KL(N(mean, σ²) ‖ N(0, 1))); the decoder's train graph gives
+//    ∂/∂z and the decoder weights, the reparameterization and KL are differentiated here, and the
+//    encoder's gradient graph takes ∂/∂moments to the encoder weights;
+//  - UNet + text encoder: latent = mean × scale (held fixed), the record's caption → c, the
+//    denoising loss mean((ε̂(z_t, t, c) − ε)²) with zero LoRA slots; ∂loss/∂c goes back through
+//    the text encoder's gradient graph.
+// A batch accumulates the mean of its samples' gradients.
+import { buildGradientModel, buildTrainingModel, withFixedDims } from '../autodiff';
+import { addNoise, alphasCumprodFor } from '../diffusion/schedule';
+import type { SeededRandom } from '../diffusion/random';
+import { encodeModel } from '../onnx';
+import type { PackContents } from '../packs/types';
+import { zeroLoraFeeds } from '../pipeline/lora';
+import { IO } from '../pipeline/pipeline';
+import { timestepTensor } from '../pipeline/timestep';
+import type { Runtime, Session } from '../runtime/types';
+import type { Shard } from '../dataset/shard';
+import { gradName, TRAIN_IO } from '../finetune/trainGraphs';
+import { liftInitializers, paramFeeds, prefixed, type LiftedModel } from './lift';
+import { packModelOf, readPackGraph, type GraphKey } from './packGraphs';
+import { idsTensor, packTokenizer, recordPixels } from './data';
+import type { StepOutput } from './loop';
+
+export interface BaseTrainer {
+  /** every trained weight, keyed `<graph>/<initializer>` */
+  params: Record<string, Float32Array>;
+  step(rng: SeededRandom, batch: number): Promise<StepOutput>;
+  /** trained weights per graph, for repackWithWeights */
+  weightsByGraph(): Partial<Record<GraphKey, Record<string, Float32Array>>>;
+  release(): Promise<void>;
+}
+
+const BASE_GRAPHS: readonly GraphKey[] = ['vaeEncoder', 'vaeDecoder', 'textEncoder', 'unet'];
+const FIXED = { batch: 1 };
+
+export async function createBaseTrainer(runtime: Runtime, pack: PackContents, shard: Shard, opts: { kl: number }): Promise<BaseTrainer> {
+  const { manifest } = pack;
+  const lifted = {} as Record<GraphKey, LiftedModel>;
+  for (const key of BASE_GRAPHS) lifted[key] = liftInitializers(withFixedDims(readPackGraph(pack, packModelOf(manifest, key)), FIXED));
+  const names = (key: GraphKey) => Object.keys(lifted[key].params);
+
+  const sessions: Session[] = [];
+  const open = async (name: string, model: Parameters<typeof encodeModel>[0]) => {
+    const s = await runtime.createSession({ name, model: encodeModel(model) });
+    sessions.push(s);
+    return s;
+  };
+  const encoderFwd = await open('vae encoder', lifted.vaeEncoder.model);
+  const encoderGrad = await open('vae encoder grad', buildGradientModel(lifted.vaeEncoder.model, { of: [IO.vaeEncoder.output], wrt: names('vaeEncoder') }));
+  const decoderTrain = await open('vae decoder train', buildTrainingModel(lifted.vaeDecoder.model, { wrt: [...names('vaeDecoder'), IO.vaeDecoder.input], prediction: IO.vaeDecoder.output }));
+  const textFwd = await open('text encoder', lifted.textEncoder.model);
+  const textGrad = await open('text encoder grad', buildGradientModel(lifted.textEncoder.model, { of: [IO.textEncoder.output], wrt: names('textEncoder') }));
+  const unetTrain = await open('unet train', buildTrainingModel(lifted.unet.model, { wrt: [...names('unet'), IO.unet.context], prediction: IO.unet.output, targetName: TRAIN_IO.target, lossName: TRAIN_IO.loss }));
+
+  const params: Record<string, Float32Array> = {};
+  for (const key of BASE_GRAPHS) Object.assign(params, prefixed(`${key}/`, lifted[key].params));
+  const feeds = (key: GraphKey) => paramFeeds(lifted[key].params, lifted[key].dims);
+  const gradOutputs = (key: GraphKey) => names(key).map(gradName);
+
+  const tokenizer = packTokenizer(pack);
+  const layers = manifest.lora.layers;
+  const unetZeros = zeroLoraFeeds(layers, 'unet');
+  const textZeros = zeroLoraFeeds(layers, 'text_encoder');
+  const { schedule, latent: L, image } = manifest;
+  const alphas = alphasCumprodFor(schedule.betaSchedule, schedule.betaStart, schedule.betaEnd, schedule.numTrainTimesteps);
+  if (schedule.predictionType !== 'epsilon') throw new Error('train base supports epsilon-prediction packs only');
+  const latentDims = [1, L.channels, L.height, L.width];
+  const latentSize = L.channels * L.height * L.width;
+  const imageDims = [1, 3, image.height, image.width];
+  const records = shard.index.records;
+
+  const sample = async (rng: SeededRandom, acc: Record<string, Float32Array>, scale: number) => {
+    const r = Math.min(records.length - 1, Math.floor(rng.random() * records.length));
+    const x = recordPixels(shard, r);
+    const xT = { type: 'float32' as const, dims: imageDims, data: x };
+
+    // VAE
+    const moments = (await encoderFwd.run({ [IO.vaeEncoder.input]: xT, ...feeds('vaeEncoder') }, [IO.vaeEncoder.output]))[IO.vaeEncoder.output].data as Float32Array;
+    const eps = rng.randn(latentSize);
+    const z = new Float32Array(latentSize), std = new Float32Array(latentSize), logvar = new Float32Array(latentSize);
+    let kl = 0;
+    for (let i = 0; i < latentSize; i++) {
+      // diffusers' DiagonalGaussianDistribution clamps logvar to [-30, 20]
+      logvar[i] = Math.min(20, Math.max(-30, moments[latentSize + i]));
+      std[i] = Math.exp(0.5 * logvar[i]);
+      z[i] = moments[i] + std[i] * eps[i];
+      kl += 0.5 * (moments[i] ** 2 + std[i] ** 2 - 1 - logvar[i]);
+    }
+    kl /= latentSize;
+    const dec = await decoderTrain.run({
+      [IO.vaeDecoder.input]: { type: 'float32', dims: latentDims, data: z },
+      [TRAIN_IO.target]: xT,
+      ...feeds('vaeDecoder'),
+    }, [TRAIN_IO.loss, gradName(IO.vaeDecoder.input), ...gradOutputs('vaeDecoder')]);
+    const dz = dec[gradName(IO.vaeDecoder.input)].data as Float32Array;
+    const dMoments = new Float32Array(2 * latentSize);
+    for (let i = 0; i < latentSize; i++) {
+      const raw = moments[latentSize + i];
+      const inRange = raw >= -30 && raw <= 20 ? 1 : 0;
+      dMoments[i] = dz[i] + opts.kl * moments[i] / latentSize;
+      dMoments[latentSize + i] = inRange * (dz[i] * eps[i] * 0.5 * std[i] + opts.kl * 0.5 * (std[i] ** 2 - 1) / latentSize);
+    }
+    const enc = await encoderGrad.run({
+      [IO.vaeEncoder.input]: xT,
+      [gradName(IO.vaeEncoder.output)]: { type: 'float32', dims: [1, 2 * L.channels, L.height, L.width], data: dMoments },
+      ...feeds('vaeEncoder'),
+    }, gradOutputs('vaeEncoder'));
+
+    // UNet + text encoder
+    const ids = idsTensor(manifest, tokenizer.encode(records[r].caption, manifest.text.maxLength).ids);
+    const context = (await textFwd.run({ [IO.textEncoder.input]: ids, ...textZeros, ...feeds('textEncoder') }, [IO.textEncoder.output]))[IO.textEncoder.output];
+    const latent = moments.slice(0, latentSize).map((v) => v * L.scale);
+    const t = Math.min(schedule.numTrainTimesteps - 1, Math.floor(rng.random() * schedule.numTrainTimesteps));
+    const noise = rng.randn(latentSize);
+    const un = await unetTrain.run({
+      [IO.unet.sample]: { type: 'float32', dims: latentDims, data: addNoise(latent, noise, t, alphas) },
+      [IO.unet.timestep]: timestepTensor(manifest.unet, t, 1),
+      [IO.unet.context]: context,
+      [TRAIN_IO.target]: { type: 'float32', dims: latentDims, data: noise },
+      ...unetZeros,
+      ...feeds('unet'),
+    }, [TRAIN_IO.loss, TRAIN_IO.contextGrad, ...gradOutputs('unet')]);
+    const te = await textGrad.run({
+      [IO.textEncoder.input]: ids,
+      [TRAIN_IO.textSeed]: { type: 'float32', dims: context.dims, data: un[TRAIN_IO.contextGrad].data },
+      ...textZeros,
+      ...feeds('textEncoder'),
+    }, gradOutputs('textEncoder'));
+
+    const add = (key: GraphKey, out: Record<string, { data: unknown }>) => {
+      for (const n of names(key)) {
+        const g = out[gradName(n)].data as Float32Array, a = acc[`${key}/${n}`];
+        for (let i = 0; i < a.length; i++) a[i] += scale * g[i];
+      }
+    };
+    add('vaeEncoder', enc);
+    add('vaeDecoder', dec);
+    add('textEncoder', te);
+    add('unet', un);
+    const rec = (dec[TRAIN_IO.loss].data as Float32Array)[0];
+    const diff = (un[TRAIN_IO.loss].data as Float32Array)[0];
+    return { rec, kl, diff };
+  };
+
+  return {
+    params,
+    async step(rng, batch) {
+      const grads = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
+      let rec = 0, kl = 0, diff = 0;
+      for (let b = 0; b < batch; b++) {
+        const s = await sample(rng, grads, 1 / batch);
+        rec += s.rec / batch; kl += s.kl / batch; diff += s.diff / batch;
+      }
+      return { loss: rec + opts.kl * kl + diff, grads, parts: { reconstruction: rec, kl, denoising: diff } };
+    },
+    weightsByGraph: () => Object.fromEntries(BASE_GRAPHS.map((k) => [k, lifted[k].params])),
+    async release() { await Promise.all(sessions.splice(0).map((s) => s.release())); },
+  };
+}

@@ -1,0 +1,24 @@
+// Shared fixtures of the training smoke tests: a tiny shard on disk and the committed tiny pack.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeShard } from '../../../src/dataset/shardNode';
+import type { DatasetSpec } from '../../../src/dataset/shard';
+
+export const TINY_PACK = join(__dirname, '../../../public/models/tiny');
+
+export function tempDir(label: string): string {
+  return mkdtempSync(join(tmpdir(), `hyperbooth-train-${label}-`));
+}
+
+export function tinyShard(spec: Partial<DatasetSpec> = {}): string {
+  const dir = tempDir('shard');
+  writeShard(dir, { split: 'train', ids: 3, photos: 2, styles: ['photo'], size: 64, ...spec });
+  return dir;
+}
+
+export function logLosses(runDir: string): { step: number; loss: number; [k: string]: number }[] {
+  return readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
