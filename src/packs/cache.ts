@@ -1,10 +1,13 @@
 // Where verified pack files are kept between loads. Keys carry the file's sha256, so a new pack
-// version never reads an old file and a changed file is simply a different entry.
+// version never reads an old file and a changed file is simply a different entry. A download in
+// progress is kept as numbered parts next to the file's key, so a reload resumes it.
 
 export interface PackCache {
   get(key: string): Promise<Uint8Array | undefined>;
   put(key: string, bytes: Uint8Array): Promise<void>;
   delete(key: string): Promise<void>;
+  /** whether an entry exists, without reading its bytes */
+  has(key: string): Promise<boolean>;
 }
 
 export const PACK_CACHE_NAME = 'hyperbooth-packs-v1';
@@ -13,6 +16,16 @@ export const PACK_CACHE_NAME = 'hyperbooth-packs-v1';
 export function packCacheKey(absoluteUrl: string, sha256: string): string {
   const u = new URL(absoluteUrl);
   u.searchParams.set('hyperbooth-sha256', sha256);
+  return u.href;
+}
+
+/**
+ * The key of part `index` of an unfinished download. A query parameter, not a `#fragment`:
+ * Cache Storage ignores fragments when it matches, so `key#partial` would be the file's own entry.
+ */
+export function partialPartKey(fileKey: string, index: number): string {
+  const u = new URL(fileKey);
+  u.searchParams.set('hyperbooth-part', String(index));
   return u.href;
 }
 
@@ -30,6 +43,10 @@ export class CacheStoragePackCache implements PackCache {
     return res ? new Uint8Array(await res.arrayBuffer()) : undefined;
   }
 
+  async has(key: string): Promise<boolean> {
+    return (await this.cache.match(key)) !== undefined;
+  }
+
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const body = new Blob([bytes as Uint8Array<ArrayBuffer>]);
     await this.cache.put(key, new Response(body, {
@@ -42,6 +59,26 @@ export class CacheStoragePackCache implements PackCache {
   }
 }
 
+/**
+ * Deletes every entry of the pack cache (finished files and unfinished parts) and returns the
+ * bytes they held. Entries are deleted one by one rather than the whole cache, because a worker
+ * may hold the cache open and would otherwise keep writing into a deleted one.
+ */
+export async function clearPackCacheStorage(name = PACK_CACHE_NAME): Promise<{ entries: number; bytes: number }> {
+  if (typeof caches === 'undefined') return { entries: 0, bytes: 0 };
+  const cache = await caches.open(name);
+  let bytes = 0;
+  let entries = 0;
+  for (const req of await cache.keys()) {
+    const res = await cache.match(req);
+    const length = Number(res?.headers.get('Content-Length'));
+    bytes += Number.isFinite(length) && length > 0 ? length : res ? (await res.blob()).size : 0;
+    await cache.delete(req);
+    entries++;
+  }
+  return { entries, bytes };
+}
+
 /** Process-lifetime cache (Node tools and tests). */
 export class MemoryPackCache implements PackCache {
   readonly entries = new Map<string, Uint8Array>();
@@ -50,8 +87,13 @@ export class MemoryPackCache implements PackCache {
     return this.entries.get(key);
   }
 
+  async has(key: string): Promise<boolean> {
+    return this.entries.has(key);
+  }
+
   async put(key: string, bytes: Uint8Array): Promise<void> {
-    this.entries.set(key, bytes);
+    // a copy: the loader reuses its buffers, and a cache must not change under its caller
+    this.entries.set(key, bytes.slice());
   }
 
   async delete(key: string): Promise<void> {

@@ -2,6 +2,7 @@
 export * from './manifest';
 export * from './types';
 export * from './cache';
-export { loadPack, type LoadPackOptions } from './loadPack';
+export { loadPack, readManifest, DEFAULT_PART_BYTES, type LoadPackOptions } from './loadPack';
+export { planPackDownload, type PackDownloadPlan, type PackFilePlan } from './plan';
 export { PackFileError } from './verify';
 export { sha256Hex } from './sha256';

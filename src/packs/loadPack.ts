@@ -1,8 +1,10 @@
 // Fetches a pack (manifest.json, then every file it lists) with byte progress, verifies each
 // file's size and sha256, and keeps verified files in a PackCache so the next load reads them
-// from there. Runs unchanged in a browser worker and in Node (global fetch + WebCrypto).
+// from there. A file's download is saved in parts as it streams, so a load that was cut (reload,
+// lost connection) resumes with an HTTP Range request. Runs unchanged in a browser worker and in
+// Node (global fetch + WebCrypto).
 import { validateManifest, type PackFile, type PackManifest } from './manifest';
-import { packCacheKey, type PackCache } from './cache';
+import { packCacheKey, partialPartKey, type PackCache } from './cache';
 import type { LoadedPack, ProgressCallback } from './types';
 import { checkFile, filesAccessor, PackFileError } from './verify';
 
@@ -11,12 +13,21 @@ export interface LoadPackOptions {
   cache?: PackCache;
   onProgress?: ProgressCallback;
   fetch?: typeof globalThis.fetch;
+  /** aborts the load; the parts saved so far stay in the cache for the next load */
+  signal?: AbortSignal;
+  /** bytes per saved part of an unfinished download (default DEFAULT_PART_BYTES) */
+  partBytes?: number;
 }
+
+/** A cut download loses at most this much; each part is one cache write. */
+export const DEFAULT_PART_BYTES = 2 * 1024 * 1024;
+
+type Fetch = typeof globalThis.fetch;
 
 export async function loadPack(manifestUrl: string, opts: LoadPackOptions = {}): Promise<LoadedPack> {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const manifestHref = new URL(manifestUrl, globalThis.location?.href).href;
-  const manifest = await fetchManifest(manifestHref, doFetch);
+  const manifest = await fetchManifest(manifestHref, doFetch, opts.signal);
   const baseUrl = new URL('.', manifestHref).href;
 
   const contents = new Map<string, Uint8Array>();
@@ -32,21 +43,45 @@ export async function loadPack(manifestUrl: string, opts: LoadPackOptions = {}):
       cachedBytes += file.size;
       continue;
     }
-    const bytes = await download(file, url, doFetch, opts.onProgress);
-    downloadedBytes += bytes.byteLength;
-    const problem = await checkFile(file, bytes);
-    if (problem) throw new PackFileError(file.path, `${problem} (downloaded from ${url})`);
-    await opts.cache?.put(key, bytes);
-    contents.set(file.path, bytes);
+    const fetched = await fetchVerified(file, url, key, doFetch, opts);
+    downloadedBytes += fetched.downloaded;
+    await opts.cache?.put(key, fetched.bytes);
+    if (opts.cache) await deleteParts(opts.cache, key);
+    contents.set(file.path, fetched.bytes);
   }
   return { manifest, files: filesAccessor(manifest.id, contents), baseUrl, downloadedBytes, cachedBytes, localBytes: 0 };
 }
 
-async function fetchManifest(href: string, doFetch: typeof globalThis.fetch): Promise<PackManifest> {
+/**
+ * Downloads a file (resuming saved parts) and checks it. A file that fails its check is fetched
+ * once more from the start, without the saved parts, since they may be what was wrong.
+ */
+async function fetchVerified(
+  file: PackFile,
+  url: string,
+  key: string,
+  doFetch: Fetch,
+  opts: LoadPackOptions,
+): Promise<{ bytes: Uint8Array; downloaded: number }> {
+  let downloaded = 0;
+  let problem = '';
+  for (const resume of [true, false]) {
+    if (!resume && opts.cache) await deleteParts(opts.cache, key);
+    const got = await download(file, url, key, doFetch, opts, resume);
+    downloaded += got.downloaded;
+    const bad = await checkFile(file, got.bytes);
+    if (!bad) return { bytes: got.bytes, downloaded };
+    problem = bad;
+  }
+  if (opts.cache) await deleteParts(opts.cache, key);
+  throw new PackFileError(file.path, `${problem} (downloaded from ${url}, twice)`);
+}
+
+async function fetchManifest(href: string, doFetch: Fetch, signal?: AbortSignal): Promise<PackManifest> {
   let res: Response;
   try {
     // Always revalidated: a new pack version must be seen even when its files are cached.
-    res = await doFetch(href, { cache: 'no-cache' });
+    res = await doFetch(href, { cache: 'no-cache', signal });
   } catch (e) {
     throw new PackFileError('manifest.json', `could not be fetched from ${href}: ${(e as Error).message}`);
   }
@@ -59,6 +94,11 @@ async function fetchManifest(href: string, doFetch: typeof globalThis.fetch): Pr
     throw new PackFileError('manifest.json', `is not valid JSON: ${(e as Error).message}`);
   }
   return validateManifest(json, href);
+}
+
+/** The manifest of a pack, as loadPack reads it (for showing what a load will download). */
+export function readManifest(manifestUrl: string, doFetch: Fetch = globalThis.fetch.bind(globalThis)): Promise<PackManifest> {
+  return fetchManifest(new URL(manifestUrl, globalThis.location?.href).href, doFetch);
 }
 
 // Dev servers and SPA hosts answer unknown paths with index.html and status 200.
@@ -78,29 +118,98 @@ async function readCached(cache: PackCache | undefined, key: string, file: PackF
   return bytes;
 }
 
+/**
+ * The saved parts of an unfinished download, in order, while each is whole. Parts are written
+ * only when full, so a short one means a different part size; the bytes from there on are
+ * fetched again.
+ */
+export async function readParts(cache: PackCache, key: string, file: PackFile, partBytes: number): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; (i + 1) * partBytes <= file.size; i++) {
+    const part = await cache.get(partialPartKey(key, i));
+    if (!part || part.byteLength !== partBytes) break;
+    parts.push(part);
+  }
+  return parts;
+}
+
+/** Bytes of `file` already saved by an unfinished download (without reading them). */
+export async function savedPartBytes(cache: PackCache, key: string, file: PackFile, partBytes = DEFAULT_PART_BYTES): Promise<number> {
+  let n = 0;
+  while ((n + 1) * partBytes <= file.size && (await cache.has(partialPartKey(key, n)))) n++;
+  return n * partBytes;
+}
+
+async function deleteParts(cache: PackCache, key: string): Promise<void> {
+  for (let i = 0; await cache.has(partialPartKey(key, i)); i++) await cache.delete(partialPartKey(key, i));
+}
+
 /** Emit progress at most every this many bytes (and at the start and end of each file). */
 const PROGRESS_STEP = 256 * 1024;
 
-async function download(file: PackFile, url: string, doFetch: typeof globalThis.fetch, onProgress?: ProgressCallback): Promise<Uint8Array> {
+/** `bytes=<from>-` → whether a 206 answer starts where it was asked to. */
+function rangeStartsAt(res: Response, from: number): boolean {
+  const m = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
+  return m !== null && Number(m[1]) === from;
+}
+
+async function download(
+  file: PackFile,
+  url: string,
+  key: string,
+  doFetch: Fetch,
+  opts: LoadPackOptions,
+  resume: boolean,
+): Promise<{ bytes: Uint8Array; downloaded: number }> {
+  const { cache, onProgress, signal } = opts;
+  const partBytes = opts.partBytes ?? DEFAULT_PART_BYTES;
   const report = (loaded: number) => onProgress?.({ file: file.path, loadedBytes: loaded, totalBytes: file.size, fromCache: false });
+
+  // The manifest size bounds the buffer; a longer body is reported instead of grown into.
+  const out = new Uint8Array(file.size);
+  let have = 0;
+  if (cache && resume) {
+    for (const part of await readParts(cache, key, file, partBytes)) {
+      out.set(part, have);
+      have += part.byteLength;
+    }
+  }
+  if (have === file.size) {
+    report(have);
+    return { bytes: out, downloaded: 0 };
+  }
+
   let res: Response;
   try {
-    res = await doFetch(url);
+    res = await doFetch(url, have > 0 ? { headers: { Range: `bytes=${have}-` }, signal } : { signal });
   } catch (e) {
     throw new PackFileError(file.path, `could not be fetched from ${url}: ${(e as Error).message}`);
   }
+  if (have > 0 && !(res.status === 206 && rangeStartsAt(res, have))) {
+    // The server sent the whole file (it ignores Range) or a range we did not ask for: start over.
+    if (res.status === 206 || res.status === 416) {
+      await res.body?.cancel().catch(() => undefined);
+      if (cache) await deleteParts(cache, key);
+      return download(file, url, key, doFetch, opts, false);
+    }
+    have = 0;
+  }
   if (!res.ok) throw new PackFileError(file.path, `HTTP ${res.status} ${res.statusText} (${url})`);
   if (isHtml(res)) throw new PackFileError(file.path, `not found at ${url} (the server answered with an HTML page)`);
-  report(0);
+  report(have);
+
+  const start = have;
+  let loaded = have;
+  let lastReported = have;
+  let saved = have; // bytes from 0 that are in the cache as whole parts
   if (!res.body) {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    report(bytes.byteLength);
-    return bytes;
+    const rest = new Uint8Array(await res.arrayBuffer());
+    if (loaded + rest.byteLength > file.size) throw new PackFileError(file.path, `expected ${file.size} bytes, the server sent more (${url})`);
+    out.set(rest, loaded);
+    loaded += rest.byteLength;
+    report(loaded);
+    return { bytes: loaded === file.size ? out : out.subarray(0, loaded), downloaded: loaded - start };
   }
-  // The manifest size bounds the buffer; a longer body is reported instead of grown into.
-  const out = new Uint8Array(file.size);
-  let loaded = 0;
-  let lastReported = 0;
   const reader = res.body.getReader();
   try {
     for (;;) {
@@ -111,6 +220,10 @@ async function download(file: PackFile, url: string, doFetch: typeof globalThis.
       }
       out.set(value, loaded);
       loaded += value.byteLength;
+      while (cache && loaded - saved >= partBytes) {
+        await cache.put(partialPartKey(key, saved / partBytes), out.subarray(saved, saved + partBytes));
+        saved += partBytes;
+      }
       if (loaded - lastReported >= Math.max(PROGRESS_STEP, file.size / 200)) {
         lastReported = loaded;
         report(loaded);
@@ -119,10 +232,11 @@ async function download(file: PackFile, url: string, doFetch: typeof globalThis.
   } catch (e) {
     await reader.cancel().catch(() => undefined);
     if (e instanceof PackFileError) throw e;
-    throw new PackFileError(file.path, `download from ${url} broke off after ${loaded} bytes: ${(e as Error).message}`);
+    const kept = cache && saved > 0 ? `; ${saved} bytes are saved and the next load resumes from there` : '';
+    throw new PackFileError(file.path, `download from ${url} broke off after ${loaded} bytes${kept}: ${(e as Error).message}`);
   } finally {
     reader.releaseLock();
   }
   if (lastReported !== loaded) report(loaded);
-  return loaded === file.size ? out : out.subarray(0, loaded);
+  return { bytes: loaded === file.size ? out : out.subarray(0, loaded), downloaded: loaded - start };
 }
