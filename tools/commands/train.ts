@@ -4,12 +4,16 @@ import { parseArgs, requireFlag, type ParsedArgs } from '../args';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { terminalProgress } from '../../src/training/progress';
 import { runBase, BASE_DEFAULTS } from '../../src/training/runBase';
+import { runLidb, LIDB_DEFAULTS, parseShardSpec } from '../../src/training/lidbStage';
 
 export const summary = 'train the pack: base (VAE, text encoder, UNet), lidb (θ* per identity), hypernet (--pack DIR --data SHARD --out DIR --steps N …)';
 
 const USAGE = `usage:
-  hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]`;
+  hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
+  hyperbooth train lidb --pack DIR --data SHARD_DIR --out DIR [--steps ${LIDB_DEFAULTS.steps}] [--lr ${LIDB_DEFAULTS.lr}] [--shard i/n] [--seed 0] [--split train] [--quiet]
+      (one θ* file per identity; identities already in --out are skipped)`;
 
+const LIDB_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'shard', 'seed', 'split', 'quiet'];
 const BASE_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'batch', 'kl', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
 
 function checkFlags(args: ParsedArgs, allowed: string[]): void {
@@ -62,6 +66,23 @@ export async function run(argv: string[]): Promise<number> {
         progress,
       });
       console.log(`base: steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; trained pack → ${r.packDir}`);
+      return 0;
+    }
+    case 'lidb': {
+      checkFlags(args, LIDB_FLAGS);
+      const r = await runLidb(runtime, {
+        pack: resolve(requireFlag(args, 'pack')),
+        data: resolve(requireFlag(args, 'data')),
+        split: typeof args.flags.split === 'string' ? args.flags.split : undefined,
+        out: resolve(requireFlag(args, 'out')),
+        steps: intFlag(args, 'steps', LIDB_DEFAULTS.steps),
+        lr: numberFlag(args, 'lr', LIDB_DEFAULTS.lr),
+        seed: intFlag(args, 'seed', LIDB_DEFAULTS.seed, 0),
+        shard: args.flags.shard === undefined ? undefined : parseShardSpec(String(args.flags.shard)),
+        progress,
+      });
+      const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+      console.log(`lidb: fitted ${r.fitted.length} identities (skipped ${r.skipped.length} done before) at ${r.msPerStep.toFixed(1)} ms/step; mean loss first 10% ${mean(r.lossFirst).toFixed(4)} → last 10% ${mean(r.lossLast).toFixed(4)}`);
       return 0;
     }
     default:
