@@ -34,7 +34,16 @@ function loraInputsOf(model: ModelProto): string[] {
  */
 const TRAIN_DIMS = { batch: 1 };
 
-export function buildUnetTrainModel(unet: ModelProto, io = { prediction: 'out_sample', context: 'encoder_hidden_states' }): ModelProto {
+/**
+ * `recompute: 'auto'` recomputes each Transformer/ResNet block's activations in the backward
+ * pass instead of keeping them (hyperbooth pack --recompute; measured on a full-size
+ * SD1.5-shaped UNet at 64×64 latents: peak 13.8 → 10.3 GB on onnxruntime-node CPU, same loss).
+ */
+export function buildUnetTrainModel(
+  unet: ModelProto,
+  io = { prediction: 'out_sample', context: 'encoder_hidden_states' },
+  opts: { recompute?: 'auto' } = {},
+): ModelProto {
   const fixed = withFixedDims(unet, TRAIN_DIMS);
   const slots = loraInputsOf(fixed);
   if (slots.length === 0) throw new Error('the UNet has no LoRA slot inputs (lora.*) to train');
@@ -43,6 +52,7 @@ export function buildUnetTrainModel(unet: ModelProto, io = { prediction: 'out_sa
     prediction: io.prediction,
     targetName: TRAIN_IO.target,
     lossName: TRAIN_IO.loss,
+    ...(opts.recompute ? { recompute: opts.recompute } : {}),
   });
 }
 

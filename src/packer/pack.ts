@@ -56,6 +56,8 @@ export interface PackOptions {
   trigger?: string;
   auxSeed?: number;
   train?: { steps: number; rank: number; learningRate: number };
+  /** UNet train graph recomputes block activations in the backward pass (less memory, a little more time) */
+  recompute?: boolean;
   /** progress lines */
   log?: (line: string) => void;
 }
@@ -73,6 +75,8 @@ export interface PackConversion {
   chunkBytes: number;
   /** the export declared timestep as a static [1]; the pack takes one per sample */
   timestepRelaxed?: boolean;
+  /** the UNet train graph recomputes block activations in its backward pass */
+  recompute?: 'auto';
 }
 
 export type ConvertedManifest = PackManifest & { conversion: PackConversion };
@@ -202,6 +206,7 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
     ...(ctx.fp16 ? { fp16MinBytes: FP16_MIN_BYTES } : {}),
     chunkBytes: ctx.chunkBytes,
     ...(unetFacts.timestepWasStaticOne ? { timestepRelaxed: true } : {}),
+    ...(opts.recompute ? { recompute: 'auto' as const } : {}),
   };
   const draft = {
     format: PACK_FORMAT,
@@ -327,7 +332,7 @@ function convertUnet(
     timestep: facts.timestepShape === 'batch' ? [1] : [],
   });
   const tTrain = now();
-  const train = buildUnetTrainModel(pinned);
+  const train = buildUnetTrainModel(pinned, undefined, ctx.opts.recompute ? { recompute: 'auto' } : {});
   ctx.log(`${src.name}: train-step graph with ${train.graph!.node!.length} nodes in ${((now() - tTrain) / 1000).toFixed(1)} s`);
   const written = writeGraphs(ctx, 'unet', [stored, train], ['model.onnx', 'train.onnx'], src, converted);
   ctx.reports.push({ part: 'unet', source: src.name, storage: src.storage, parameters, layers: layers.length, countCheck, lackingOps: lackingOps([stored, train]), files: written.files, ms: now() - t0 });

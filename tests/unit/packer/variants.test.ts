@@ -20,6 +20,7 @@ const runtime = createNodeRuntime({ backend: 'cpu' });
 let base: { result: PackResult; pack: LoadedPack };
 let half: { result: PackResult; pack: LoadedPack };
 let chunked: { result: PackResult; pack: LoadedPack };
+let recomputed: { result: PackResult; pack: LoadedPack };
 const CHUNK = 40 * 1024;
 
 beforeAll(async () => {
@@ -27,6 +28,7 @@ beforeAll(async () => {
   base = await load(await packFixture('diffusers', { textEncoderLora: true }));
   half = await load(await packFixture('diffusers', { textEncoderLora: true, fp16: true }));
   chunked = await load(await packFixture('diffusers', { textEncoderLora: true, chunkBytes: CHUNK }));
+  recomputed = await load(await packFixture('diffusers', { textEncoderLora: true, recompute: true }));
 });
 afterAll(removeTempDirs);
 
@@ -142,5 +144,30 @@ describe('--chunk-mb', () => {
     const err = await packFixture('diffusers', { chunkBytes: 2048 }).catch((e) => e);
     expect(err).toBeInstanceOf(PackInputError);
     expect(err.message).toMatch(/^tensor \S+ has \d+ bytes, more than the chunk size 2048 \(tensors are never split\): raise --chunk-mb$/);
+  });
+});
+
+describe('--recompute', () => {
+  it('writes a UNet train graph that recomputes block activations and gives the same loss and gradients', async () => {
+    expect(recomputed.result.manifest.conversion.recompute).toBe('auto');
+    expect(decodeModel(recomputed.pack.files('unet/train.onnx')).graph!.node!.some((n) => n.name!.endsWith('_recomputed'))).toBe(true);
+    expect(decodeModel(base.pack.files('unet/train.onnx')).graph!.node!.some((n) => n.name!.endsWith('_recomputed'))).toBe(false);
+    const lora = someLora(base.pack);
+    const half1 = (n: string) => float32((feeds[n].data as Float32Array).slice(0, feeds[n].data.length / 2), [1, ...feeds[n].dims.slice(1)]);
+    const first = base.pack.manifest.lora.layers[0].name;
+    const fetch = ['loss', `lora.${first}.down_grad`, 'encoder_hidden_states_grad'];
+    const step = async (pack: LoadedPack) => {
+      const s = await runtime.createSession(modelSource('train', pack.manifest.train!.unet, pack.files));
+      try {
+        return await s.run({ sample: half1('sample'), timestep: float32(new Float32Array([500]), [1]), encoder_hidden_states: half1('encoder_hidden_states'), target: half1('sample'), ...lora }, fetch);
+      } finally {
+        await s.release();
+      }
+    };
+    const [a, b] = [await step(base.pack), await step(recomputed.pack)];
+    for (const k of fetch) {
+      const x = a[k].data as Float32Array;
+      expect(maxAbsDiff(b[k].data as Float32Array, x), k).toBeLessThanOrEqual(1e-6 * Math.max(1, maxAbs(x)));
+    }
   });
 });
