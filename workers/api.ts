@@ -150,6 +150,33 @@ export interface PersonalizationApi {
    * generate() then adds its slots (a request's own `lora` entries win per layer); null clears it
    */
   usePersonalization(lidb: Uint8Array | null): Promise<{ rank: number; meta: Record<string, string> } | null>;
-  /** the active personalization as a file: LiDB itself, or multiplied out as kohya / PEFT LoRA */
+  /**
+   * the active personalization as a file: LiDB itself, or multiplied out as kohya / PEFT LoRA
+   * (an imported LoRA has no LiDB form: only kohya / PEFT)
+   */
   exportPersonalization(format: LoraFileFormat): Promise<Uint8Array>;
+  /**
+   * reads a kohya or PEFT LoRA (.safetensors) for the loaded pack's layers and makes its slots
+   * the active personal weights, replacing any active LiDB personalization (one set of personal
+   * weights at a time); a file that does not fit throws a LoraFileError and changes nothing
+   */
+  useLora(bytes: Uint8Array, options?: UseLoraOptions): Promise<UseLoraResult>;
+}
+
+export interface UseLoraOptions {
+  /** multiplies every layer's ΔW (A1111/ComfyUI's "LoRA weight"); default 1 */
+  strength?: number;
+}
+
+export interface UseLoraResult {
+  format: 'kohya' | 'peft' | 'mixed';
+  /** how many of the pack's layers the LoRA sets */
+  applied: number;
+  /** how many LoRA layers the pack has */
+  layers: number;
+  /** modules of the file the pack has no slot for (not applied) */
+  ignored: string[];
+  warnings: string[];
+  /** the highest rank among the applied layers */
+  rank: number;
 }

@@ -17,6 +17,8 @@ import type {
   PreparedSelfie,
   SquareCrop,
   StepProgress,
+  UseLoraOptions,
+  UseLoraResult,
 } from './api';
 import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack } from '../src/packs/loadPack';
@@ -33,7 +35,8 @@ import { cropToSquare } from '../src/face/crop';
 import { readAuxFile, type AuxBases } from '../src/lidb/aux';
 import { readLidbFile, type LidbFileMeta } from '../src/lidb/file';
 import { lidbToSlots, type Lidb } from '../src/lidb/lidb';
-import { lidbToLoraFile } from '../src/lidb/loraFormats';
+import { exportLora, importLora, lidbToLoraFile } from '../src/lidb/loraFormats';
+import { maxSlotRank } from '../src/lidb/slots';
 
 interface Loaded {
   pack: LoadedPack;
@@ -46,12 +49,23 @@ interface Loaded {
 }
 
 /** The personal weights generate() uses, as a LiDB file made for the loaded pack. */
-interface ActivePersonalization {
+interface ActiveLidb {
+  kind: 'lidb';
   bytes: Uint8Array;
   lidb: Lidb;
   meta: LidbFileMeta;
   slots: LoraValues;
 }
+
+/** An imported kohya / PEFT LoRA in the slots instead of a LiDB (one or the other, never both). */
+interface ActiveLora {
+  kind: 'lora';
+  bytes: Uint8Array;
+  strength: number;
+  slots: LoraValues;
+}
+
+type ActivePersonalization = ActiveLidb | ActiveLora;
 
 let current: Loaded | undefined;
 let active: ActivePersonalization | undefined;
@@ -132,11 +146,27 @@ function auxOf(loaded: Loaded): AuxBases {
 }
 
 /** Checks a LiDB file against the loaded pack (readLidbFile says why it does not fit) and makes its slots. */
-function activate(loaded: Loaded, bytes: Uint8Array): ActivePersonalization {
+function activate(loaded: Loaded, bytes: Uint8Array): ActiveLidb {
   const { manifest } = loaded.pack;
   const aux = auxOf(loaded);
   const { lidb, meta } = readLidbFile(bytes, { packId: manifest.id, auxSha256: manifest.lidb!.auxSha256, layers: manifest.lora.layers });
-  return { bytes: bytes.slice(), lidb, meta, slots: lidbToSlots(lidb, aux) };
+  return { kind: 'lidb', bytes: bytes.slice(), lidb, meta, slots: lidbToSlots(lidb, aux) };
+}
+
+/** Reads a kohya / PEFT LoRA for the loaded pack's layers (importLora says why it does not fit). */
+function activateLora(loaded: Loaded, bytes: Uint8Array, strength: number): { active: ActiveLora; result: UseLoraResult } {
+  const imported = importLora(bytes, loaded.pack.manifest.lora.layers, { strength });
+  return {
+    active: { kind: 'lora', bytes: bytes.slice(), strength, slots: imported.slots },
+    result: {
+      format: imported.format,
+      applied: imported.applied.length,
+      layers: loaded.pack.manifest.lora.layers.length,
+      ignored: imported.ignored,
+      warnings: imported.warnings,
+      rank: maxSlotRank(imported.slots),
+    },
+  };
 }
 
 function metadataStrings(meta: LidbFileMeta): Record<string, string> {
@@ -208,7 +238,7 @@ const api: HyperBoothWorkerApi = {
       // personal weights belong to a pack: keep them only when they fit the new one
       if (active) {
         try {
-          active = activate(current, active.bytes);
+          active = active.kind === 'lidb' ? activate(current, active.bytes) : activateLora(current, active.bytes, active.strength).active;
         } catch {
           active = undefined;
         }
@@ -343,7 +373,13 @@ const api: HyperBoothWorkerApi = {
       const loaded = requirePack('exporting personal weights');
       if (!active) throw new Error('There are no personal weights to export yet: personalize or import a LiDB file first.');
       let bytes: Uint8Array;
-      if (format === 'lidb') {
+      if (active.kind === 'lora') {
+        if (format !== 'kohya' && format !== 'peft') {
+          throw new Error('The active weights are an imported LoRA, which has no LiDB form: download them as a kohya or PEFT LoRA.');
+        }
+        const { manifest } = loaded.pack;
+        bytes = exportLora(active.slots, manifest.lora.layers, format, { metadata: { hyperbooth_pack: manifest.id } });
+      } else if (format === 'lidb') {
         bytes = active.bytes.slice();
       } else if (format === 'kohya' || format === 'peft') {
         const { manifest } = loaded.pack;
@@ -354,6 +390,17 @@ const api: HyperBoothWorkerApi = {
         throw new Error(`unknown export format ${JSON.stringify(format)} (use "lidb", "kohya" or "peft")`);
       }
       return Comlink.transfer(bytes, [bytes.buffer as ArrayBuffer]);
+    });
+  },
+
+  useLora(bytes: Uint8Array, options?: UseLoraOptions): Promise<UseLoraResult> {
+    return serialized(async () => {
+      if (!(bytes instanceof Uint8Array)) throw new Error('useLora takes the bytes of a kohya or PEFT .safetensors file (a Uint8Array)');
+      const strength = options?.strength ?? 1;
+      if (typeof strength !== 'number' || !Number.isFinite(strength)) throw new Error(`the LoRA strength must be a finite number, not ${String(strength)}`);
+      const next = activateLora(requirePack('using a LoRA'), bytes, strength);
+      active = next.active;
+      return next.result;
     });
   },
 };

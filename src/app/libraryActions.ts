@@ -1,9 +1,10 @@
 // "My personalizations": the IndexedDB list, choosing one (the worker then applies it to every
 // generate()), renaming, deleting, importing a .lidb.safetensors and downloading files.
-import type { LoraFileFormat } from '../../workers/api';
+import type { LoraFileFormat, UseLoraResult } from '../../workers/api';
 import { errorText } from './actions';
 import { cleanName, nameFromFile, personalizationFileName, uniqueName } from './fileNames';
 import { saveBytes } from './imageUtils';
+import { loraImportSummary, stepsDoneFromMeta } from './personalizedText';
 import {
   addPersonalization,
   deletePersonalization,
@@ -21,6 +22,8 @@ const FORMAT_LABELS: Record<LoraFileFormat, string> = { lidb: 'LiDB file', kohya
 
 /** LiDB files are ~100 KB at SD1.5 size; anything this big is not one. */
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
+/** SD1.5 LoRAs run from a few MB to a few hundred (rank 128 with convolutions). */
+export const MAX_LORA_BYTES = 1024 * 1024 * 1024;
 
 function thumbnailUrl(r: PersonalizationRecord): string | undefined {
   if (!r.thumbnailPng) return undefined;
@@ -31,7 +34,33 @@ export function activeFromRecord(r: PersonalizationRecord): ActivePersonalizatio
   const a: ActivePersonalization = { id: r.id, name: r.name, rank: r.rank, trigger: r.trigger, packId: r.packId, source: r.source };
   if (r.settings) a.settings = r.settings;
   if (r.stoppedEarly) a.stoppedEarly = r.stoppedEarly;
+  if (r.losses) a.stepsDone = r.losses.length;
+  if (r.kind === 'lora') {
+    a.kind = 'lora';
+    a.strength = r.strength ?? 1;
+  }
   return a;
+}
+
+/** Makes a saved record the worker's active weights: a LiDB file, or an imported LoRA at its strength. */
+async function applyRecord(record: PersonalizationRecord): Promise<void> {
+  if (record.kind === 'lora') await getWorkerClient().useLora(record.lidb, { strength: record.strength ?? 1 });
+  else await getWorkerClient().usePersonalization(record.lidb);
+}
+
+/** Switches a saved record back on after a reload; a failure says so and leaves the weights off. */
+export async function restoreRecord(record: PersonalizationRecord): Promise<void> {
+  const store = useAppStore.getState();
+  if (store.task || store.active || store.pack.phase !== 'ready') return;
+  store.setTask('switch');
+  try {
+    await applyRecord(record);
+    useAppStore.getState().setActive(activeFromRecord(record));
+  } catch (e) {
+    useAppStore.getState().setWarning(`"${record.name}" was in use last time but could not be switched back on: ${errorText(e)}`);
+  } finally {
+    useAppStore.getState().setTask(null);
+  }
 }
 
 export async function loadLibrary(): Promise<void> {
@@ -91,7 +120,7 @@ export async function selectRecord(id: string): Promise<void> {
   store.setError(null);
   store.setTask('switch');
   try {
-    await getWorkerClient().usePersonalization(record.lidb);
+    await applyRecord(record);
     useAppStore.getState().setActive(activeFromRecord(record));
   } catch (e) {
     useAppStore.getState().setError(`Could not use "${record.name}": ${errorText(e)}`);
@@ -218,10 +247,72 @@ export async function importLidbFile(file: File): Promise<void> {
     };
     const settings = settingsFromMeta(meta);
     if (settings) record.settings = settings;
-    useAppStore.getState().setActive(activeFromRecord(record));
+    const { stepsDone, stoppedEarly } = stepsDoneFromMeta(meta.fine_tune);
+    if (stoppedEarly) record.stoppedEarly = stoppedEarly;
+    const active = activeFromRecord(record);
+    if (stepsDone !== undefined) active.stepsDone = stepsDone;
+    useAppStore.getState().setActive(active);
     await saveRecord(record);
   } catch (e) {
     useAppStore.getState().setError(`Could not import ${file.name}: ${errorText(e)}`);
+  } finally {
+    useAppStore.getState().setTask(null);
+  }
+}
+
+export interface LoraImportOutcome {
+  /** one line: format, strength, layers applied, modules ignored */
+  summary: string;
+  warnings: string[];
+}
+
+/**
+ * An existing kohya / PEFT LoRA into the slots, in place of the active personalization. Like a
+ * LiDB import, the worker checks it first: a file that does not fit changes nothing. A LoRA that
+ * applied is saved (its bytes and strength) so it survives a reload like a personalization.
+ */
+export async function importLoraFile(file: File, strength: number): Promise<LoraImportOutcome | undefined> {
+  const store = useAppStore.getState();
+  if (store.task) return undefined;
+  store.setError(null);
+  store.setWarning(null);
+  const fail = (why: string) => {
+    useAppStore.getState().setError(`Could not import ${file.name} as a LoRA: ${why}`);
+    return undefined;
+  };
+  if (store.pack.phase !== 'ready') return fail('the model pack is not loaded yet.');
+  if (file.size === 0) return fail('the file is empty.');
+  if (file.size > MAX_LORA_BYTES) return fail(`${(file.size / 1e6).toFixed(0)} MB is far too large for an SD1.5 LoRA.`);
+  if (!Number.isFinite(strength)) return fail(`the strength ${strength} is not a number.`);
+  store.setTask('import');
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const result: UseLoraResult = await getWorkerClient().useLora(bytes, { strength });
+    const outcome: LoraImportOutcome = { summary: loraImportSummary(result, strength, result.layers), warnings: result.warnings };
+    const sha256 = await sha256Hex(bytes);
+    const existing = useAppStore.getState().library.records.find((r) => r.sha256 === sha256 && r.kind === 'lora' && (r.strength ?? 1) === strength);
+    if (existing) {
+      useAppStore.getState().setActive(activeFromRecord(existing));
+      return outcome;
+    }
+    const record: PersonalizationRecord = {
+      id: newRecordId(),
+      name: uniqueName(nameFromFile(file.name, 'Imported LoRA'), takenNames()),
+      createdAt: Date.now(),
+      packId: useAppStore.getState().pack.id ?? '',
+      trigger: '',
+      rank: Math.max(1, result.rank),
+      source: 'import',
+      kind: 'lora',
+      strength,
+      lidb: bytes,
+      sha256,
+    };
+    useAppStore.getState().setActive(activeFromRecord(record));
+    await saveRecord(record);
+    return outcome;
+  } catch (e) {
+    return fail(errorText(e));
   } finally {
     useAppStore.getState().setTask(null);
   }

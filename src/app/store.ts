@@ -13,6 +13,8 @@ export interface PackState {
   phase: PackPhase;
   id?: string;
   name?: string;
+  /** where the pack being loaded (or loaded) comes from */
+  manifestUrl?: string;
   /** file being fetched right now */
   file?: string;
   loadedBytes: number;
@@ -73,6 +75,12 @@ export interface ActivePersonalization {
   source: PersonalizationRecord['source'];
   settings?: PersonalizationRecord['settings'];
   stoppedEarly?: string;
+  /** fine-tune steps actually run (fewer than settings.steps when it stopped early) */
+  stepsDone?: number;
+  /** 'lora': an imported kohya / PEFT LoRA (no LiDB form, no trigger of its own); absent: a LiDB */
+  kind?: PersonalizationRecord['kind'];
+  /** an imported LoRA's strength */
+  strength?: number;
 }
 
 export interface LibraryState {

@@ -16,6 +16,8 @@ import type {
   PreparedSelfie,
   SquareCrop,
   StepProgress,
+  UseLoraOptions,
+  UseLoraResult,
 } from '../../workers/api';
 
 /** The worker serves both halves of workers/api.ts: text-to-image and personalization. */
@@ -46,6 +48,7 @@ export interface WorkerClient {
   cancelPersonalize(): Promise<void>;
   usePersonalization(lidb: Uint8Array | null): Promise<{ rank: number; meta: Record<string, string> } | null>;
   exportPersonalization(format: LoraFileFormat): Promise<Uint8Array>;
+  useLora(bytes: Uint8Array, options?: UseLoraOptions): Promise<UseLoraResult>;
   /** called when the worker itself fails (script error, out of memory), not a rejected call */
   onCrash(listener: (message: string) => void): () => void;
 }
@@ -72,6 +75,7 @@ function createWorkerClient(): WorkerClient {
     cancelPersonalize: () => api.cancelPersonalize(),
     usePersonalization: (lidb) => api.usePersonalization(lidb),
     exportPersonalization: (format) => api.exportPersonalization(format),
+    useLora: (bytes, options) => api.useLora(bytes, options),
     onCrash(listener) {
       crashListeners.add(listener);
       return () => crashListeners.delete(listener);

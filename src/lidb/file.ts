@@ -155,7 +155,7 @@ export function readLidbFile(bytes: Uint8Array, expected: LidbExpectation): { li
   const md = file.metadata;
   if (md.format !== LIDB_FORMAT) {
     fail('wrong-format', md.format === undefined
-      ? `not a HyperBooth LiDB file (no "format" in its metadata; a LoRA file is imported with "Import LoRA")`
+      ? `not a HyperBooth LiDB file (no "format" in its metadata; a kohya or PEFT LoRA file is imported with "Import LoRA (kohya / PEFT)" under My personalizations)`
       : `metadata format is ${JSON.stringify(md.format.slice(0, 80))}, expected ${LIDB_FORMAT}`);
   }
   if (md.pack_id !== expected.packId) {

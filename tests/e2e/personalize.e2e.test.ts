@@ -294,7 +294,10 @@ describe('personalization in chromium', () => {
     await waitFor(w, 'personalization-item', 10_000);
     expect(await page.getByTestId('personalization-item').count()).toBe(1);
     expect(await text(page, 'personalization-name')).toBe('astronaut portrait 1536x2048');
-    expect(await page.getByTestId('personalized').count()).toBe(0);
+    // The personalization in use before is switched back on by itself, without clicking Use.
+    await waitFor(w, 'personalized', 30_000);
+    expect(await text(page, 'active-name')).toBe('astronaut portrait 1536x2048');
+    expect(await text(page, 'personalized-steps')).toBe(`Fine-tune: ${FINE_TUNE_STEPS} steps, lr ${manifest.train!.defaults.learningRate}, seed 0`);
 
     // A LiDB for another pack: refused with a message naming both packs.
     const parsed = readSafetensors(lidbFile!.bytes);
@@ -305,12 +308,12 @@ describe('personalization in chromium', () => {
     expect(wrongPack).toContain(`"${manifest.id}"`);
     expect(await page.getByTestId('error').getAttribute('role')).toBe('alert');
 
-    // A truncated file: refused, nothing saved, nothing active.
+    // A truncated file: refused, nothing saved, the weights in use stay in use.
     const broken = Buffer.from(lidbFile!.bytes.slice(0, Math.floor(lidbFile!.bytes.length / 2)));
     await page.getByTestId('lidb-import').setInputFiles({ name: 'broken.lidb.safetensors', mimeType: 'application/octet-stream', buffer: broken });
     await waitForError(page, 'Could not import broken.lidb.safetensors');
     expect(await page.getByTestId('personalization-item').count()).toBe(1);
-    expect(await page.getByTestId('personalized').count()).toBe(0);
+    expect(await text(page, 'active-name')).toBe('astronaut portrait 1536x2048');
 
     // The downloaded file itself: accepted (recognised as the saved one), active, generates.
     await page.getByTestId('lidb-import').setInputFiles({ name: lidbFile!.name, mimeType: 'application/octet-stream', buffer: Buffer.from(lidbFile!.bytes) });
@@ -344,7 +347,11 @@ describe('personalization in chromium', () => {
     await waitReady(w);
     await waitFor(w, 'personalization-item', 10_000);
     expect(await text(page, 'personalization-name')).toBe('Eileen');
-    // Choosing it from the list makes it active again.
+    // It was in use, so it is switched back on; switched off, choosing it from the list makes it active again.
+    await waitFor(w, 'personalized', 30_000);
+    expect(await text(page, 'active-name')).toBe('Eileen');
+    await page.getByRole('button', { name: 'Stop using' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="personalized"]').length === 0);
     await page.getByTestId('personalization-use').click();
     await waitFor(w, 'personalized', 30_000);
     expect(await text(page, 'active-name')).toBe('Eileen');
@@ -389,6 +396,8 @@ describe('personalization in chromium', () => {
     expect(done).toBeGreaterThanOrEqual(2);
     expect(done).toBeLessThan(400);
     expect(await text(page, 'active-name')).toBe('coffee');
+    // The Personalized panel counts the steps that ran, not the 400 asked for.
+    expect(await text(page, 'personalized-steps')).toMatch(new RegExp(`^Fine-tune: ${done} of 400 steps — stopped early: cancel`));
     await waitFor(w, 'personalization-item', 10_000, 2);
 
     // A reload in the middle of a fine-tune loses nothing that was saved.

@@ -1,7 +1,9 @@
 import { useState } from 'react';
 import { deleteRecord, importLidbFile, renameRecord, selectRecord } from '../libraryActions';
 import { formatDate } from '../format';
+import { LoraImport } from './LoraImport';
 import { MAX_NAME_LENGTH } from '../fileNames';
+import { formatStrength } from '../personalizedText';
 import type { PersonalizationRecord } from '../storage/personalizations';
 import { useAppStore } from '../store';
 
@@ -58,6 +60,7 @@ function Item({ record }: { record: PersonalizationRecord }) {
         )}
         <p className="library-meta">
           {formatDate(record.createdAt)} · rank {record.rank}
+          {record.kind === 'lora' ? ` · LoRA, strength ${formatStrength(record.strength ?? 1)}` : ''}
           {record.source === 'import' ? ' · imported' : ''}
           {otherPack ? ` · for pack "${record.packId}"` : ''}
         </p>
@@ -131,6 +134,7 @@ export function LibraryCard() {
           {importing ? 'Importing…' : 'Import LiDB file'}
         </label>
       </div>
+      <LoraImport />
       {library.problem && (
         <p className="notice notice-warn" data-testid="library-problem">
           {library.problem}

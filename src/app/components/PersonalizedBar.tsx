@@ -2,6 +2,7 @@ import type { LoraFileFormat } from '../../../workers/api';
 import { personalizationFileName } from '../fileNames';
 import { stepSectionId } from '../hooks/useFlow';
 import { downloadPersonalization, stopUsing } from '../libraryActions';
+import { fineTuneSummary, formatStrength } from '../personalizedText';
 import { useAppStore } from '../store';
 
 const DOWNLOADS: { format: LoraFileFormat; label: string; title: string }[] = [
@@ -27,7 +28,9 @@ export function PersonalizedBar() {
   const thumb = useAppStore((s) => (s.active?.id ? s.library.thumbnails[s.active.id] : undefined));
   const busy = useAppStore((s) => s.task !== null);
   if (!active) return null;
-  const ft = active.settings;
+  const isLora = active.kind === 'lora';
+  const fineTune = fineTuneSummary(active.settings, active.stepsDone, active.stoppedEarly);
+  const early = active.stoppedEarly !== undefined || (active.settings !== undefined && active.stepsDone !== undefined && active.stepsDone < active.settings.steps);
   return (
     <div className="personalized" data-testid="personalized" id={stepSectionId('download')}>
       <div className="personalized-head">
@@ -37,12 +40,21 @@ export function PersonalizedBar() {
             Personalized: <strong data-testid="active-name">{active.name}</strong>
           </p>
           <p className="personalized-meta">
-            rank {active.rank} · trigger <code>{active.trigger}</code>
-            {ft ? ` · ${ft.steps} steps, lr ${ft.learningRate}, seed ${ft.seed}` : ''}
+            {isLora ? (
+              <>LoRA · rank {active.rank} · strength {formatStrength(active.strength ?? 1)}</>
+            ) : (
+              <>
+                rank {active.rank} · trigger <code>{active.trigger}</code>
+              </>
+            )}
             {active.source === 'import' ? ' · imported' : ''}
             {!active.id ? ' · not saved in this browser' : ''}
           </p>
-          {active.stoppedEarly && <p className="personalized-meta warn-text">Fine-tune stopped early: {active.stoppedEarly}</p>}
+          {fineTune && (
+            <p className={`personalized-meta${early ? ' warn-text' : ''}`} data-testid="personalized-steps">
+              Fine-tune: {fineTune}
+            </p>
+          )}
         </div>
         <button type="button" className="link-button" onClick={() => void stopUsing()} disabled={busy} title="Generate without the personal weights">
           Stop using
@@ -55,8 +67,8 @@ export function PersonalizedBar() {
             type="button"
             className="download-button"
             data-testid={`download-${d.format}`}
-            title={`${d.title} — ${personalizationFileName(active.name, d.format)}`}
-            disabled={busy}
+            title={isLora && d.format === 'lidb' ? 'An imported LoRA has no LiDB form: download it as kohya or PEFT' : `${d.title} — ${personalizationFileName(active.name, d.format)}`}
+            disabled={busy || (isLora && d.format === 'lidb')}
             onClick={() => void downloadPersonalization(d.format)}
           >
             <DownloadIcon />

@@ -5,6 +5,9 @@ import type { FineTuneSettings } from '../../../workers/api';
 
 export type PersonalizationSource = 'fine-tune' | 'import';
 
+/** 'lidb': a HyperBooth LiDB file; 'lora': an imported kohya / PEFT LoRA applied to the slots */
+export type PersonalizationKind = 'lidb' | 'lora';
+
 export interface PersonalizationRecord {
   id: string;
   name: string;
@@ -14,8 +17,12 @@ export interface PersonalizationRecord {
   trigger: string;
   rank: number;
   source: PersonalizationSource;
-  /** the `.lidb.safetensors` bytes */
+  /** absent: 'lidb' (records saved before LoRAs could be imported) */
+  kind?: PersonalizationKind;
+  /** the file's bytes: the `.lidb.safetensors`, or the LoRA `.safetensors` when kind is 'lora' */
   lidb: Uint8Array;
+  /** an imported LoRA's strength (multiplies its ΔW) */
+  strength?: number;
   /** lowercase hex sha256 of `lidb`: the same file imported twice is recognised */
   sha256: string;
   /** PNG of the face crop (absent for imported files) */
@@ -36,6 +43,9 @@ export interface StoredPersonalization {
   trigger: string;
   rank: number;
   source: PersonalizationSource;
+  /** absent in records written before LoRA import (they are all LiDB files) */
+  kind?: PersonalizationKind;
+  strength?: number | null;
   lidb: ArrayBuffer;
   sha256: string;
   thumbnailPng: ArrayBuffer | null;
@@ -56,6 +66,8 @@ export function toStored(r: PersonalizationRecord): StoredPersonalization {
     trigger: r.trigger,
     rank: r.rank,
     source: r.source,
+    kind: r.kind ?? 'lidb',
+    strength: r.strength ?? null,
     lidb: copyBuffer(r.lidb),
     sha256: r.sha256,
     thumbnailPng: r.thumbnailPng ? copyBuffer(r.thumbnailPng) : null,
@@ -91,7 +103,10 @@ export function fromStored(raw: unknown): PersonalizationRecord | { problem: str
   if (!isText(raw.packId) || !isText(raw.trigger)) return { problem: `${where} lacks its pack id or trigger word` };
   if (typeof raw.rank !== 'number' || !Number.isInteger(raw.rank) || raw.rank < 1) return { problem: `${where} has no valid rank` };
   if (raw.source !== 'fine-tune' && raw.source !== 'import') return { problem: `${where} has an unknown source` };
-  if (!isBytes(raw.lidb) || raw.lidb.byteLength === 0) return { problem: `${where} has no LiDB bytes` };
+  if (raw.kind !== undefined && raw.kind !== 'lidb' && raw.kind !== 'lora') return { problem: `${where} has an unknown kind ${JSON.stringify(raw.kind)}` };
+  if (!isBytes(raw.lidb) || raw.lidb.byteLength === 0) return { problem: `${where} has no file bytes` };
+  const strength = raw.strength ?? undefined;
+  if (strength !== undefined && (typeof strength !== 'number' || !Number.isFinite(strength))) return { problem: `${where} has a damaged LoRA strength` };
   if (!isText(raw.sha256) || !/^[0-9a-f]{64}$/.test(raw.sha256)) return { problem: `${where} has no valid sha256` };
   const settings = readSettings(raw.settings);
   if (settings === false) return { problem: `${where} has damaged fine-tune settings` };
@@ -106,6 +121,8 @@ export function fromStored(raw: unknown): PersonalizationRecord | { problem: str
     lidb: bytesOf(raw.lidb),
     sha256: raw.sha256,
   };
+  if (raw.kind === 'lora') record.kind = 'lora';
+  if (strength !== undefined) record.strength = strength;
   if (isBytes(raw.thumbnailPng) && raw.thumbnailPng.byteLength > 0) record.thumbnailPng = bytesOf(raw.thumbnailPng);
   if (settings) record.settings = settings;
   if (Array.isArray(raw.losses) && raw.losses.every((l) => typeof l === 'number')) record.losses = [...(raw.losses as number[])];

@@ -43,6 +43,19 @@ describe('stored personalizations', () => {
     expect(back).not.toHaveProperty('stoppedEarly');
   });
 
+  test('an imported LoRA keeps its kind and strength; a record from before LoRA import reads as a LiDB', () => {
+    const lora = record({ kind: 'lora', strength: 0.75, source: 'import', trigger: '', settings: undefined, losses: undefined, stoppedEarly: undefined });
+    const back = fromStored(structuredClone(toStored(lora)));
+    if ('problem' in back) throw new Error(back.problem);
+    expect(back.kind).toBe('lora');
+    expect(back.strength).toBe(0.75);
+    const { kind: _k, strength: _s, ...old } = toStored(record());
+    const oldBack = fromStored(structuredClone(old));
+    if ('problem' in oldBack) throw new Error(oldBack.problem);
+    expect(oldBack.kind ?? 'lidb').toBe('lidb');
+    expect(oldBack).not.toHaveProperty('strength');
+  });
+
   test('Uint8Array values (as some browsers hand back) are read too', () => {
     const stored = { ...toStored(record()), lidb: new Uint8Array([9, 9]) };
     const back = fromStored(stored);
@@ -58,7 +71,9 @@ describe('stored personalizations', () => {
     ['no pack', { ...toStored(record()), packId: 3 }, 'pack id or trigger'],
     ['bad rank', { ...toStored(record()), rank: 0 }, 'no valid rank'],
     ['bad source', { ...toStored(record()), source: 'magic' }, 'unknown source'],
-    ['no bytes', { ...toStored(record()), lidb: new ArrayBuffer(0) }, 'no LiDB bytes'],
+    ['no bytes', { ...toStored(record()), lidb: new ArrayBuffer(0) }, 'no file bytes'],
+    ['unknown kind', { ...toStored(record()), kind: 'lycoris' }, 'unknown kind "lycoris"'],
+    ['bad strength', { ...toStored(record({ kind: 'lora' })), strength: 'strong' }, 'damaged LoRA strength'],
     ['bad hash', { ...toStored(record()), sha256: 'xyz' }, 'no valid sha256'],
     ['bad settings', { ...toStored(record()), settings: { steps: '40' } }, 'damaged fine-tune settings'],
   ])('%s is reported, not thrown', (_what, raw, problem) => {

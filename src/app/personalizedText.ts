@@ -1,0 +1,48 @@
+// Words for the Personalized panel and the LoRA import: how a fine-tune ended, what a LoRA set.
+import type { FineTuneSettings, UseLoraResult } from '../../workers/api';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * "40 steps, lr 0.001, seed 0", or for a run that ended early the steps it really ran:
+ * "2 of 60 steps — stopped early: cancelled, lr 0.001, seed 0".
+ */
+export function fineTuneSummary(settings: FineTuneSettings | undefined, stepsDone?: number, stoppedEarly?: string): string | undefined {
+  if (!settings) return stoppedEarly ? `stopped early: ${stoppedEarly}` : undefined;
+  const rest = `lr ${settings.learningRate}, seed ${settings.seed}`;
+  const early = stoppedEarly ? ` — stopped early: ${stoppedEarly}` : '';
+  if (stepsDone !== undefined && stepsDone < settings.steps) return `${stepsDone} of ${plural(settings.steps, 'step')}${early || ' — stopped early'}, ${rest}`;
+  // how many ran is unknown (an imported file that does not say): name the request as such
+  if (early) return `${plural(settings.steps, 'step')} requested${early}, ${rest}`;
+  return `${plural(settings.steps, 'step')}, ${rest}`;
+}
+
+/** Steps a LiDB file's `fine_tune` metadata says were run (`stepsDone`), when it says so. */
+export function stepsDoneFromMeta(fineTuneJson: string | undefined): { stepsDone?: number; stoppedEarly?: string } {
+  try {
+    const ft = JSON.parse(fineTuneJson ?? '') as Record<string, unknown>;
+    const out: { stepsDone?: number; stoppedEarly?: string } = {};
+    if (typeof ft.stepsDone === 'number' && Number.isInteger(ft.stepsDone) && ft.stepsDone >= 0) out.stepsDone = ft.stepsDone;
+    if (typeof ft.stoppedEarly === 'string' && ft.stoppedEarly) out.stoppedEarly = ft.stoppedEarly;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+const FORMAT_NAMES: Record<UseLoraResult['format'], string> = { kohya: 'kohya', peft: 'PEFT', mixed: 'kohya + PEFT' };
+
+/** "kohya LoRA at strength 0.8: applied to 16 of 16 layers, 4 modules ignored (no slot here)" */
+export function loraImportSummary(result: Pick<UseLoraResult, 'format' | 'applied' | 'ignored'>, strength: number, layerCount: number): string {
+  const ignored = result.ignored.length ? `, ${plural(result.ignored.length, 'module')} ignored (no slot here)` : '';
+  return `${FORMAT_NAMES[result.format]} LoRA at strength ${formatStrength(strength)}: applied to ${result.applied} of ${plural(layerCount, 'layer')}${ignored}`;
+}
+
+/** 1 → "1", 0.75 → "0.75", 0.3000000004 → "0.3" */
+export function formatStrength(strength: number): string {
+  return String(Number(strength.toFixed(2)));
+}
+
+export function loraFormatName(format: UseLoraResult['format'] | undefined): string {
+  return format ? FORMAT_NAMES[format] : 'LoRA';
+}
