@@ -49,6 +49,10 @@ export function loadSourceGraph(path: string, exportDir: string): SourceGraph {
     }
     if (end - ext.offset < INLINE_BELOW_BYTES) inlineTensor(t, readExternal(ext.location, ext.offset, ext.length));
   }
+  // keep_initializers_as_inputs exports list every weight as a graph input too; the packer
+  // renames weights (--fp16) and the pipeline feeds only the real inputs, so drop those entries
+  const inits = new Set((model.graph.initializer ?? []).map((t) => t.name));
+  model.graph.input = (model.graph.input ?? []).filter((i) => !inits.has(i.name));
   const files = [...sizes.keys()];
   const storage = files.length === 0 ? 'inline' : files.length === 1 ? `external file ${files[0]}` : `one file per tensor (${files.length} files)`;
   return { name, path, model, readExternal, storage };

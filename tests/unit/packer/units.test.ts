@@ -121,3 +121,21 @@ describe('the UNet facts read off the graph', () => {
     expect([out[0], out[16]]).toEqual([3, 5]);
   });
 });
+
+describe('exports that list their weights as graph inputs (keep_initializers_as_inputs)', () => {
+  it('are read with only the real inputs', async () => {
+    const { loadSourceGraph } = await import('../../../src/packer/source');
+    const { writeFileSync } = await import('node:fs');
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [2, 2]);
+    const w = b.param('weight', new Float32Array([1, 2, 3, 4]), [2, 2]);
+    b.output(b.op1('MatMul', [x, w]), 'y', 'float32', [2, 2]);
+    const model = b.toModel({ opset: 14 });
+    model.graph!.input!.push(makeValueInfo(w, 'float32', [2, 2]));
+    const dir = tempDir('inputs');
+    writeFileSync(join(dir, 'model.onnx'), encodeModel(model));
+    const src = loadSourceGraph(join(dir, 'model.onnx'), dir);
+    expect(src.model.graph!.input!.map((i) => i.name)).toEqual(['x']);
+    expect(src.storage).toBe('inline');
+  });
+});
