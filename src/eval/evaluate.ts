@@ -1,7 +1,7 @@
 // The paper's Table 1 on the synthetic world: for held-out identities, each personalization
 // method makes a LiDB from one reference selfie, the pack generates the identity in several
 // styles, and the scorers rate identity fidelity, style fidelity and similarity to the reference.
-import { caption, identitySeed, photoSeed, renderPhoto, sampleIdentity, STYLES, type Style } from '../dataset';
+import { caption, identitySeed, photoSeed, renderPhoto, renderStyled, sampleIdentity, STYLES, type Style } from '../dataset';
 import type { RgbaImage } from '../face/image';
 import { initLidb, lidbToSlots, rankRelax, type Lidb } from '../lidb/lidb';
 import { LidbRng } from '../lidb/random';
@@ -150,11 +150,37 @@ export async function runEvaluation(
   return { methods, ids: settings.ids, seed: settings.seed };
 }
 
-export function formatTable(result: EvalResult): string {
+/**
+ * The scores of the renderer's own images of each held-out identity in each requested style
+ * (another pose than the reference): what a perfect personalization would reach with these
+ * scorers, printed under the table so its numbers have a scale.
+ */
+export function scoreRenderedUpperBound(scorers: Scorers, settings: Pick<EvalSettings, 'ids' | 'seed' | 'styles'>, size: number): Omit<MethodScores, 'seconds'> {
+  let identity = 0, style = 0, similarity = 0, n = 0;
+  for (let i = 0; i < settings.ids; i++) {
+    const idSeed = identitySeed('heldout', i, settings.seed);
+    const id = sampleIdentity(idSeed);
+    const reference = renderPhoto(id, photoSeed(idSeed, 0), { size });
+    settings.styles.forEach((s, k) => {
+      const img = renderStyled(id, s, photoSeed(idSeed, 1 + k), size);
+      identity += cosine(scorers.identity(img), scorers.identity(reference));
+      style += scorers.styleProbabilities(img)[STYLES.indexOf(s)];
+      similarity += cosine(scorers.descriptor(img), scorers.descriptor(reference));
+      n++;
+    });
+  }
+  return { identity: identity / n, style: style / n, similarity: similarity / n };
+}
+
+export function formatTable(result: EvalResult, upperBound?: Omit<MethodScores, 'seconds'>): string {
   const head = `${'method'.padEnd(16)} ${'identity'.padStart(9)} ${'style'.padStart(7)} ${'similarity'.padStart(11)} ${'seconds/id'.padStart(11)}`;
   const rows = METHODS.map((m) => {
     const s = result.methods[m];
     return `${m.padEnd(16)} ${s.identity.toFixed(3).padStart(9)} ${s.style.toFixed(3).padStart(7)} ${s.similarity.toFixed(3).padStart(11)} ${s.seconds.toFixed(2).padStart(11)}`;
   });
+  if (upperBound) {
+    const u = upperBound;
+    rows.push(`${'(renders)'.padEnd(16)} ${u.identity.toFixed(3).padStart(9)} ${u.style.toFixed(3).padStart(7)} ${u.similarity.toFixed(3).padStart(11)} ${'-'.padStart(11)}`);
+  }
   return [head, ...rows].join('\n');
 }

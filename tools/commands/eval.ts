@@ -7,7 +7,7 @@ import { parseArgs, type ParsedArgs } from '../args';
 import { isStyle, STYLES, type Style } from '../../src/dataset';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../src/diffusion/schedulers';
 import { measureAccuracy } from '../../src/eval/accuracy';
-import { DEFAULT_EVAL, formatTable, runEvaluation, validateEvalSettings, type EvalSettings } from '../../src/eval/evaluate';
+import { DEFAULT_EVAL, formatTable, runEvaluation, scoreRenderedUpperBound, validateEvalSettings, type EvalSettings } from '../../src/eval/evaluate';
 import { DEFAULT_FIT, fitScorers, parseScorers, scorersFromModel, serializeScorers } from '../../src/eval/scorers';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
@@ -131,7 +131,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('\n');
     console.log(`pack ${pack.manifest.id} (${pack.manifest.name}), ${settings.ids} held-out identities of world ${settings.seed}, styles ${settings.styles.join(', ')}, ` +
       `${settings.stepsImage} image steps, fine-tune ${settings.ftSteps} / DreamBooth ${settings.dbSteps} steps at lr ${settings.learningRate}, rank ${settings.rank}`);
-    console.log(formatTable(result));
+    console.log(formatTable(result, scoreRenderedUpperBound(scorers, settings, pack.manifest.image.width)));
+    console.log('(renders) = the renderer\'s own images of the identities in those styles, scored the same way: what a perfect personalization would reach');
     console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const jsonPath = stringFlag(args, 'json');
     if (jsonPath) {

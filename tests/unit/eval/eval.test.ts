@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { identitySeed, photoSeed, renderPhoto, sampleIdentity } from '../../../src/dataset';
 import { measureAccuracy } from '../../../src/eval/accuracy';
-import { METHODS } from '../../../src/eval/evaluate';
+import { DEFAULT_EVAL_STYLES, METHODS, scoreRenderedUpperBound } from '../../../src/eval/evaluate';
 import { cosine } from '../../../src/eval/features';
 import { fitScorers, parseScorers, scorersFromModel, serializeScorers, DEFAULT_FIT } from '../../../src/eval/scorers';
 import { DEFAULT_SCORERS, run } from '../../../tools/commands/eval';
@@ -26,6 +26,13 @@ describe('scorers on held-out renders (world 2, never used in fitting)', () => {
     expect(acc.identityAuc).toBeGreaterThan(0.93);
     expect(acc.sameMean).toBeGreaterThan(acc.differentMean + 0.2);
     expect(acc.styleAccuracy).toBeGreaterThan(0.8);
+  });
+
+  it("the renderer's own styled images of an identity score high: the table's scale", () => {
+    const u = scoreRenderedUpperBound(committed(), { ids: 4, seed: 2, styles: DEFAULT_EVAL_STYLES }, 64);
+    expect(u.identity).toBeGreaterThan(0.25);
+    expect(u.style).toBeGreaterThan(0.8);
+    expect(u.similarity).toBeGreaterThan(0);
   });
 
   it('the committed file records the accuracies it was fitted with', () => {
@@ -87,6 +94,7 @@ describe('hyperbooth eval on the tiny pack', () => {
     const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
     for (const m of METHODS) expect(printed).toContain(m);
     expect(printed).toMatch(/identity +style +similarity +seconds/);
+    expect(printed).toMatch(/\(renders\) +0\.\d+/);
   });
 
   it.each([
