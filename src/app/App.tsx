@@ -4,6 +4,7 @@ import { ErrorBanner } from './components/ErrorBanner';
 import { Gallery } from './components/Gallery';
 import { LibraryCard } from './components/LibraryCard';
 import { PackStatus } from './components/PackStatus';
+import { PackPicker } from './components/PackPicker';
 import { PersonalizeCard } from './components/PersonalizeCard';
 import { PromptForm } from './components/PromptForm';
 import { Stepper } from './components/Stepper';
@@ -35,6 +36,7 @@ export function App() {
           <CropCard />
           <PersonalizeCard />
           <LibraryCard />
+          <PackPicker />
         </div>
         <div className="column column-create">
           <PromptForm />

@@ -5,7 +5,8 @@ import { rgbaToPngUrl, pngFileName } from './imageUtils';
 import { DEFAULT_FINE_TUNE, useAppStore, type GalleryItem } from './store';
 import { buildRequest } from './request';
 import { getWorkerClient } from './workerClient';
-import { readPackIndex } from './packIndex';
+import { readPackIndex, type PackIndexEntry } from './packIndex';
+import { chooseStartupPack } from './packChoice';
 
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -40,7 +41,7 @@ function packProgressTracker(
 
 let packLoad: Promise<void> | undefined;
 
-/** Loads the first pack listed in public/models/index.json. Runs once per page. */
+/** Loads the pack chosen last time (see packChoice.ts), else the first in public/models/index.json. Runs once per page. */
 export function loadDefaultPack(): Promise<void> {
   packLoad ??= loadFirstPack();
   return packLoad;
@@ -58,14 +59,33 @@ async function loadFirstPack(): Promise<void> {
     if (s.pack.phase !== 'ready') s.setPack({ phase: 'error' });
   });
 
-  const { backend, problem } = backendFromUrl();
+  const { problem } = backendFromUrl();
   if (problem) store.setWarning(problem);
 
   store.setPack({ phase: 'listing' });
+  let entry: PackIndexEntry;
   try {
-    const indexUrl = new URL(`${import.meta.env.BASE_URL}models/index.json`, location.href);
-    const [entry] = await readPackIndex(indexUrl);
-    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, loadedBytes: 0, totalBytes: entry.size ?? 0 });
+    entry = chooseStartupPack(await readPackIndex(packIndexUrl()));
+  } catch (e) {
+    useAppStore.getState().setPack({ phase: 'error' });
+    useAppStore.getState().setError(errorText(e));
+    return;
+  }
+  await loadPackEntry(entry);
+}
+
+export const packIndexUrl = (): URL => new URL(`${import.meta.env.BASE_URL}models/index.json`, location.href);
+
+/**
+ * Loads a pack into the worker (which releases the previous pack's sessions first), with the
+ * download's byte progress in the store. Errors land in the store, not the caller.
+ */
+export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
+  const store = useAppStore.getState();
+  const client = getWorkerClient();
+  const { backend } = backendFromUrl();
+  try {
+    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, manifestUrl: entry.manifestUrl, loadedBytes: 0, totalBytes: entry.size ?? 0, downloadedBytes: undefined });
     const track = packProgressTracker(
       entry.size ?? 0,
       (loadedBytes, totalBytes, file, fromCache) => useAppStore.getState().setPack({ loadedBytes, totalBytes, file, fromCache }),
@@ -95,9 +115,11 @@ async function loadFirstPack(): Promise<void> {
         ...(untouched('learningRate') ? { learningRate: String(defaults.learningRate) } : {}),
       });
     }
+    return true;
   } catch (e) {
     useAppStore.getState().setPack({ phase: 'error' });
     useAppStore.getState().setError(errorText(e));
+    return false;
   }
 }
 

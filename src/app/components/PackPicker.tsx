@@ -1,0 +1,162 @@
+import { useCallback, useEffect, useState } from 'react';
+import { errorText, packIndexUrl } from '../actions';
+import { readPackChoice } from '../packChoice';
+import { readPackIndex, type PackIndexEntry } from '../packIndex';
+import { deleteCachedModels, entryForUrl, planDownload, planText, storageUsageText, switchPack } from '../packPickerActions';
+import { formatMegabytes } from '../statusText';
+import { useAppStore } from '../store';
+
+const URL_CHOICE = 'url';
+
+/** What a load of this pack would fetch, checked again whenever a load ends or the cache changes. */
+function usePlanText(manifestUrl: string | undefined, refresh: number): string {
+  const [text, setText] = useState('');
+  useEffect(() => {
+    if (!manifestUrl) {
+      setText('');
+      return;
+    }
+    let live = true;
+    setText('Checking the cache…');
+    // a typed URL is checked once typing pauses, not on every key
+    const timer = setTimeout(() => {
+      planDownload(manifestUrl).then(
+        (plan) => live && setText(planText(plan)),
+        (e) => live && setText(`Unavailable: ${errorText(e)}`),
+      );
+    }, 300);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [manifestUrl, refresh]);
+  return text;
+}
+
+function PackOption({ entry, checked, onPick, refresh }: { entry: PackIndexEntry; checked: boolean; onPick(): void; refresh: number }) {
+  const size = usePlanText(entry.manifestUrl, refresh);
+  return (
+    <li className="pack-option" data-testid="pack-option" data-pack-id={entry.id}>
+      <label>
+        <input type="radio" name="pack" checked={checked} onChange={onPick} />
+        <span className="pack-name">{entry.name ?? entry.id}</span> <code className="pack-id">{entry.id}</code>
+        {entry.size !== undefined && <span className="hint"> · {formatMegabytes(entry.size)} MB</span>}
+      </label>
+      <span className="hint pack-size" data-testid="pack-size">
+        {size}
+      </span>
+    </li>
+  );
+}
+
+/** Choose a model pack: one of public/models/index.json or a manifest.json anywhere else. */
+export function PackPicker() {
+  const pack = useAppStore((s) => s.pack);
+  const busy = useAppStore((s) => s.task !== null);
+  const [entries, setEntries] = useState<PackIndexEntry[]>([]);
+  const [choice, setChoice] = useState<string | undefined>();
+  const [urlText, setUrlText] = useState('');
+  const [refresh, setRefresh] = useState(0);
+  const [cacheNote, setCacheNote] = useState('');
+  const [usage, setUsage] = useState<string | undefined>();
+
+  useEffect(() => {
+    let live = true;
+    readPackIndex(packIndexUrl()).then(
+      (list) => {
+        if (!live) return;
+        setEntries(list);
+        const saved = readPackChoice();
+        const listed = saved && list.find((e) => e.manifestUrl === saved.manifestUrl);
+        if (saved && !listed) {
+          setUrlText(saved.manifestUrl);
+          setChoice(URL_CHOICE);
+        } else setChoice((listed || list[0]).manifestUrl);
+      },
+      // the status line already reports a broken index
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const loading = pack.phase === 'loading' || pack.phase === 'listing';
+  // a finished or failed load changes what is cached
+  useEffect(() => {
+    if (!loading) setRefresh((n) => n + 1);
+  }, [loading]);
+  useEffect(() => {
+    void storageUsageText().then(setUsage);
+  }, [refresh]);
+
+  const typed = urlText.trim() ? entryForUrl(urlText) : undefined;
+  const urlEntry = typeof typed === 'object' ? typed : undefined;
+  const urlSize = usePlanText(urlEntry?.manifestUrl, refresh);
+  const selected = choice === URL_CHOICE ? urlEntry : entries.find((e) => e.manifestUrl === choice);
+
+  const load = useCallback(async () => {
+    if (!selected) return;
+    setCacheNote('');
+    await switchPack(selected);
+    setRefresh((n) => n + 1);
+  }, [selected]);
+
+  const clear = useCallback(async () => {
+    try {
+      setCacheNote(await deleteCachedModels());
+    } catch (e) {
+      setCacheNote(`Could not delete the cache: ${errorText(e)}`);
+    }
+    setRefresh((n) => n + 1);
+  }, []);
+
+  return (
+    <section className="card pack-picker" aria-labelledby="pack-picker-title" data-testid="pack-picker">
+      <h2 id="pack-picker-title" className="card-title">
+        Model pack
+      </h2>
+      <ul className="pack-options">
+        {entries.map((e) => (
+          <PackOption key={e.manifestUrl} entry={e} checked={choice === e.manifestUrl} onPick={() => setChoice(e.manifestUrl)} refresh={refresh} />
+        ))}
+        <li className="pack-option pack-url-option" data-testid="pack-url-option">
+          <label>
+            <input type="radio" name="pack" checked={choice === URL_CHOICE} onChange={() => setChoice(URL_CHOICE)} />
+            Pack URL
+          </label>
+          <input
+            type="url"
+            className="field"
+            placeholder="https://…/manifest.json"
+            aria-label="Pack URL (a manifest.json)"
+            data-testid="pack-url"
+            value={urlText}
+            onChange={(e) => {
+              setUrlText(e.target.value);
+              setChoice(URL_CHOICE);
+            }}
+          />
+          {urlText.trim() && (
+            <span className="hint pack-size" data-testid="pack-size">
+              {typeof typed === 'string' ? typed : urlSize}
+            </span>
+          )}
+        </li>
+      </ul>
+      <div className="button-row">
+        <button type="button" className="primary" data-testid="pack-load" disabled={!selected || loading || busy} onClick={() => void load()}>
+          {pack.phase === 'ready' && selected?.manifestUrl === pack.manifestUrl ? 'Reload pack' : 'Load pack'}
+        </button>
+        <button type="button" className="link-button danger" data-testid="delete-cache" disabled={loading} onClick={() => void clear()}>
+          Delete cached models
+        </button>
+      </div>
+      {(cacheNote || usage) && (
+        <p className="hint" data-testid="cache-status" role="status">
+          {[cacheNote, usage].filter(Boolean).join(' · ')}
+        </p>
+      )}
+    </section>
+  );
+}
