@@ -5,15 +5,18 @@ import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { terminalProgress } from '../../src/training/progress';
 import { runBase, BASE_DEFAULTS } from '../../src/training/runBase';
 import { runLidb, LIDB_DEFAULTS, parseShardSpec } from '../../src/training/lidbStage';
+import { runHypernet, HYPERNET_DEFAULTS } from '../../src/training/hypernetStage';
 
 export const summary = 'train the pack: base (VAE, text encoder, UNet), lidb (θ* per identity), hypernet (--pack DIR --data SHARD --out DIR --steps N …)';
 
 const USAGE = `usage:
   hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
   hyperbooth train lidb --pack DIR --data SHARD_DIR --out DIR [--steps ${LIDB_DEFAULTS.steps}] [--lr ${LIDB_DEFAULTS.lr}] [--shard i/n] [--seed 0] [--split train] [--quiet]
-      (one θ* file per identity; identities already in --out are skipped)`;
+      (one θ* file per identity; identities already in --out are skipped)
+  hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]`;
 
 const LIDB_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'shard', 'seed', 'split', 'quiet'];
+const HYPERNET_FLAGS = ['pack', 'data', 'targets', 'out', 'steps', 'lr', 'batch', 'alpha', 'beta', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
 const BASE_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'batch', 'kl', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
 
 function checkFlags(args: ParsedArgs, allowed: string[]): void {
@@ -83,6 +86,27 @@ export async function run(argv: string[]): Promise<number> {
       });
       const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
       console.log(`lidb: fitted ${r.fitted.length} identities (skipped ${r.skipped.length} done before) at ${r.msPerStep.toFixed(1)} ms/step; mean loss first 10% ${mean(r.lossFirst).toFixed(4)} → last 10% ${mean(r.lossLast).toFixed(4)}`);
+      return 0;
+    }
+    case 'hypernet': {
+      checkFlags(args, HYPERNET_FLAGS);
+      const r = await runHypernet(runtime, {
+        pack: resolve(requireFlag(args, 'pack')),
+        data: resolve(requireFlag(args, 'data')),
+        targets: resolve(requireFlag(args, 'targets')),
+        split: typeof args.flags.split === 'string' ? args.flags.split : undefined,
+        out: resolve(requireFlag(args, 'out')),
+        steps: intFlag(args, 'steps'),
+        lr: numberFlag(args, 'lr', HYPERNET_DEFAULTS.lr),
+        batch: intFlag(args, 'batch', HYPERNET_DEFAULTS.batch),
+        alpha: numberFlag(args, 'alpha', HYPERNET_DEFAULTS.alpha, false),
+        beta: numberFlag(args, 'beta', HYPERNET_DEFAULTS.beta, false),
+        seed: intFlag(args, 'seed', HYPERNET_DEFAULTS.seed, 0),
+        checkpointEvery: intFlag(args, 'checkpoint-every', HYPERNET_DEFAULTS.checkpointEvery),
+        resume: args.flags.resume === true,
+        progress,
+      });
+      console.log(`hypernet: ${r.identities} identities, steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; pack with the trained hypernetwork → ${r.packDir}`);
       return 0;
     }
     default:

@@ -18,6 +18,9 @@ describe('hyperbooth train flags', () => {
     [['base', ...base, '--steps', '3', '--stpes', '4'], /unknown flag --stpes/],
     [['lidb', ...base, '--shard', '2/2'], /--shard must be i\/n/],
     [['lidb', ...base, '--alpha', '1'], /unknown flag --alpha/],
+    [['hypernet', ...base, '--steps', '3'], /missing --targets/],
+    [['hypernet', ...base, '--targets', 't', '--steps', '3', '--beta', '-2'], /--beta must be a non-negative number/],
+    [['hypernet', ...base, '--targets', 't', '--steps', '3', 'extra'], /unexpected argument extra/],
   ])('%j → error', async (argv, message) => {
     await expect(run(argv as string[])).rejects.toThrow(message);
   });
