@@ -2,6 +2,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelSource, Runtime, Session } from './types';
 import { wrapSession } from './ortAdapter';
+import { CPU_SESSION_OPTIONS } from './sessionOptions';
 
 export interface NodeRuntimeOptions {
   backend?: 'cpu' | 'webgpu';
@@ -16,6 +17,7 @@ export function createNodeRuntime(opts: NodeRuntimeOptions = {}): Runtime {
       const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [backend],
         graphOptimizationLevel: 'all',
+        ...(backend === 'cpu' ? CPU_SESSION_OPTIONS : {}),
       };
       if (opts.intraOpNumThreads !== undefined) options.intraOpNumThreads = opts.intraOpNumThreads;
       if (source.externalData) (options as { externalData?: unknown }).externalData = source.externalData;

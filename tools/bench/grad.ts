@@ -148,6 +148,8 @@ export async function run(argv: string[]): Promise<number> {
   for (const r of rows) console.log(line(r));
   console.log('');
   console.log(`step / our forward      ${verdict(ratio(step.medianMs, fwd.medianMs), 2.5)}`);
+  // wall time swings with the machine's load; CPU time (both threads) much less so
+  console.log(`  in CPU time           ${verdict(ratio(step.cpuMedianMs, fwd.cpuMedianMs), 2.5)}  (${ms(step.cpuMedianMs)} vs ${ms(fwd.cpuMedianMs)})`);
   if (pt) {
     console.log(`step / PyTorch step     ${verdict(ratio(step.medianMs, pt.step.median_ms), 0.5)}`);
     console.log(`peak / PyTorch peak     ${verdict(ratio(step.peakRssMb, pt.step.peak_rss_mb), 1.0)}`);

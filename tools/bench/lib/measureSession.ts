@@ -1,7 +1,7 @@
 // One measurement in a process of its own, so its peak RSS belongs to that one graph:
 //   node --import tsx tools/bench/lib/measureSession.ts <model.onnx> <inputs.json> [--threads 2]
 //        [--iters 5] [--outputs a,b] [--no-arena] [--no-spin]
-// Loads the model with onnxruntime-node (CPU, the options createNodeRuntime uses), feeds
+// Loads the model with onnxruntime-node (CPU, CPU_SESSION_OPTIONS as createNodeRuntime), feeds
 // seeded random normal tensors for the inputs listed in inputs.json (InputSpec[]), runs once
 // to warm up, then times `iters` runs. Prints one JSON line: times, median, peak RSS.
 // measureInChild() below is the parent's side.
@@ -11,11 +11,14 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { feedInputs, valueType, type ModelProto } from '../../../src/onnx';
 import { parseArgs } from '../../args';
+import { CPU_SESSION_OPTIONS } from '../../../src/runtime/sessionOptions';
 
 export interface Measurement {
   model: string;
   timesMs: number[];
   medianMs: number;
+  /** median CPU time (user + system, all threads) per run: steadier than wall time on a loaded machine */
+  cpuMedianMs: number;
   /** peak resident set of the measuring process (VmHWM), MB */
   peakRssMb: number;
   /** resident set right after the session was created, before any run, MB */
@@ -88,7 +91,7 @@ async function measure(path: string, specs: InputSpec[], threads: number, iters:
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(path, {
     executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
+    ...CPU_SESSION_OPTIONS,
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     enableCpuMemArena: arena,
@@ -100,14 +103,18 @@ async function measure(path: string, specs: InputSpec[], threads: number, iters:
   const fetches = outputs ?? session.outputNames;
   await session.run(feeds, fetches);
   const timesMs: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < iters; i++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     const out = await session.run(feeds, fetches);
     timesMs.push(performance.now() - t);
+    const used = process.cpuUsage(c);
+    cpuMs.push((used.user + used.system) / 1000);
     for (const v of Object.values(out)) v.dispose();
   }
   await session.release();
-  return { model: path, timesMs, medianMs: median(timesMs), peakRssMb: vmHwmMb(), sessionRssMb, sessionCreateMs, threads };
+  return { model: path, timesMs, medianMs: median(timesMs), cpuMedianMs: median(cpuMs), peakRssMb: vmHwmMb(), sessionRssMb, sessionCreateMs, threads };
 }
 
 export interface MeasureOptions {
