@@ -59,7 +59,7 @@ async function unetOut(pack: LoadedPack, lora: Feeds): Promise<Float32Array> {
 describe('--fp16', () => {
   it('stores float16 weights with a Cast to float32 after each, records it, and keeps float32 inputs/outputs', () => {
     const m = half.result.manifest;
-    expect(m.conversion).toMatchObject({ weights: 'float16', compute: 'float32', fp16MinBytes: 1024 });
+    expect(m.conversion).toMatchObject({ weights: 'float16', compute: 'float32', fp16MinBytes: 1024, note: expect.stringMatching(/onnxruntime folds those Casts/) });
     const graph = decodeModel(half.pack.files('unet/model.onnx')).graph!;
     const f16 = graph.initializer!.filter((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16);
     expect(f16.length).toBeGreaterThan(30);
