@@ -148,8 +148,11 @@ async function deleteParts(cache: PackCache, key: string): Promise<void> {
 const PROGRESS_STEP = 256 * 1024;
 
 /** `bytes=<from>-` → whether a 206 answer starts where it was asked to. */
-function rangeStartsAt(res: Response, from: number): boolean {
-  const m = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
+function rangeStartsAt(res: Response, from: number, size: number): boolean {
+  const range = res.headers.get('content-range');
+  // A cross-origin server that does not expose Content-Range still sends a readable length.
+  if (range === null) return Number(res.headers.get('content-length')) === size - from;
+  const m = /^bytes (\d+)-/.exec(range);
   return m !== null && Number(m[1]) === from;
 }
 
@@ -185,7 +188,7 @@ async function download(
   } catch (e) {
     throw new PackFileError(file.path, `could not be fetched from ${url}: ${(e as Error).message}`);
   }
-  if (have > 0 && !(res.status === 206 && rangeStartsAt(res, have))) {
+  if (have > 0 && !(res.status === 206 && rangeStartsAt(res, have, file.size))) {
     // The server sent the whole file (it ignores Range) or a range we did not ask for: start over.
     if (res.status === 206 || res.status === 416) {
       await res.body?.cancel().catch(() => undefined);

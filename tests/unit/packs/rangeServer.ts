@@ -18,6 +18,8 @@ export interface RangeServer {
   requests: RangeRequest[];
   /** answer Range requests with 200 and the whole file */
   ignoreRange: boolean;
+  /** leave Content-Range out of 206 answers (what a cross-origin page sees when it is not exposed) */
+  hideContentRange: boolean;
   /** cut the next response for a path after this many body bytes (used once) */
   cutAfter: Map<string, number>;
   /** serve these bytes for a path instead of the file (a bad server copy) */
@@ -35,6 +37,7 @@ export async function serveWithRange(dir: string): Promise<RangeServer> {
   const state: Omit<RangeServer, 'url' | 'close'> = {
     requests: [],
     ignoreRange: false,
+    hideContentRange: false,
     cutAfter: new Map(),
     overrides: new Map(),
     headers: {},
@@ -77,7 +80,7 @@ export async function serveWithRange(dir: string): Promise<RangeServer> {
         ...state.headers,
         'Content-Type': type,
         'Content-Length': String(body.byteLength - from),
-        'Content-Range': `bytes ${from}-${body.byteLength - 1}/${body.byteLength}`,
+        ...(state.hideContentRange ? {} : { 'Content-Range': `bytes ${from}-${body.byteLength - 1}/${body.byteLength}` }),
         'Accept-Ranges': 'bytes',
       });
     } else {

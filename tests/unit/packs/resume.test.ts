@@ -32,6 +32,7 @@ afterAll(async () => {
 afterEach(() => {
   server.requests.length = 0;
   server.ignoreRange = false;
+  server.hideContentRange = false;
   server.cutAfter.clear();
   server.overrides.clear();
 });
@@ -110,6 +111,17 @@ describe('resumable pack download', () => {
     expect(unetRequests()).toEqual([expect.objectContaining({ range: `bytes=${3 * PART}-`, status: 200, sentBytes: 700_000 })]);
     expect(sha256(pack.files(UNET))).toBe(sha256(unetBytes));
     expect(partKeys(cache)).toEqual([]);
+  });
+
+  it('resumes when the 206 answer has no readable Content-Range but the length that was asked for', async () => {
+    const cache = new MemoryPackCache();
+    server.cutAfter.set(UNET, 200_000);
+    await expect(loadPack(`${server.url}manifest.json`, { cache, partBytes: PART })).rejects.toThrow(/broke off/);
+    server.requests.length = 0;
+    server.hideContentRange = true;
+    const pack = await loadPack(`${server.url}manifest.json`, { cache, partBytes: PART });
+    expect(unetRequests()).toEqual([expect.objectContaining({ range: `bytes=${3 * PART}-`, status: 206, sentBytes: 700_000 - 3 * PART })]);
+    expect(sha256(pack.files(UNET))).toBe(sha256(unetBytes));
   });
 
   it('refuses a resumed file whose sha256 differs and fetches it again from the start', async () => {
