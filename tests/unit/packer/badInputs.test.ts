@@ -200,7 +200,7 @@ describe('the CLI', () => {
       expect(code).toBe(0);
       const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
       expect(printed).toMatch(/pack "sd-opt" → /);
-      expect(printed).toMatch(/unet: unet\/model\.onnx \(external file model\.onnx_data\), 25\.0K parameters, found 56 UNet LoRA layers/);
+      expect(printed).toMatch(/unet: unet\/model\.onnx \(external file model\.onnx_data\), 13\.6K parameters, found 32 UNet LoRA layers/);
       expect(printed).toMatch(/unet\/weights\.0\.bin +\d+\.\d KiB/);
       expect(printed).toMatch(/ops the WebGPU EP lacks \(run on the CPU EP\): ConstantOfShape ×\d+, Trilu ×2/);
       expect(printed).toMatch(/weights float16 \(Cast to float32 after each weight; computed in float32\)/);
