@@ -387,7 +387,12 @@ describe('personalization in chromium', () => {
       polling: 100,
     });
     await page.getByTestId('cancel-personalize').click();
-    await waitFor(w, 'personalized', 60_000);
+    // the personalization from the earlier test is in use again (restored on load), so wait for
+    // this run's own result, not just for a Personalized panel
+    await page.waitForFunction(() => document.querySelector('[data-testid="active-name"]')?.textContent === 'coffee', undefined, {
+      timeout: 60_000,
+      polling: 100,
+    });
     const run = await page.locator('.run').innerText();
     expect(await page.getByTestId('personalize-notice').count(), `after Cancel the run panel says: ${run}`).toBe(1);
     const notice = await text(page, 'personalize-notice');
