@@ -65,7 +65,8 @@ export function portableSinCos(u: number): [number, number] {
   }
 }
 
-function splitmix32(state: { value: number }): number {
+/** splitmix32 step: seeds xoshiro states here and in LidbRng (src/lidb/random.ts). */
+export function splitmix32(state: { value: number }): number {
   state.value = (state.value + 0x9e3779b9) | 0;
   let z = state.value;
   z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);

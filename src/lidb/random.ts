@@ -2,44 +2,34 @@
 // sums of exactly representable numbers are used — no Math.log/cos, whose last bit may differ
 // between JS engines — so the aux bases a pack ships can be regenerated bit for bit anywhere.
 
+import { SeededRandom, splitmix32 } from '../diffusion/random';
+import { subSeed } from '../models/init';
+
 /** What LiDB init and rank relaxation need from a random source. */
 export interface NormalRng {
   /** a standard normal sample (mean 0, variance 1) */
   normal(): number;
 }
 
-/** xoshiro128**: 128-bit state, 32-bit output, passes BigCrush; seeded through splitmix32. */
+/**
+ * xoshiro128** (SeededRandom's generator) seeded through splitmix32 from a hash of (seed, stream),
+ * with Irwin–Hall normals instead of SeededRandom's Box–Muller: the committed aux bases were
+ * generated with this stream, so changing the seeding or the normal changes every aux file.
+ */
 export class LidbRng implements NormalRng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly source: SeededRandom;
 
   constructor(seed: number, stream = '') {
-    let x = hashName(seed, stream);
-    const next = () => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
-      z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
-      return (z ^ (z >>> 15)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    const counter = { value: hashName(seed, stream) };
+    const s0 = splitmix32(counter);
+    const s1 = splitmix32(counter);
+    const s2 = splitmix32(counter);
+    const s3 = splitmix32(counter);
+    this.source = SeededRandom.fromState({ s: [s0, s1, s2, s3], spare: null });
   }
 
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return this.source.nextUint32();
   }
 
   /** uniform in [0, 1), a multiple of 2^-32 */
@@ -58,14 +48,8 @@ export class LidbRng implements NormalRng {
   }
 }
 
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
-
-/** FNV-1a over the UTF-16 code units of `name`, mixed with the seed. */
+/** FNV-1a over the UTF-16 code units of `name` (subSeed), mixed with the seed's high half. */
 export function hashName(seed: number, name: string): number {
-  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  h ^= Math.floor(seed / 4294967296) >>> 0; // seeds above 2^32 still matter
-  return h >>> 0;
+  // seeds above 2^32 still matter
+  return (subSeed(seed, name) ^ (Math.floor(seed / 4294967296) >>> 0)) >>> 0;
 }

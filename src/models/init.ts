@@ -2,7 +2,11 @@
 // representable numbers are used (no Math.log/cos), so the bytes are the same on every JS engine
 // and a committed pack can be checked against a fresh build.
 
-/** sfc32: a small, fast 32-bit generator with a 2^128 state; seeded through splitmix32. */
+/**
+ * sfc32: a small, fast 32-bit generator with a 2^128 state; seeded through splitmix32.
+ * Not SeededRandom's xoshiro128**: the committed tiny pack's weights were generated with this
+ * stream, so switching generators would change every committed weight.
+ */
 export class Prng {
   private a: number;
   private b: number;
