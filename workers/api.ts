@@ -1,7 +1,8 @@
 // The one typed interface between the UI and the worker (through comlink). The UI imports only
 // these types; everything behind them (onnxruntime-web, the pipeline) lives in the worker.
 import type { PackManifest } from '../src/packs/manifest';
-import type { LoraValues } from '../src/pipeline/lora';
+import type { GenerateOptions } from '../src/pipeline/pipeline';
+import type { FineTuneSettings, PersonalizeProgress } from '../src/pipeline/personalize';
 
 export type { LoraValues, LoraSlotValue } from '../src/pipeline/lora';
 
@@ -27,18 +28,10 @@ export interface LoadPackResult {
   cachedBytes?: number;
 }
 
-export type SchedulerName = 'ddim' | 'euler' | 'dpmpp2m';
+export type { SchedulerName } from '../src/diffusion/schedulers';
 
-export interface GenerateRequest {
-  prompts: string[];
-  negativePrompt?: string;
-  seed: number;
-  steps: number;
-  guidance: number;
-  scheduler: SchedulerName;
-  /** values for the pack's LoRA slots, by layer name (manifest.lora.layers); absent layers are zero */
-  lora?: LoraValues;
-}
+/** generate()'s request: the pipeline's options less the step callback, which comlink passes apart. */
+export type GenerateRequest = Omit<GenerateOptions, 'onStep'>;
 
 export interface StepProgress {
   /** index of the image being made (0-based) and how many in all */
@@ -94,24 +87,7 @@ export interface PreparedSelfie {
   notice?: string;
 }
 
-export interface FineTuneSettings {
-  steps: number;
-  learningRate: number;
-  rank: number;
-  seed: number;
-}
-
-export type PersonalizeStage = 'hypernetwork' | 'vae-encode' | 'fine-tune' | 'done';
-
-export interface PersonalizeProgress {
-  stage: PersonalizeStage;
-  step: number;
-  steps: number;
-  /** denoising loss of this fine-tune step */
-  loss?: number;
-  /** estimated milliseconds left for the whole personalization */
-  etaMs?: number;
-}
+export type { FineTuneSettings, PersonalizeStage, PersonalizeProgress } from '../src/pipeline/personalize';
 
 export interface PersonalizeResult {
   /** the `.lidb.safetensors` bytes (format hyperbooth-lidb/1) of the personal weights */

@@ -1,29 +1,10 @@
 // The UI's only door to the models: one Web Worker (workers/hyperbooth.worker.ts) reached through
 // comlink. Components never import onnxruntime or pipeline code; they call this client.
 import * as Comlink from 'comlink';
-import type {
-  FineTuneSettings,
-  GenerateRequest,
-  GeneratedImage,
-  HyperBoothWorkerApi,
-  LoadOptions,
-  LoadPackResult,
-  LoraFileFormat,
-  PackProgress,
-  PersonalizationApi,
-  PersonalizeProgress,
-  PersonalizeResult,
-  PreparedSelfie,
-  SquareCrop,
-  StepProgress,
-  UseLoraOptions,
-  UseLoraResult,
-} from '../../workers/api';
+import type { HyperBoothWorkerApi } from '../../workers/api';
 
 /** The worker serves both halves of workers/api.ts: text-to-image and personalization. */
-type WorkerApi = HyperBoothWorkerApi & PersonalizationApi;
-
-export type WorkerRemote = Comlink.Remote<WorkerApi>;
+export type WorkerRemote = Comlink.Remote<HyperBoothWorkerApi>;
 
 declare global {
   interface Window {
@@ -36,19 +17,8 @@ declare global {
   }
 }
 
-export interface WorkerClient {
-  loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
-  generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GeneratedImage[]>;
-  prepareSelfie(file: Blob): Promise<PreparedSelfie>;
-  personalize(
-    selfie: { rgba: Uint8ClampedArray; width: number; height: number; crop: SquareCrop },
-    settings: FineTuneSettings,
-    onProgress: (p: PersonalizeProgress) => void,
-  ): Promise<PersonalizeResult>;
-  cancelPersonalize(): Promise<void>;
-  usePersonalization(lidb: Uint8Array | null): Promise<{ rank: number; meta: Record<string, string> } | null>;
-  exportPersonalization(format: LoraFileFormat): Promise<Uint8Array>;
-  useLora(bytes: Uint8Array, options?: UseLoraOptions): Promise<UseLoraResult>;
+/** The worker's API with callbacks passed plainly (the client wraps them for comlink). */
+export interface WorkerClient extends HyperBoothWorkerApi {
   /** called when the worker itself fails (script error, out of memory), not a rejected call */
   onCrash(listener: (message: string) => void): () => void;
 }
@@ -58,7 +28,7 @@ function createWorkerClient(): WorkerClient {
     type: 'module',
     name: 'hyperbooth',
   });
-  const api = Comlink.wrap<WorkerApi>(worker);
+  const api = Comlink.wrap<HyperBoothWorkerApi>(worker);
   window.__hyperbooth = { api };
 
   const crashListeners = new Set<(message: string) => void>();

@@ -39,6 +39,7 @@ export interface GenerateOptions {
   /** classifier-free guidance scale; ≤ 1 runs the conditional branch only */
   guidance: number;
   scheduler: SchedulerName;
+  /** values for the pack's LoRA slots, by layer name (manifest.lora.layers); absent layers are zero */
   lora?: LoraValues;
   onStep?: (info: StepInfo) => void;
 }
