@@ -21,3 +21,17 @@ export function requireFlag(args: ParsedArgs, name: string): string {
   if (typeof v !== 'string') throw new Error(`missing --${name} <value>`);
   return v;
 }
+
+/** A bad command line: commands print the message with their usage text and exit 2. */
+export class UsageError extends Error {}
+
+/** A non-negative integer flag; `fallback` when absent, a UsageError when absent without one. */
+export function intFlag(args: ParsedArgs, name: string, fallback?: number): number {
+  const v = args.flags[name];
+  if (v === undefined) {
+    if (fallback === undefined) throw new UsageError(`missing --${name} <integer>`);
+    return fallback;
+  }
+  if (v === true || !/^\d+$/.test(v)) throw new UsageError(`--${name} expects a non-negative integer, got ${v === true ? 'nothing' : `'${v}'`}`);
+  return Number(v);
+}

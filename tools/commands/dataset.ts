@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { parseArgs, requireFlag, type ParsedArgs } from '../args';
+import { intFlag, parseArgs, requireFlag, UsageError, type ParsedArgs } from '../args';
 import {
   caption, DEFAULT_IMAGE_SIZE, encodePng, identitySeed, isSplit, isStyle, photoSeed, renderStyled, sampleIdentity, SPLITS, STYLES,
   type Split, type Style,
@@ -21,18 +21,6 @@ const USAGE = `usage: hyperbooth dataset --out <dir> --split ${SPLITS.join('|')}
   --seed picks the world (0…262143): identities are split-tagged, so train, val and heldout never
   share one. --start offsets the identity index, so processes can write slices of one split.
   styles: ${STYLES.join(', ')} (default: photo)`;
-
-class UsageError extends Error {}
-
-function intFlag(args: ParsedArgs, name: string, fallback?: number): number {
-  const v = args.flags[name];
-  if (v === undefined) {
-    if (fallback === undefined) throw new UsageError(`missing --${name} <integer>`);
-    return fallback;
-  }
-  if (v === true || !/^\d+$/.test(v)) throw new UsageError(`--${name} expects a non-negative integer, got ${v === true ? 'nothing' : `'${v}'`}`);
-  return Number(v);
-}
 
 function splitFlag(args: ParsedArgs, fallback?: Split): Split {
   const v = args.flags.split ?? fallback;

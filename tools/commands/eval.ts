@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParsedArgs } from '../args';
+import { intFlag, parseArgs, UsageError, type ParsedArgs } from '../args';
 import { isStyle, STYLES, type Style } from '../../src/dataset';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../src/diffusion/schedulers';
 import { measureAccuracy } from '../../src/eval/accuracy';
@@ -28,18 +28,6 @@ const USAGE = `usage: hyperbooth eval --pack <dir> --ids <N> --seed <S> [--json 
   (classifier probability of the asked style, [0,1]) and similarity (descriptor cosine, [-1,1]).
   seconds = personalization time per identity, image generation excluded.
   styles: ${STYLES.join(', ')}`;
-
-class UsageError extends Error {}
-
-function intFlag(args: ParsedArgs, name: string, fallback?: number): number {
-  const v = args.flags[name];
-  if (v === undefined) {
-    if (fallback === undefined) throw new UsageError(`missing --${name} <integer>`);
-    return fallback;
-  }
-  if (v === true || !/^\d+$/.test(v)) throw new UsageError(`--${name} expects a non-negative integer, got ${v === true ? 'nothing' : `'${v}'`}`);
-  return Number(v);
-}
 
 function numberFlag(args: ParsedArgs, name: string, fallback: number): number {
   const v = args.flags[name];

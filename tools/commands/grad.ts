@@ -4,7 +4,7 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { parseArgs } from '../args';
+import { parseArgs, UsageError } from '../args';
 import { buildGradientModel, withFixedDims, type GradientOptions } from '../../src/autodiff';
 import { encodeModel, externalLocation, onnx, type ModelProto, type TensorProto } from '../../src/onnx';
 import type { ExternalDataReader } from '../../src/onnx';
@@ -23,8 +23,6 @@ const USAGE = `usage: hyperbooth grad <in.onnx> --wrt <name>[,<name>...] [--of <
 const EXTERNAL_THRESHOLD = 1024;
 /** An inline model with more initializer bytes than this is written with external data anyway. */
 const LARGE_MODEL_BYTES = 512 * 1024 * 1024;
-
-class UsageError extends Error {}
 
 function parseDims(flag: string | true | undefined, extra: string[]): Record<string, number> {
   const specs = [...(typeof flag === 'string' ? [flag] : []), ...extra].flatMap((s) => s.split(',')).filter(Boolean);

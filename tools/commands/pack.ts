@@ -2,7 +2,7 @@
 // Diffusion 1.5 ONNX export (diffusers or optimum layout) into a HyperBooth model pack and lists
 // it in the index.json beside it (src/packer does the work; this parses flags and prints).
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { parseArgs } from '../args';
+import { parseArgs, UsageError } from '../args';
 import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, PackInputError, formatSummary, packExport, type PackOptions } from '../../src/packer';
 import { updatePackIndex } from '../../src/packs/writePack';
 
@@ -24,8 +24,6 @@ const USAGE = `usage: hyperbooth pack --from <export dir> --out <pack dir> [opti
   --trigger WORD        the subject's rare token (default sks)
   --aux-seed N          seed of the LiDB aux bases (default 2307)
   --index FILE          index.json to list the pack in (default: index.json beside --out); --no-index to skip`;
-
-class UsageError extends Error {}
 
 function numberFlag(v: string | true | undefined, name: string, integer: boolean): number | undefined {
   if (v === undefined) return undefined;
