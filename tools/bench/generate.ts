@@ -4,6 +4,7 @@
 // between step ends of the timed run (the first interval also holds text encoding, so it is left out).
 import { resolve } from 'node:path';
 import { parseArgs } from '../args';
+import { failureNote, median, printTable as printBenchTable } from './lib/report';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createPipeline } from '../../src/pipeline/pipeline';
@@ -23,12 +24,6 @@ interface Row {
   steps: number;
   checksum: number;
   note?: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function stepIntervals(stepEndsMs: number[]): number[] {
@@ -89,7 +84,7 @@ async function benchBrowser(packDir: string, backends: ('wasm' | 'webgpu')[], re
         if (loaded.notice) row.note = loaded.notice;
         rows.push(row);
       } catch (e) {
-        rows.push({ backend: `chromium ${backend}`, msPerStep: NaN, totalMs: NaN, steps: 0, checksum: NaN, note: `failed: ${(e as Error).message.split('\n')[0]}${errors.length ? ` (page: ${errors[0]})` : ''}` });
+        rows.push({ backend: `chromium ${backend}`, msPerStep: NaN, totalMs: NaN, steps: 0, checksum: NaN, note: failureNote(e, errors) });
       } finally {
         await page.close();
       }
@@ -105,11 +100,7 @@ function printTable(rows: Row[], req: GenerateRequest): void {
   console.log(`\ngenerate(): 1 image, ${req.steps} steps ${req.scheduler}, guidance ${req.guidance}${req.guidance > 1 ? ' (UNet batch 2)' : ''}; warm-up run first, median step\n`);
   const header = ['backend', 'ms/step', 'total ms', 'steps', 'pixel sum'];
   const body = rows.map((r) => [r.backend, r.msPerStep.toFixed(2), r.totalMs.toFixed(0), String(r.steps), String(r.checksum)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const b of body) console.log(line(b));
+  printBenchTable(header, body);
   for (const r of rows) if (r.note) console.log(`\n${r.backend}: ${r.note}`);
 }
 

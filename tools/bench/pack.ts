@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { parseArgs } from '../args';
+import { vmHwmMb } from './lib/report';
 import { packExport, type PackResult } from '../../src/packer';
 import { loraInputNames } from '../../src/packs/manifest';
 
@@ -33,14 +34,6 @@ interface ChildReport {
   totalBytes: number;
   unetChunks: number;
   weights: string;
-}
-
-function vmHwmMb(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS / 1024;
 }
 
 function runChild(args: string[]): Promise<string> {

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from '../args';
+import { failureNote, median, printTable } from './lib/report';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createPipeline } from '../../src/pipeline/pipeline';
@@ -45,12 +46,6 @@ interface Row {
   lastLoss: number;
   note?: string;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 interface Plan {
   packDir: string;
@@ -189,7 +184,7 @@ async function benchBrowser(plan: Plan, backends: ('wasm' | 'webgpu')[]): Promis
       } catch (e) {
         rows.push({
           backend: `chromium ${backend}`, decodeCropMs: NaN, hypernetworkMs: NaN, vaeEncodeMs: NaN, stepMs: NaN, steps: 0, imageMs: NaN, firstLoss: NaN, lastLoss: NaN,
-          note: `failed: ${(e as Error).message.split('\n')[0]}${errors.length ? ` (page: ${errors[0]})` : ''}`,
+          note: failureNote(e, errors),
         });
       } finally {
         await page.close();
@@ -200,14 +195,6 @@ async function benchBrowser(plan: Plan, backends: ('wasm' | 'webgpu')[]): Promis
     await server.close();
   }
   return rows;
-}
-
-function printTable(header: string[], body: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const b of body) console.log(line(b));
 }
 
 function printStages(rows: Row[], plan: Plan): void {

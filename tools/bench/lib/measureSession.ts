@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { feedInputs, valueType, type ModelProto } from '../../../src/onnx';
 import { parseArgs } from '../../args';
+import { median, vmHwmMb } from './report';
 import { CPU_SESSION_OPTIONS } from '../../../src/runtime/sessionOptions';
 
 export interface Measurement {
@@ -27,12 +28,6 @@ export interface Measurement {
   threads: number;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /** Normal(0, 1) from a seeded xorshift, so every run of a benchmark feeds the same numbers. */
 function randomNormal(n: number, seed: number, scale: number): Float32Array {
   let s = (seed * 2654435761) >>> 0 || 1;
@@ -43,14 +38,6 @@ function randomNormal(n: number, seed: number, scale: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   return out;
-}
-
-function vmHwmMb(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS / 1024;
 }
 
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
