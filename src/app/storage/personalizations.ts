@@ -34,20 +34,11 @@ export interface PersonalizationRecord {
 }
 
 /** What IndexedDB holds: plain fields and ArrayBuffers, with a version for later migrations. */
-export interface StoredPersonalization {
+export interface StoredPersonalization
+  extends Pick<PersonalizationRecord, 'id' | 'name' | 'createdAt' | 'packId' | 'trigger' | 'rank' | 'source' | 'kind' | 'sha256'> {
   v: 1;
-  id: string;
-  name: string;
-  createdAt: number;
-  packId: string;
-  trigger: string;
-  rank: number;
-  source: PersonalizationSource;
-  /** absent in records written before LoRA import (they are all LiDB files) */
-  kind?: PersonalizationKind;
   strength?: number | null;
   lidb: ArrayBuffer;
-  sha256: string;
   thumbnailPng: ArrayBuffer | null;
   settings: FineTuneSettings | null;
   losses: number[] | null;
