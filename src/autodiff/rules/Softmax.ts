@@ -8,13 +8,14 @@ export function softmaxAxes(ctx: GradContext): number[] {
   return ctx.opset >= 13 ? [a] : Array.from({ length: r - a }, (_, i) => a + i);
 }
 
-// dx = dy·y − y·Σ_axis(dy·y)
+// dx = y·(dy − Σ_axis(dy·y)): dy·y dies at the reduction, so at most two tensors of y's size
+// are live at once (attention probabilities are the largest tensors of a UNet's backward)
 export const Softmax: GradRule = {
   opType: 'Softmax',
   gradFunc: (ctx) => [() => {
     const { e } = ctx;
     const y = ctx.y(0);
-    const dyy = e.mul(ctx.dy()!, y);
-    return e.sub(dyy, e.mul(y, e.reduceSum(dyy, softmaxAxes(ctx), true)));
+    const dy = ctx.dy()!;
+    return e.mul(y, e.sub(dy, e.reduceSum(e.mul(dy, y), softmaxAxes(ctx), true)));
   }],
 };
