@@ -1,10 +1,10 @@
-// --fp16: weights stored as float16, computed in float32. Each large float32 initializer W
-// becomes a float16 initializer `W::fp16` and a Cast back to float32 named W, so every node,
-// the LoRA slots, the train graph's autodiff and the app's float32 inputs/outputs see exactly
-// the graph they saw before, and the download and the files halve. onnxruntime folds the Casts
-// when it loads the graph, so memory while running is that of float32 weights; float16
-// arithmetic is left out on purpose (the software WebGPU adapter here has no shader-f16, and
-// the fine-tune's gradients would lose precision).
+// --fp16, the weights: each large float32 initializer W becomes a float16 initializer `W::fp16`
+// and a Cast back to float32 named W, so every node, the LoRA slots and the train graph's
+// autodiff see exactly the graph they saw before, and the download and the files halve.
+// onnxruntime folds the Casts when it loads the graph, so a train session holds float32
+// weights and its gradients stay float32. The forward graphs then go through
+// convertToFloat16 (src/onnx/toFloat16.ts), which turns those Casts into float16 no-ops and
+// computes in float16: both read the same `W::fp16` bytes in the chunks.
 import { onnx, tensorDims, type ModelProto, type NodeProto, type TensorProto } from '../onnx';
 import { toHalf } from '../onnx/float16';
 import { PackInputError } from './errors';

@@ -8,13 +8,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { encodeModel, onnx, tensorDims, type ModelProto } from '../onnx';
+import { convertToFloat16 } from '../onnx/toFloat16';
 import { buildTextEncoderGradModel, buildUnetTrainModel } from '../finetune/trainGraphs';
 import { tokenizerFromVocabMerges, type ClipTokenizerJson } from '../diffusion/tokenizerBuild';
 import { ClipTokenizer } from '../diffusion/tokenizer';
 import { auxDims } from '../lidb/layers';
 import { makeAuxBases, writeAuxFile } from '../lidb/aux';
 import { CLIP_NORMALIZE } from '../models/hypernet';
-import { PACK_FORMAT, validateManifest, type LoraLayer, type PackFile, type PackManifest, type PackModel } from '../packs/manifest';
+import { PACK_FORMAT, validateManifest, type LoraLayer, type PackFile, type PackManifest, type PackModel, type PackPrecision } from '../packs/manifest';
 import { manifestBytes } from '../packs/writePack';
 import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights } from './chunks';
 import { PackInputError } from './errors';
@@ -68,8 +69,8 @@ export interface PackConversion {
   source: { folder: string; storage: Record<GraphPart, string> };
   /** dtype of the stored weights */
   weights: 'float32' | 'float16';
-  /** dtype every op computes in; with float16 weights a Cast after each weight restores float32 */
-  compute: 'float32';
+  /** dtype the forward graphs (UNet, text encoder, VAE) compute in; the train graphs compute in float32 (manifest.precision has it per graph) */
+  compute: 'float32' | 'float16';
   /** float16 weights: which initializers (float32, at least this many bytes) were stored as float16 */
   fp16MinBytes?: number;
   /** float16 weights: what that means when the pack runs */
@@ -120,8 +121,12 @@ interface Context {
 }
 
 const now = () => performance.now();
-/** Measured: after session creation at optimization level 'basic' or above no Cast and no float16 weight is left. */
-const FP16_NOTE = 'weights are stored as float16, each followed by a Cast to float32; onnxruntime folds those Casts when it creates a session, so the download and the cache halve but memory while running holds float32 weights';
+/**
+ * The forward graphs go through convertToFloat16; the train graphs read the same float16 weights
+ * through a Cast to float32 each (onnxruntime folds those at session creation, measured), so
+ * the weights are stored once and the fine-tune's gradients stay float32.
+ */
+const FP16_NOTE = 'weights are stored once, as float16. The UNet, text encoder and VAE graphs compute in float16 (normalizations, the LayerNorm variance and the timestep embedding stay float32; inputs and outputs are float32). The train graphs cast each float16 weight to float32 and compute in float32 (onnxruntime folds those Casts at session creation, so a train session holds float32 weights)';
 const FP16_MIN_BYTES = EXTERNAL_THRESHOLD_BYTES;
 
 export async function packExport(opts: PackOptions): Promise<PackResult> {
@@ -206,7 +211,7 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
     tool: 'hyperbooth pack',
     source: { folder: basename(parts.dir), storage },
     weights: ctx.fp16 ? 'float16' : 'float32',
-    compute: 'float32',
+    compute: ctx.fp16 ? 'float16' : 'float32',
     ...(ctx.fp16 ? { fp16MinBytes: FP16_MIN_BYTES, note: FP16_NOTE } : {}),
     chunkBytes: ctx.chunkBytes,
     ...(unetFacts.timestepWasStaticOne ? { timestepRelaxed: true } : {}),
@@ -235,6 +240,7 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
       ...(text.grad ? { textEncoder: text.grad } : {}),
       defaults: { ...(opts.train ?? DEFAULT_TRAIN) },
     },
+    precision: packPrecision(ctx.fp16),
     conversion,
   };
   const lacking = new Map<string, string[]>();
@@ -283,7 +289,7 @@ function convertTextEncoder(ctx: Context, tokenizer: { json: ClipTokenizerJson; 
   }
   const parameters = countParameters(model);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
-  const graphs: ModelProto[] = [stored];
+  const graphs: ModelProto[] = [forwardGraph(ctx, stored, src)];
   if (layers.length) graphs.push(buildTextEncoderGradModel(pinInputDims(stored, { input_ids: [1, maxLength] })));
   const written = writeGraphs(ctx, 'text_encoder', graphs, ['model.onnx', 'grad.onnx'], src, converted);
   ctx.reports.push({ part: 'text_encoder', source: src.name, storage: src.storage, parameters, ...(layers.length ? { layers: layers.length } : {}), ...(countCheck ? { countCheck } : {}), lackingOps: lackingOps(graphs), files: written.files, ms: now() - t0 });
@@ -318,8 +324,9 @@ function convertVae(ctx: Context, part: 'vae_encoder' | 'vae_decoder'): Converte
   const scale = part === 'vae_decoder' ? vaeScaleFactor(model) : 0;
   const parameters = countParameters(model);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
-  const written = writeGraphs(ctx, part, [stored], ['model.onnx'], src, converted);
-  ctx.reports.push({ part, source: src.name, storage: src.storage, parameters, lackingOps: lackingOps([stored]), files: written.files, ms: now() - t0 });
+  const forward = forwardGraph(ctx, stored, src);
+  const written = writeGraphs(ctx, part, [forward], ['model.onnx'], src, converted);
+  ctx.reports.push({ part, source: src.name, storage: src.storage, parameters, lackingOps: lackingOps([forward]), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
   return { model: written.models[0], files: written.files, scale, ...(latentChannels !== undefined ? { latentChannels } : {}) };
 }
@@ -338,10 +345,29 @@ function convertUnet(
   const tTrain = now();
   const train = buildUnetTrainModel(pinned, undefined, ctx.opts.recompute ? { recompute: 'auto' } : {});
   ctx.log(`${src.name}: train-step graph with ${train.graph!.node!.length} nodes in ${((now() - tTrain) / 1000).toFixed(1)} s`);
-  const written = writeGraphs(ctx, 'unet', [stored, train], ['model.onnx', 'train.onnx'], src, converted);
-  ctx.reports.push({ part: 'unet', source: src.name, storage: src.storage, parameters, layers: layers.length, countCheck, lackingOps: lackingOps([stored, train]), files: written.files, ms: now() - t0 });
+  const forward = forwardGraph(ctx, stored, src);
+  const written = writeGraphs(ctx, 'unet', [forward, train], ['model.onnx', 'train.onnx'], src, converted);
+  ctx.reports.push({ part: 'unet', source: src.name, storage: src.storage, parameters, layers: layers.length, countCheck, lackingOps: lackingOps([forward, train]), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
   return { model: written.models[0], train: written.models[1], files: written.files };
+}
+
+/**
+ * --fp16: the forward graph computes in float16. Its large weights are already the float16
+ * initializers `W::fp16` of storeWeightsAsFp16, each followed by a Cast to float32, which
+ * becomes a Cast to float16 (a no-op ORT removes), so the forward and the train graphs share
+ * the same float16 weights in the chunks.
+ */
+function forwardGraph(ctx: Context, stored: ModelProto, src: SourceGraph): ModelProto {
+  return ctx.fp16 ? convertToFloat16(stored, { keepIoTypes: true, readExternal: src.readExternal }) : stored;
+}
+
+function packPrecision(fp16: boolean): PackPrecision {
+  const forward = fp16 ? 'float16' : 'float32';
+  return {
+    weights: forward,
+    compute: { unet: forward, textEncoder: forward, vaeDecoder: forward, vaeEncoder: forward, train: 'float32' },
+  };
 }
 
 /**

@@ -10,7 +10,12 @@ export function formatSummary(r: PackResult): string {
   const lines: string[] = [];
   lines.push(`pack "${m.id}" → ${r.dir} in ${(r.ms / 1000).toFixed(1)} s`);
   lines.push(`  image ${m.image.width}×${m.image.height}, latent ${m.latent.channels}×${m.latent.height}×${m.latent.width}, text ${m.text.maxLength} tokens × ${m.text.hiddenSize} (input_ids ${m.text.inputDtype}), timestep ${m.unet.timestepDtype} ${m.unet.timestepShape === 'batch' ? '[batch]' : 'scalar'}`);
-  lines.push(`  weights ${m.conversion.weights}${m.conversion.weights === 'float16' ? ' (Cast to float32 after each weight; computed in float32)' : ''}, chunks ≤ ${mib(m.conversion.chunkBytes)}`);
+  lines.push(`  weights ${m.conversion.weights}, chunks ≤ ${mib(m.conversion.chunkBytes)}`);
+  if (m.precision) {
+    const byDtype = (d: string) => Object.entries(m.precision!.compute).filter(([, v]) => v === d).map(([k]) => k);
+    const f16 = byDtype('float16');
+    lines.push(`  compute: ${f16.length ? `float16 ${f16.join(', ')} (float32 inputs/outputs, normalizations and timestep embedding); ` : ''}float32 ${byDtype('float32').join(', ')}${f16.length ? ' (float16 weights cast to float32)' : ''}`);
+  }
   for (const p of r.parts) {
     const layers = p.layers !== undefined ? `, ${p.countCheck?.message ?? `${p.layers} LoRA layers`}` : '';
     lines.push(`  ${p.part}: ${p.source} (${p.storage}), ${count(p.parameters)} parameters${layers}, ${(p.ms / 1000).toFixed(1)} s`);

@@ -79,6 +79,18 @@ export interface TrainSpec {
   defaults: { steps: number; rank: number; learningRate: number };
 }
 
+export type PrecisionGraph = 'unet' | 'textEncoder' | 'vaeDecoder' | 'vaeEncoder' | 'train';
+export type Precision = 'float16' | 'float32';
+
+/**
+ * Which dtype the weights are stored in and each graph computes in. Every graph takes and gives
+ * float32 whatever it computes in, so the app feeds a pack the same way either way.
+ */
+export interface PackPrecision {
+  weights: Precision;
+  compute: Record<PrecisionGraph, Precision>;
+}
+
 export interface PackManifest {
   format: typeof PACK_FORMAT;
   id: string;
@@ -114,6 +126,8 @@ export interface PackManifest {
   hypernet?: HypernetSpec;
   /** optional: without it the pack can predict a LiDB but not fine-tune it; needs `lidb` */
   train?: TrainSpec;
+  /** optional (informational): absent means float32 weights and compute */
+  precision?: PackPrecision;
   files: PackFile[];
 }
 
@@ -153,6 +167,7 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   if (x.lidb !== undefined) validateLidb(x as PackManifest, fail);
   if (x.hypernet !== undefined) validateHypernet(x as PackManifest, fail);
   if (x.train !== undefined) validateTrain(x as PackManifest, fail);
+  if (x.precision !== undefined) validatePrecision(x.precision, fail);
   return x as PackManifest;
 }
 
@@ -190,4 +205,12 @@ function validateTrain(m: PackManifest, fail: (why: string) => never): void {
   if (!d || !isCount(d.steps)) fail(`train.defaults.steps ${JSON.stringify(d?.steps)} is not a positive integer`);
   if (!isCount(d.rank)) fail(`train.defaults.rank ${JSON.stringify(d.rank)} is not a positive integer`);
   if (typeof d.learningRate !== 'number' || !(d.learningRate > 0) || !Number.isFinite(d.learningRate)) fail(`train.defaults.learningRate ${JSON.stringify(d.learningRate)} is not a positive number`);
+}
+
+function validatePrecision(p: PackPrecision, fail: (why: string) => never): void {
+  const ok = (v: unknown) => v === 'float16' || v === 'float32';
+  if (!ok(p?.weights)) fail(`precision.weights ${JSON.stringify(p?.weights)} is not float16 or float32`);
+  for (const g of ['unet', 'textEncoder', 'vaeDecoder', 'vaeEncoder', 'train'] as const) {
+    if (!ok(p.compute?.[g])) fail(`precision.compute.${g} ${JSON.stringify(p.compute?.[g])} is not float16 or float32`);
+  }
 }

@@ -10,7 +10,7 @@ import { modelSource } from '../../../src/pipeline/modelSource';
 import { zeroLoraFeeds } from '../../../src/pipeline/lora';
 import { createPipeline } from '../../../src/pipeline/pipeline';
 import { SeededRandom } from '../../../src/diffusion/random';
-import { decodeModel, externalLocation, onnx } from '../../../src/onnx';
+import { decodeModel, externalLocation, onnx, toNumber } from '../../../src/onnx';
 import { readSafetensors } from '../../../src/safetensors';
 import { PackInputError, type PackResult } from '../../../src/packer';
 import type { Feeds } from '../../../src/runtime/types';
@@ -57,15 +57,35 @@ async function unetOut(pack: LoadedPack, lora: Feeds): Promise<Float32Array> {
 }
 
 describe('--fp16', () => {
-  it('stores float16 weights with a Cast to float32 after each, records it, and keeps float32 inputs/outputs', () => {
+  it('stores float16 weights once, computes the forward graphs in float16, records it, and keeps float32 inputs/outputs', () => {
     const m = half.result.manifest;
-    expect(m.conversion).toMatchObject({ weights: 'float16', compute: 'float32', fp16MinBytes: 1024, note: expect.stringMatching(/onnxruntime folds those Casts/) });
+    expect(m.conversion).toMatchObject({ weights: 'float16', compute: 'float16', fp16MinBytes: 1024, note: expect.stringMatching(/train graphs cast each float16 weight to float32/) });
+    expect(m.precision).toEqual({ weights: 'float16', compute: { unet: 'float16', textEncoder: 'float16', vaeDecoder: 'float16', vaeEncoder: 'float16', train: 'float32' } });
+    expect(base.result.manifest.precision).toEqual({ weights: 'float32', compute: { unet: 'float32', textEncoder: 'float32', vaeDecoder: 'float32', vaeEncoder: 'float32', train: 'float32' } });
+    const { FLOAT, FLOAT16 } = onnx.TensorProto.DataType;
     const graph = decodeModel(half.pack.files('unet/model.onnx')).graph!;
-    const f16 = graph.initializer!.filter((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16);
-    expect(f16.length).toBeGreaterThan(30);
-    expect(f16.every((t) => externalLocation(t) && t.name!.endsWith('::fp16'))).toBe(true);
-    const casts = graph.node!.filter((n) => n.opType === 'Cast' && f16.some((t) => t.name === n.input![0]));
-    expect(casts).toHaveLength(f16.length);
+    const train = decodeModel(half.pack.files(m.train!.unet.file)).graph!;
+    // the chunks hold float16 weights `W::fp16` that both graphs read: the forward graph through
+    // a Cast to float16 (a no-op), the train graph through a Cast to float32
+    const shared = graph.initializer!.filter((t) => externalLocation(t));
+    expect(shared.length).toBeGreaterThan(30);
+    for (const t of shared) {
+      expect(t.dataType, t.name!).toBe(FLOAT16);
+      expect(t.name!.endsWith('::fp16'), t.name!).toBe(true);
+      const twin = train.initializer!.find((x) => x.name === t.name)!;
+      expect(twin.dataType, t.name!).toBe(FLOAT16);
+      expect(externalLocation(twin), t.name!).toEqual(externalLocation(t));
+    }
+    const castTo = (g: typeof graph, to: number) => g.node!.filter((n) => n.opType === 'Cast' && toNumber(n.attribute![0].i as number) === to && shared.some((t) => t.name === n.input![0])).length;
+    expect(castTo(graph, FLOAT16)).toBe(shared.length);
+    expect(castTo(train, FLOAT)).toBe(shared.length);
+    // the forward graph's float math: float16 except what stays float32 by design
+    const ops = (g: typeof graph, dtype: number) => new Set(g.node!.filter((n) => n.opType === 'Cast' && toNumber(n.attribute![0].i as number) === dtype).flatMap((n) => n.name!.startsWith('/float16/') ? [n.name!] : []));
+    expect(ops(graph, FLOAT16).size).toBeGreaterThan(0);
+    expect(train.node!.some((n) => n.name!.startsWith('/float16/'))).toBe(false);
+    const smallF32 = graph.initializer!.filter((t) => !externalLocation(t) && t.dataType === FLOAT);
+    const smallF16 = graph.initializer!.filter((t) => !externalLocation(t) && t.dataType === FLOAT16);
+    expect(smallF16.length).toBeGreaterThan(smallF32.length);
     for (const io of [...graph.input!, ...graph.output!]) {
       if (io.name === 'timestep') continue;
       expect(io.type!.tensorType!.elemType, io.name!).toBe(onnx.TensorProto.DataType.FLOAT);
