@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, launchPersistentBrowser, projectRoot, startServer, type TestServer } from './harness';
+import { readGalleryPixels, watchPage } from './pageHelpers';
 
 interface ManifestFiles {
   id: string;
@@ -33,16 +34,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
 });
-
-/** Page errors and console errors, so a failing test says what the page said. */
-function watchPage(page: Page): string[] {
-  const log: string[] = [];
-  page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') log.push(`console.error: ${m.text()}`);
-  });
-  return log;
-}
 
 async function statusText(page: Page): Promise<string> {
   return (await page.getByTestId('status').textContent()) ?? '';
@@ -94,18 +85,7 @@ async function generateAndReadPixels(page: Page, log: string[]): Promise<{ rgba:
   const state = (await outcome.jsonValue()) as string;
   if (state !== 'done') throw new Error(`generate failed: ${state}\n${log.join('\n')}`);
   const ms = Date.now() - t0;
-  const pixels = await page.evaluate(async () => {
-    const img = document.querySelector('[data-testid="gallery-image"]') as HTMLImageElement;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-    ctx.drawImage(img, 0, 0);
-    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    return { data: Array.from(data), width: canvas.width, height: canvas.height };
-  });
-  return { rgba: Uint8Array.from(pixels.data), width: pixels.width, height: pixels.height, ms };
+  return { ...(await readGalleryPixels(page)), ms };
 }
 
 function channelStats(rgba: Uint8Array): { distinct: number; min: number; max: number } {

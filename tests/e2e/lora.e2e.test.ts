@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import { launchBrowser, projectRoot, startServer, type TestServer } from './harness';
+import { readGalleryPixels } from './pageHelpers';
 import { writeSafetensors } from '../../src/safetensors';
 
 const PORTRAIT = join(projectRoot, 'tests', 'fixtures', 'images', 'astronaut_portrait_1536x2048.jpg');
@@ -64,17 +65,7 @@ async function generatePixels(page: Page, log: string[]): Promise<Uint8Array> {
   const before = await page.getByTestId('gallery-image').count();
   await page.getByTestId('generate').click();
   await until(page, log, 'the image', present('gallery-image', before + 1));
-  const data = await page.evaluate(async () => {
-    const img = document.querySelector('[data-testid="gallery-image"]') as HTMLImageElement;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-    ctx.drawImage(img, 0, 0);
-    return Array.from(ctx.getImageData(0, 0, canvas.width, canvas.height).data);
-  });
-  return Uint8Array.from(data);
+  return (await readGalleryPixels(page)).rgba;
 }
 
 function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, projectRoot, startServer, type TestServer } from './harness';
+import { watchPage as watch } from './pageHelpers';
 import { serveWithRange, type RangeServer } from '../unit/packs/rangeServer';
 import { packExport } from '../../src/packer';
 import type { PackManifest } from '../../src/packs/manifest';
@@ -50,15 +51,6 @@ afterAll(async () => {
   await packs?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
-
-function watch(page: Page): string[] {
-  const log: string[] = [];
-  page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') log.push(`console.error: ${m.text()}`);
-  });
-  return log;
-}
 
 async function waitReady(page: Page, log: string[]): Promise<string> {
   const outcome = await page.waitForFunction(
