@@ -13,7 +13,8 @@ const USAGE = `usage: hyperbooth pack --from <export dir> --out <pack dir> [opti
   --out DIR             the pack folder to write, e.g. public/models/sd15 (replaced if it exists)
   --id ID               pack id (default: the --out folder's name)
   --name NAME           display name (default: "Stable Diffusion (<export folder>)")
-  --fp16                store weights as float16 (Cast to float32 in the graph; compute stays float32)
+  --fp16                float16 weights; UNet, text encoder and VAE compute in float16 with float32
+                        inputs/outputs (needs WebGPU shader-f16); train graphs stay float32
   --text-encoder-lora   LoRA slots and a gradient graph on the text encoder too (SD1.5: 48 more layers)
   --recompute           the UNet train graph recomputes block activations in its backward pass
                         (less memory, a little more time; SD1.5 at 512 px on CPU: 13.8 → 10.3 GB)
