@@ -4,6 +4,7 @@ import { stepSectionId } from '../hooks/useFlow';
 import { downloadPersonalization, stopUsing } from '../libraryActions';
 import { fineTuneSummary, formatStrength } from '../personalizedText';
 import { useAppStore } from '../store';
+import { LineIcon } from './LineIcon';
 
 const DOWNLOADS: { format: LoraFileFormat; label: string; title: string }[] = [
   { format: 'lidb', label: 'LiDB file', title: 'HyperBooth’s own file: small, loads back into this app' },
@@ -13,9 +14,9 @@ const DOWNLOADS: { format: LoraFileFormat; label: string; title: string }[] = [
 
 function DownloadIcon() {
   return (
-    <svg width="15" height="15" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2.2">
+    <LineIcon size={15} strokeWidth={2.2}>
       <path d="M12 4v11m0 0l-4.5-4.5M12 15l4.5-4.5M5 19h14" strokeLinecap="round" strokeLinejoin="round" />
-    </svg>
+    </LineIcon>
   );
 }
 

@@ -6,15 +6,16 @@ import type { SchedulerName } from '../../../workers/api';
 import { StylePresets } from './StylePresets';
 import { GeneratePanel } from './GeneratePanel';
 import { PersonalizedBar } from './PersonalizedBar';
+import { LineIcon } from './LineIcon';
 
 function DiceIcon() {
   return (
-    <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.8">
+    <LineIcon size={18} strokeWidth={1.8}>
       <rect x="3.5" y="3.5" width="17" height="17" rx="4" />
       <circle cx="8.5" cy="8.5" r="1.3" fill="currentColor" />
       <circle cx="15.5" cy="15.5" r="1.3" fill="currentColor" />
       <circle cx="12" cy="12" r="1.3" fill="currentColor" />
-    </svg>
+    </LineIcon>
   );
 }
 

@@ -4,6 +4,7 @@ import { personalizeFraction } from '../statusText';
 import { STEPS, type StepId, type StepState } from '../steps';
 import { useAppStore } from '../store';
 import { ProgressBar } from './ProgressBar';
+import { LineIcon } from './LineIcon';
 
 interface StageProgress {
   fraction?: number;
@@ -40,9 +41,9 @@ const STATE_WORDS: Record<StepState, string> = { done: 'done', current: 'now', o
 
 function CheckIcon() {
   return (
-    <svg width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="3">
+    <LineIcon size={14} strokeWidth={3}>
       <path d="M5 12.5l4.5 4.5L19 7.5" strokeLinecap="round" strokeLinejoin="round" />
-    </svg>
+    </LineIcon>
   );
 }
 

@@ -2,16 +2,17 @@ import { useState, type DragEvent } from 'react';
 import { stepSectionId } from '../hooks/useFlow';
 import { chooseSelfie } from '../selfieActions';
 import { useAppStore } from '../store';
+import { LineIcon } from './LineIcon';
 
 const ACCEPT = 'image/jpeg,image/png,image/webp,.jpg,.jpeg,.png,.webp';
 
 function PhotoIcon() {
   return (
-    <svg width="34" height="34" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+    <LineIcon size={34} strokeWidth={1.6}>
       <rect x="3" y="5" width="18" height="14" rx="3" />
       <circle cx="12" cy="12" r="3.3" />
       <path d="M8 5l1.4-2h5.2L16 5" strokeLinejoin="round" />
-    </svg>
+    </LineIcon>
   );
 }
 
