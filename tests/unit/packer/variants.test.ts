@@ -13,6 +13,7 @@ import { SeededRandom } from '../../../src/diffusion/random';
 import { decodeModel, externalLocation, onnx, toNumber } from '../../../src/onnx';
 import { readSafetensors } from '../../../src/safetensors';
 import { PackInputError, type PackResult } from '../../../src/packer';
+import { validateManifest } from '../../../src/packs/manifest';
 import type { Feeds } from '../../../src/runtime/types';
 import { float32, maxAbs, maxAbsDiff, packFixture, removeTempDirs } from './helpers';
 
@@ -110,6 +111,34 @@ describe('--fp16', () => {
       expect(diff).toBeGreaterThan(0);
       // float16 compute since convertToFloat16: measured 2.2e-3 (1.5e-3 with LoRA) of max |out| 1.35
       expect(diff).toBeLessThan(5e-3 * maxAbs(ref));
+    }
+  });
+
+  it('manifest.precision is validated', () => {
+    const m = half.result.manifest;
+    expect(() => validateManifest({ ...m, precision: { ...m.precision!, compute: { ...m.precision!.compute, train: 'bfloat16' } } })).toThrow('precision.compute.train "bfloat16" is not float16 or float32');
+    expect(() => validateManifest({ ...m, precision: { weights: 'half', compute: m.precision!.compute } })).toThrow('precision.weights "half" is not float16 or float32');
+  });
+
+  it('VAE encoder and decoder in float16 stay close to the float32 pack', async () => {
+    const x = float32(rng.randn(3 * 64 * 64).map((v) => Math.tanh(v)), [1, 3, 64, 64]);
+    const z = float32(rng.randn(4 * 8 * 8), [1, 4, 8, 8]);
+    const run = async (p: LoadedPack, part: 'vaeEncoder' | 'vaeDecoder') => {
+      const s = await runtime.createSession(modelSource(part, p.manifest.models[part], p.files));
+      try {
+        const [name, feed] = part === 'vaeEncoder' ? ['sample', x] : ['latent_sample', z];
+        return Object.values(await s.run({ [name]: feed }))[0].data as Float32Array;
+      } finally {
+        await s.release();
+      }
+    };
+    for (const part of ['vaeEncoder', 'vaeDecoder'] as const) {
+      const ref = await run(base.pack, part);
+      const got = await run(half.pack, part);
+      const diff = maxAbsDiff(got, ref);
+      console.log(`fp16 vs fp32 pack, ${part}: max |diff| ${diff.toExponential(2)} (max |out| ${maxAbs(ref).toFixed(3)})`);
+      expect(diff).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(1e-2 * maxAbs(ref));
     }
   });
 
