@@ -85,3 +85,14 @@ export class StepCounter {
     this.index += 1;
   }
 }
+
+/**
+ * Position of `t` in `schedule`, or null when absent. When `t` occurs twice diffusers takes the
+ * second occurrence, so that a run started mid-schedule does not skip a sigma.
+ */
+export function scheduleIndexOf(schedule: readonly number[], t: number): number | null {
+  const matches: number[] = [];
+  schedule.forEach((s, i) => s === t && matches.push(i));
+  if (matches.length === 0) return null;
+  return matches.length > 1 ? matches[1] : matches[0];
+}

@@ -18,6 +18,7 @@ import {
   StepCounter,
   assertInferenceSteps,
   assertSameLength,
+  scheduleIndexOf,
   trainingAlphasCumprod,
 } from './common';
 import type { BaseSchedulerConfig, Scheduler, StepOptions, StepResult } from './types';
@@ -194,10 +195,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
    * (see EulerDiscreteScheduler.indexForTimestep), the last step when absent.
    */
   indexForTimestep(t: number): number {
-    const matches: number[] = [];
-    this.schedule.forEach((s, i) => s === t && matches.push(i));
-    if (matches.length === 0) return this.schedule.length - 1;
-    return matches.length > 1 ? matches[1] : matches[0];
+    return scheduleIndexOf(this.schedule, t) ?? this.schedule.length - 1;
   }
 
   /** Number of training timesteps at the noisy end whose lambda falls below lambdaMinClipped. */

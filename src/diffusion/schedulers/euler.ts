@@ -17,6 +17,7 @@ import {
   StepCounter,
   assertInferenceSteps,
   assertSameLength,
+  scheduleIndexOf,
   trainingAlphasCumprod,
 } from './common';
 import type { BaseSchedulerConfig, Scheduler, StepOptions, StepResult } from './types';
@@ -163,15 +164,11 @@ export class EulerDiscreteScheduler implements Scheduler {
     return original.map((x, i) => x + noise[i] * sigma);
   }
 
-  /**
-   * Position of `t` in the schedule. When `t` occurs twice diffusers takes the
-   * second occurrence, so that a run started mid-schedule does not skip a sigma.
-   */
+  /** Position of `t` in the schedule (the second occurrence when duplicated, see scheduleIndexOf). */
   indexForTimestep(t: number): number {
-    const matches: number[] = [];
-    this.schedule.forEach((s, i) => s === t && matches.push(i));
-    if (matches.length === 0) throw new RangeError(`timestep ${t} is not in the current schedule`);
-    return matches.length > 1 ? matches[1] : matches[0];
+    const index = scheduleIndexOf(this.schedule, t);
+    if (index === null) throw new RangeError(`timestep ${t} is not in the current schedule`);
+    return index;
   }
 
   private resolveStepIndex(t: number): number {
