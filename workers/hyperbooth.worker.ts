@@ -27,6 +27,7 @@ import { createPipeline, type Pipeline } from '../src/pipeline/pipeline';
 import { createPersonalizer, type Personalization, type Personalizer } from '../src/pipeline/personalize';
 import type { LoraValues } from '../src/pipeline/lora';
 import { createWebRuntime } from '../src/runtime/webRuntime';
+import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
 import type { Session } from '../src/runtime/types';
 import { decodeImageBlob } from '../src/face/decodeBrowser';
 import { createFaceDetectorSession } from '../src/face/blazeface';
@@ -90,7 +91,7 @@ function serialized<T>(task: () => Promise<T>): Promise<T> {
  * reported backend is the one every graph runs on.
  */
 async function openPipeline(pack: LoadedPack, prefer: Backend): Promise<{ pipeline: Pipeline; backend: Backend; notice?: string }> {
-  const runtime = await createWebRuntime({ prefer });
+  const runtime = await createWebRuntime({ prefer, requiredFeatures: requiredWebgpuFeatures(pack.manifest.precision) });
   const pipeline = await createPipeline(runtime, pack);
   if (!runtime.fellBack) return { pipeline, backend: runtime.backend, notice: runtime.notice };
   await pipeline.release();
@@ -100,7 +101,7 @@ async function openPipeline(pack: LoadedPack, prefer: Backend): Promise<{ pipeli
 
 /** The fine-tune graphs on `prefer`, with the same all-on-one-backend rule as openPipeline. */
 async function openPersonalizer(pack: LoadedPack, prefer: Backend): Promise<NonNullable<Loaded['personalizer']>> {
-  const runtime = await createWebRuntime({ prefer });
+  const runtime = await createWebRuntime({ prefer, requiredFeatures: requiredWebgpuFeatures(pack.manifest.precision) });
   const personalizer = await createPersonalizer(runtime, pack);
   // sessions open lazily: open the train graphs now, so a WebGPU refusal shows here
   await personalizer.trainSessions();

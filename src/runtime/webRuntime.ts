@@ -15,6 +15,11 @@ export interface WebRuntimeOptions {
    * where vite.config.ts serves (dev, preview) and emits (build) them.
    */
   wasmPaths?: string;
+  /**
+   * WebGPU features the models need (e.g. `shader-f16` for a pack with float16 compute): an
+   * adapter without them cannot run those graphs (and ORT does not fall back per op), so WASM is used.
+   */
+  requiredFeatures?: readonly string[];
 }
 
 export interface WebRuntime extends Runtime {
@@ -46,18 +51,23 @@ function defaultWasmPaths(): string {
 }
 
 /** Why WebGPU cannot be used here, or undefined when an adapter is available. */
-async function webgpuUnavailableReason(): Promise<string | undefined> {
-  // Only the one call is needed, so a structural type instead of a @webgpu/types dependency.
-  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+async function webgpuUnavailableReason(requiredFeatures: readonly string[]): Promise<string | undefined> {
+  // Only these members are needed, so a structural type instead of a @webgpu/types dependency.
+  type Adapter = { features?: { has(name: string): boolean } };
+  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<Adapter | null> } } | undefined)?.gpu;
   if (!gpu) return 'this browser has no WebGPU (navigator.gpu is missing)';
+  let adapter: Adapter | null;
   try {
-    const adapter = await gpu.requestAdapter();
-    if (!adapter) return 'no WebGPU adapter is available (requestAdapter returned null)';
+    adapter = await gpu.requestAdapter();
   } catch (e) {
     return `requesting a WebGPU adapter failed: ${(e as Error).message}`;
   }
+  if (!adapter) return 'no WebGPU adapter is available (requestAdapter returned null)';
+  const missing = requiredFeatures.filter((f) => !adapter.features?.has(f));
+  if (missing.length) return `the WebGPU adapter lacks ${missing.join(', ')}, which this pack's graphs need`;
   return undefined;
 }
+
 
 export async function createWebRuntime(opts: WebRuntimeOptions = {}): Promise<WebRuntime> {
   configureEnv(opts.wasmPaths);
@@ -65,7 +75,7 @@ export async function createWebRuntime(opts: WebRuntimeOptions = {}): Promise<We
   let notice: string | undefined;
   let fellBack = false;
   if ((opts.prefer ?? 'webgpu') === 'webgpu') {
-    const why = await webgpuUnavailableReason();
+    const why = await webgpuUnavailableReason(opts.requiredFeatures ?? []);
     if (why) notice = `WebGPU is not available: ${why}. Running on WASM (slower).`;
     else backend = 'webgpu';
   }
