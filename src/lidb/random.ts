@@ -3,7 +3,7 @@
 // between JS engines — so the aux bases a pack ships can be regenerated bit for bit anywhere.
 
 import { SeededRandom, splitmix32 } from '../diffusion/random';
-import { subSeed } from '../models/init';
+import { subSeed, Uint32Source } from '../models/init';
 
 /** What LiDB init and rank relaxation need from a random source. */
 export interface NormalRng {
@@ -16,10 +16,11 @@ export interface NormalRng {
  * with Irwin–Hall normals instead of SeededRandom's Box–Muller: the committed aux bases were
  * generated with this stream, so changing the seeding or the normal changes every aux file.
  */
-export class LidbRng implements NormalRng {
+export class LidbRng extends Uint32Source implements NormalRng {
   private readonly source: SeededRandom;
 
   constructor(seed: number, stream = '') {
+    super();
     const counter = { value: hashName(seed, stream) };
     const s0 = splitmix32(counter);
     const s1 = splitmix32(counter);
@@ -30,21 +31,6 @@ export class LidbRng implements NormalRng {
 
   nextUint32(): number {
     return this.source.nextUint32();
-  }
-
-  /** uniform in [0, 1), a multiple of 2^-32 */
-  uniform(): number {
-    return this.nextUint32() / 4294967296;
-  }
-
-  /**
-   * Irwin–Hall: the sum of 12 uniforms minus 6 has mean 0 and variance 1 and is close to normal.
-   * Each uniform has 32 fractional bits, so the sum is exact in float64 and the same everywhere.
-   */
-  normal(): number {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += this.uniform();
-    return s - 6;
   }
 }
 

@@ -2,18 +2,40 @@
 // representable numbers are used (no Math.log/cos), so the bytes are the same on every JS engine
 // and a committed pack can be checked against a fresh build.
 
+/** Uniforms and normals from any 32-bit generator, by integer steps and exact sums only. */
+export abstract class Uint32Source {
+  abstract nextUint32(): number;
+
+  /** uniform in [0, 1), a multiple of 2^-32 */
+  uniform(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /**
+   * Approximately standard normal: the Irwin–Hall sum of 12 uniforms minus 6 (mean 0, variance 1,
+   * bounded by ±6, so no outlier weight can blow up an activation). Each uniform has 32 fractional
+   * bits, so the sum is exact in float64 and the same everywhere.
+   */
+  normal(): number {
+    let s = 0;
+    for (let i = 0; i < 12; i++) s += this.uniform();
+    return s - 6;
+  }
+}
+
 /**
  * sfc32: a small, fast 32-bit generator with a 2^128 state; seeded through splitmix32.
  * Not SeededRandom's xoshiro128**: the committed tiny pack's weights were generated with this
  * stream, so switching generators would change every committed weight.
  */
-export class Prng {
+export class Prng extends Uint32Source {
   private a: number;
   private b: number;
   private c: number;
   private d: number;
 
   constructor(seed: number) {
+    super();
     let s = seed >>> 0;
     const next = () => {
       s = (s + 0x9e3779b9) >>> 0;
@@ -37,21 +59,6 @@ export class Prng {
     this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
     this.c = (this.c + t) >>> 0;
     return t;
-  }
-
-  /** uniform in [0, 1), a multiple of 2^-32 */
-  uniform(): number {
-    return this.nextUint32() / 4294967296;
-  }
-
-  /**
-   * Approximately standard normal: the Irwin–Hall sum of 12 uniforms minus 6 (mean 0, variance 1,
-   * bounded by ±6, so no outlier weight can blow up an activation).
-   */
-  normal(): number {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += this.uniform();
-    return s - 6;
   }
 }
 
