@@ -26,25 +26,13 @@ import type { Runtime } from '../runtime/types';
 import { openShard } from './data';
 import { identityPhotoRecords, lidbTargetName } from './lidbStage';
 import { liftInitializers, paramFeeds } from './lift';
-import { trainLoop, type TrainLoopResult } from './loop';
+import { trainLoop, type CheckpointedRunOptions, type TrainLoopResult } from './loop';
 import { packModelOf, readPackGraph, repackWithWeights } from './packGraphs';
-import type { ProgressSink } from './progress';
 
-export interface HypernetRunOptions {
-  pack: string;
-  data: string;
-  split?: string;
+export interface HypernetRunOptions extends CheckpointedRunOptions {
   targets: string;
-  out: string;
-  steps: number;
-  lr?: number;
-  batch?: number;
   alpha?: number;
   beta?: number;
-  seed?: number;
-  checkpointEvery?: number;
-  resume?: boolean;
-  progress?: ProgressSink;
 }
 
 export const HYPERNET_DEFAULTS = { lr: 1e-3, batch: 1, alpha: 1, beta: 1, seed: 0, checkpointEvery: 50, split: 'train' } as const;

@@ -20,7 +20,8 @@ import { shardImage, type Shard } from '../dataset/shard';
 import { Adam } from '../train/adam';
 import { writeFileAtomic } from './checkpoint';
 import { openShard } from './data';
-import { appendJsonl, Ema, type ProgressSink } from './progress';
+import { appendJsonl, Ema } from './progress';
+import type { StageRunOptions } from './loop';
 
 export interface ShardSpec { index: number; count: number }
 
@@ -40,16 +41,8 @@ export function identityPhotoRecords(shard: Shard, identity: number): number[] {
   return out;
 }
 
-export interface LidbRunOptions {
-  pack: string;
-  data: string;
-  split?: string;
-  out: string;
-  steps: number;
-  lr?: number;
-  seed?: number;
+export interface LidbRunOptions extends StageRunOptions {
   shard?: ShardSpec;
-  progress?: ProgressSink;
 }
 
 /**

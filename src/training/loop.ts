@@ -112,3 +112,22 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   o.progress?.done();
   return { losses, step, startStep, msPerStep: (performance.now() - t0) / (step - startStep) };
 }
+
+/** What every `hyperbooth train` stage is run with (the CLI's common flags). */
+export interface StageRunOptions {
+  pack: string;
+  data: string;
+  split?: string;
+  out: string;
+  steps: number;
+  lr?: number;
+  seed?: number;
+  progress?: ProgressSink;
+}
+
+/** Stages that checkpoint one run (base, hypernet) rather than one file per identity. */
+export interface CheckpointedRunOptions extends StageRunOptions {
+  batch?: number;
+  checkpointEvery?: number;
+  resume?: boolean;
+}

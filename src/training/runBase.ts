@@ -7,23 +7,11 @@ import { writePack } from '../packs/writePack';
 import type { Runtime } from '../runtime/types';
 import { createBaseTrainer } from './base';
 import { openShard } from './data';
-import { trainLoop, type TrainLoopResult } from './loop';
+import { trainLoop, type CheckpointedRunOptions, type TrainLoopResult } from './loop';
 import { repackWithWeights } from './packGraphs';
-import type { ProgressSink } from './progress';
 
-export interface BaseRunOptions {
-  pack: string;
-  data: string;
-  split?: string;
-  out: string;
-  steps: number;
-  lr?: number;
-  batch?: number;
+export interface BaseRunOptions extends CheckpointedRunOptions {
   kl?: number;
-  seed?: number;
-  checkpointEvery?: number;
-  resume?: boolean;
-  progress?: ProgressSink;
 }
 
 export const BASE_DEFAULTS = { lr: 1e-3, batch: 1, kl: 1e-6, seed: 0, checkpointEvery: 50, split: 'train' } as const;
