@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs, requireFlag, type ParsedArgs } from '../args';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
-import { terminalProgress } from '../../src/training/progress';
+import { terminalProgress, type ProgressSink } from '../../src/training/progress';
 import { runBase, BASE_DEFAULTS } from '../../src/training/runBase';
 import { runLidb, LIDB_DEFAULTS, parseShardSpec } from '../../src/training/lidbStage';
 import { runHypernet, HYPERNET_DEFAULTS } from '../../src/training/hypernetStage';
@@ -46,6 +46,20 @@ export function numberFlag(args: ParsedArgs, name: string, fallback: number, pos
   return n;
 }
 
+/** The flags every stage takes (StageRunOptions); `steps` has a default only where the stage has one. */
+function stageFlags(args: ParsedArgs, defaults: { lr: number; seed: number; steps?: number }, progress: ProgressSink) {
+  return {
+    pack: resolve(requireFlag(args, 'pack')),
+    data: resolve(requireFlag(args, 'data')),
+    split: typeof args.flags.split === 'string' ? args.flags.split : undefined,
+    out: resolve(requireFlag(args, 'out')),
+    steps: intFlag(args, 'steps', defaults.steps),
+    lr: numberFlag(args, 'lr', defaults.lr),
+    seed: intFlag(args, 'seed', defaults.seed, 0),
+    progress,
+  };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [stage, ...rest] = argv;
   const args = parseArgs(rest, ['resume', 'quiet']);
@@ -55,18 +69,11 @@ export async function run(argv: string[]): Promise<number> {
     case 'base': {
       checkFlags(args, BASE_FLAGS);
       const r = await runBase(runtime, {
-        pack: resolve(requireFlag(args, 'pack')),
-        data: resolve(requireFlag(args, 'data')),
-        split: typeof args.flags.split === 'string' ? args.flags.split : undefined,
-        out: resolve(requireFlag(args, 'out')),
-        steps: intFlag(args, 'steps'),
-        lr: numberFlag(args, 'lr', BASE_DEFAULTS.lr),
+        ...stageFlags(args, BASE_DEFAULTS, progress),
         batch: intFlag(args, 'batch', BASE_DEFAULTS.batch),
         kl: numberFlag(args, 'kl', BASE_DEFAULTS.kl, false),
-        seed: intFlag(args, 'seed', BASE_DEFAULTS.seed, 0),
         checkpointEvery: intFlag(args, 'checkpoint-every', BASE_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
-        progress,
       });
       console.log(`base: steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; trained pack → ${r.packDir}`);
       return 0;
@@ -74,15 +81,8 @@ export async function run(argv: string[]): Promise<number> {
     case 'lidb': {
       checkFlags(args, LIDB_FLAGS);
       const r = await runLidb(runtime, {
-        pack: resolve(requireFlag(args, 'pack')),
-        data: resolve(requireFlag(args, 'data')),
-        split: typeof args.flags.split === 'string' ? args.flags.split : undefined,
-        out: resolve(requireFlag(args, 'out')),
-        steps: intFlag(args, 'steps', LIDB_DEFAULTS.steps),
-        lr: numberFlag(args, 'lr', LIDB_DEFAULTS.lr),
-        seed: intFlag(args, 'seed', LIDB_DEFAULTS.seed, 0),
+        ...stageFlags(args, LIDB_DEFAULTS, progress),
         shard: args.flags.shard === undefined ? undefined : parseShardSpec(String(args.flags.shard)),
-        progress,
       });
       const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
       console.log(`lidb: fitted ${r.fitted.length} identities (skipped ${r.skipped.length} done before) at ${r.msPerStep.toFixed(1)} ms/step; mean loss first 10% ${mean(r.lossFirst).toFixed(4)} → last 10% ${mean(r.lossLast).toFixed(4)}`);
@@ -91,20 +91,13 @@ export async function run(argv: string[]): Promise<number> {
     case 'hypernet': {
       checkFlags(args, HYPERNET_FLAGS);
       const r = await runHypernet(runtime, {
-        pack: resolve(requireFlag(args, 'pack')),
-        data: resolve(requireFlag(args, 'data')),
+        ...stageFlags(args, HYPERNET_DEFAULTS, progress),
         targets: resolve(requireFlag(args, 'targets')),
-        split: typeof args.flags.split === 'string' ? args.flags.split : undefined,
-        out: resolve(requireFlag(args, 'out')),
-        steps: intFlag(args, 'steps'),
-        lr: numberFlag(args, 'lr', HYPERNET_DEFAULTS.lr),
         batch: intFlag(args, 'batch', HYPERNET_DEFAULTS.batch),
         alpha: numberFlag(args, 'alpha', HYPERNET_DEFAULTS.alpha, false),
         beta: numberFlag(args, 'beta', HYPERNET_DEFAULTS.beta, false),
-        seed: intFlag(args, 'seed', HYPERNET_DEFAULTS.seed, 0),
         checkpointEvery: intFlag(args, 'checkpoint-every', HYPERNET_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
-        progress,
       });
       console.log(`hypernet: ${r.identities} identities, steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; pack with the trained hypernetwork → ${r.packDir}`);
       return 0;
