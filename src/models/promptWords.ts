@@ -1,7 +1,10 @@
 // The vocabulary of the tiny pack's tokenizer: every word of the app's style presets, the
-// personalization prompt ("a sks face"), and common portrait words users type. Words outside it
-// still tokenize (byte-level fallback), just into more pieces.
+// personalization prompt ("a sks face"), every word of the synthetic dataset's captions (the pack
+// is trained on them: one token per word keeps captions short and attributes separable), and
+// common portrait words users type. Words outside it still tokenize (byte-level fallback), just
+// into more pieces.
 import { STYLE_PRESETS, TRIGGER_PLACEHOLDER } from '../pipeline/stylePresets';
+import { datasetWords } from '../dataset/captions';
 
 export const TINY_TRIGGER = 'sks';
 
@@ -24,7 +27,7 @@ function wordsOf(text: string): string[] {
 
 /** Sorted, de-duplicated lowercase words for `buildClipTokenizerJson`. */
 export function promptWords(): string[] {
-  const words = new Set<string>([TINY_TRIGGER, ...COMMON_WORDS]);
+  const words = new Set<string>([TINY_TRIGGER, ...COMMON_WORDS, ...datasetWords()]);
   for (const p of STYLE_PRESETS) for (const w of wordsOf(p.prompt.split(TRIGGER_PLACEHOLDER).join(' '))) words.add(w);
   return [...words].sort();
 }

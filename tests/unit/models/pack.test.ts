@@ -7,6 +7,7 @@ import { buildTinyPack, promptWords, TINY_FILES } from '../../../src/models';
 import { validateManifest } from '../../../src/packs/manifest';
 import { manifestBytes, packSize, sha256HexSync, type PackBuild } from '../../../src/packs/writePack';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer';
+import { datasetWords } from '../../../src/dataset';
 import { STYLE_PRESETS, stylePrompt, TRIGGER_PLACEHOLDER } from '../../../src/pipeline/stylePresets';
 
 const COMMITTED = join(__dirname, '../../../public/models/tiny');
@@ -62,7 +63,7 @@ describe('tiny pack', () => {
     expect(index.packs.find((p) => p.id === 'tiny')).toEqual({ id: 'tiny', path: 'tiny/manifest.json', name: pack.manifest.name, size: packSize(pack) });
   });
 
-  it('tokenizes every style preset word, and the trigger, to a single token', () => {
+  it('tokenizes every style preset word, caption word and the trigger to a single token', () => {
     const tok = ClipTokenizer.fromJSON(new TextDecoder().decode(pack.files[TINY_FILES.tokenizer]));
     expect(promptWords()).toContain('sks');
     for (const p of STYLE_PRESETS) {
@@ -73,6 +74,8 @@ describe('tiny pack', () => {
       expect(tok.decode(tok.encode(text).ids)).toBe(text.toLowerCase());
     }
     expect(tok.tokenize('a sks face')).toHaveLength(3);
+    // the pack is trained on the dataset's captions: each of their words must be one token
+    for (const w of datasetWords()) expect(tok.tokenize(w), w).toHaveLength(1);
     expect(new Set(STYLE_PRESETS.map((p) => p.id)).size).toBe(STYLE_PRESETS.length);
   });
 
