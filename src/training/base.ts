@@ -8,6 +8,9 @@
 //    denoising loss mean((ε̂(z_t, t, c) − ε)²) with zero LoRA slots; ∂loss/∂c goes back through
 //    the text encoder's gradient graph.
 // A batch accumulates the mean of its samples' gradients.
+// `parts` picks what trains: the VAE first, alone, then the UNet and text encoder on the frozen
+// VAE's latents (at a latent scale measured on those latents, see latentScale.ts) is the order SD
+// used; training both at once moves the latents under the UNet.
 import { buildGradientModel, buildTrainingModel, withFixedDims } from '../autodiff';
 import { addNoise, alphasCumprodFor } from '../diffusion/schedule';
 import type { SeededRandom } from '../diffusion/random';
@@ -16,7 +19,7 @@ import type { PackContents } from '../packs/types';
 import { zeroLoraFeeds } from '../pipeline/lora';
 import { IO } from '../pipeline/pipeline';
 import { timestepTensor } from '../pipeline/timestep';
-import type { Runtime, Session } from '../runtime/types';
+import type { Runtime, Session, Tensor } from '../runtime/types';
 import type { Shard } from '../dataset/shard';
 import { gradName, TRAIN_IO } from '../finetune/trainGraphs';
 import { liftInitializers, paramFeeds, prefixed, type LiftedModel } from './lift';
@@ -36,8 +39,23 @@ export interface BaseTrainer {
 const BASE_GRAPHS: readonly GraphKey[] = ['vaeEncoder', 'vaeDecoder', 'textEncoder', 'unet'];
 const FIXED = { batch: 1 };
 
-export async function createBaseTrainer(runtime: Runtime, pack: PackContents, shard: Shard, opts: { kl: number }): Promise<BaseTrainer> {
+export const BASE_PARTS = ['vae', 'unet'] as const;
+export type BasePart = (typeof BASE_PARTS)[number];
+const PART_GRAPHS: Record<BasePart, readonly GraphKey[]> = { vae: ['vaeEncoder', 'vaeDecoder'], unet: ['textEncoder', 'unet'] };
+
+export interface BaseTrainerOptions {
+  kl: number;
+  /** what trains; the other part's weights are fixed */
+  parts: readonly BasePart[];
+  /** VAE mean × latentScale is what the UNet denoises */
+  latentScale: number;
+}
+
+export async function createBaseTrainer(runtime: Runtime, pack: PackContents, shard: Shard, opts: BaseTrainerOptions): Promise<BaseTrainer> {
   const { manifest } = pack;
+  const trainVae = opts.parts.includes('vae'), trainUnet = opts.parts.includes('unet');
+  if (!trainVae && !trainUnet) throw new Error('train base: nothing to train (parts is empty)');
+  const trained = BASE_GRAPHS.filter((k) => opts.parts.some((p) => PART_GRAPHS[p].includes(k)));
   const lifted = {} as Record<GraphKey, LiftedModel>;
   for (const key of BASE_GRAPHS) lifted[key] = liftInitializers(withFixedDims(readPackGraph(pack, packModelOf(manifest, key)), FIXED));
   const names = (key: GraphKey) => Object.keys(lifted[key].params);
@@ -49,14 +67,14 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
     return s;
   };
   const encoderFwd = await open('vae encoder', lifted.vaeEncoder.model);
-  const encoderGrad = await open('vae encoder grad', buildGradientModel(lifted.vaeEncoder.model, { of: [IO.vaeEncoder.output], wrt: names('vaeEncoder') }));
-  const decoderTrain = await open('vae decoder train', buildTrainingModel(lifted.vaeDecoder.model, { wrt: [...names('vaeDecoder'), IO.vaeDecoder.input], prediction: IO.vaeDecoder.output }));
-  const textFwd = await open('text encoder', lifted.textEncoder.model);
-  const textGrad = await open('text encoder grad', buildGradientModel(lifted.textEncoder.model, { of: [IO.textEncoder.output], wrt: names('textEncoder') }));
-  const unetTrain = await open('unet train', buildTrainingModel(lifted.unet.model, { wrt: [...names('unet'), IO.unet.context], prediction: IO.unet.output, targetName: TRAIN_IO.target, lossName: TRAIN_IO.loss }));
+  const encoderGrad = trainVae ? await open('vae encoder grad', buildGradientModel(lifted.vaeEncoder.model, { of: [IO.vaeEncoder.output], wrt: names('vaeEncoder') })) : null;
+  const decoderTrain = trainVae ? await open('vae decoder train', buildTrainingModel(lifted.vaeDecoder.model, { wrt: [...names('vaeDecoder'), IO.vaeDecoder.input], prediction: IO.vaeDecoder.output })) : null;
+  const textFwd = trainUnet ? await open('text encoder', lifted.textEncoder.model) : null;
+  const textGrad = trainUnet ? await open('text encoder grad', buildGradientModel(lifted.textEncoder.model, { of: [IO.textEncoder.output], wrt: names('textEncoder') })) : null;
+  const unetTrain = trainUnet ? await open('unet train', buildTrainingModel(lifted.unet.model, { wrt: [...names('unet'), IO.unet.context], prediction: IO.unet.output, targetName: TRAIN_IO.target, lossName: TRAIN_IO.loss })) : null;
 
   const params: Record<string, Float32Array> = {};
-  for (const key of BASE_GRAPHS) Object.assign(params, prefixed(`${key}/`, lifted[key].params));
+  for (const key of trained) Object.assign(params, prefixed(`${key}/`, lifted[key].params));
   const feeds = (key: GraphKey) => paramFeeds(lifted[key].params, lifted[key].dims);
   const gradOutputs = (key: GraphKey) => names(key).map(gradName);
 
@@ -79,6 +97,20 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
 
     // VAE
     const moments = (await encoderFwd.run({ [IO.vaeEncoder.input]: xT, ...feeds('vaeEncoder') }, [IO.vaeEncoder.output]))[IO.vaeEncoder.output].data as Float32Array;
+    const vae = encoderGrad && decoderTrain ? await vaeGrads(rng, xT, moments, encoderGrad, decoderTrain) : null;
+    const unet = textFwd && textGrad && unetTrain ? await unetGrads(rng, r, moments, textFwd, textGrad, unetTrain) : null;
+    const add = (key: GraphKey, out: Record<string, { data: unknown }>) => {
+      for (const n of names(key)) {
+        const g = out[gradName(n)].data as Float32Array, a = acc[`${key}/${n}`];
+        for (let i = 0; i < a.length; i++) a[i] += scale * g[i];
+      }
+    };
+    if (vae) { add('vaeEncoder', vae.enc); add('vaeDecoder', vae.dec); }
+    if (unet) { add('textEncoder', unet.te); add('unet', unet.un); }
+    return { rec: vae?.rec ?? 0, kl: vae?.kl ?? 0, diff: unet?.diff ?? 0 };
+  };
+
+  const vaeGrads = async (rng: SeededRandom, xT: Tensor, moments: Float32Array, encoderGrad: Session, decoderTrain: Session) => {
     const eps = rng.randn(latentSize);
     const z = new Float32Array(latentSize), std = new Float32Array(latentSize), logvar = new Float32Array(latentSize);
     let kl = 0;
@@ -108,11 +140,13 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
       [gradName(IO.vaeEncoder.output)]: { type: 'float32', dims: [1, 2 * L.channels, L.height, L.width], data: dMoments },
       ...feeds('vaeEncoder'),
     }, gradOutputs('vaeEncoder'));
+    return { enc, dec, rec: (dec[TRAIN_IO.loss].data as Float32Array)[0], kl };
+  };
 
-    // UNet + text encoder
+  const unetGrads = async (rng: SeededRandom, r: number, moments: Float32Array, textFwd: Session, textGrad: Session, unetTrain: Session) => {
     const ids = idsTensor(manifest, tokenizer.encode(records[r].caption, manifest.text.maxLength).ids);
     const context = (await textFwd.run({ [IO.textEncoder.input]: ids, ...textZeros, ...feeds('textEncoder') }, [IO.textEncoder.output]))[IO.textEncoder.output];
-    const latent = moments.slice(0, latentSize).map((v) => v * L.scale);
+    const latent = moments.slice(0, latentSize).map((v) => v * opts.latentScale);
     const t = Math.min(schedule.numTrainTimesteps - 1, Math.floor(rng.random() * schedule.numTrainTimesteps));
     const noise = rng.randn(latentSize);
     const un = await unetTrain.run({
@@ -129,20 +163,7 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
       ...textZeros,
       ...feeds('textEncoder'),
     }, gradOutputs('textEncoder'));
-
-    const add = (key: GraphKey, out: Record<string, { data: unknown }>) => {
-      for (const n of names(key)) {
-        const g = out[gradName(n)].data as Float32Array, a = acc[`${key}/${n}`];
-        for (let i = 0; i < a.length; i++) a[i] += scale * g[i];
-      }
-    };
-    add('vaeEncoder', enc);
-    add('vaeDecoder', dec);
-    add('textEncoder', te);
-    add('unet', un);
-    const rec = (dec[TRAIN_IO.loss].data as Float32Array)[0];
-    const diff = (un[TRAIN_IO.loss].data as Float32Array)[0];
-    return { rec, kl, diff };
+    return { te, un, diff: (un[TRAIN_IO.loss].data as Float32Array)[0] };
   };
 
   return {
@@ -156,7 +177,7 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
       }
       return { loss: rec + opts.kl * kl + diff, grads, parts: { reconstruction: rec, kl, denoising: diff } };
     },
-    weightsByGraph: () => Object.fromEntries(BASE_GRAPHS.map((k) => [k, lifted[k].params])),
+    weightsByGraph: () => Object.fromEntries(trained.map((k) => [k, lifted[k].params])),
     async release() { await Promise.all(sessions.splice(0).map((s) => s.release())); },
   };
 }

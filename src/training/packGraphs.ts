@@ -49,7 +49,7 @@ const SHARED_WEIGHT_BYTES = 1024;
 export function repackWithWeights(
   pack: PackContents,
   trained: Partial<Record<GraphKey, Record<string, Float32Array>>>,
-  info: { name?: string; description?: string } = {},
+  info: { name?: string; description?: string; latentScale?: number } = {},
 ): PackBuild {
   const { manifest } = pack;
   const files: Record<string, Uint8Array> = Object.fromEntries(manifest.files.map((f) => [f.path, pack.files(f.path)]));
@@ -75,5 +75,13 @@ export function repackWithWeights(
     files[weights] = shared.data;
   }
   const { files: _old, ...draft } = manifest;
-  return { files, manifest: finishManifest({ ...draft, ...(info.name ? { name: info.name } : {}), ...(info.description ? { description: info.description } : {}) }, files) };
+  return {
+    files,
+    manifest: finishManifest({
+      ...draft,
+      ...(info.name ? { name: info.name } : {}),
+      ...(info.description ? { description: info.description } : {}),
+      ...(info.latentScale ? { latent: { ...draft.latent, scale: info.latentScale } } : {}),
+    }, files),
+  };
 }

@@ -5,25 +5,35 @@ import { rmSync } from 'node:fs';
 import { loadPackFromDisk } from '../packs/node';
 import { writePack } from '../packs/writePack';
 import type { Runtime } from '../runtime/types';
-import { createBaseTrainer } from './base';
+import { BASE_PARTS, createBaseTrainer, type BasePart } from './base';
+import { measureLatentScale } from './latentScale';
 import { openShard } from './data';
 import { trainLoop, type CheckpointedRunOptions, type TrainLoopResult } from './loop';
 import { repackWithWeights } from './packGraphs';
 
 export interface BaseRunOptions extends CheckpointedRunOptions {
   kl?: number;
+  /** default both */
+  parts?: readonly BasePart[];
+  /** the pack's latent scale for the UNet's latents; 'auto' measures 1 / std on the shard (latentScale.ts) */
+  latentScale?: number | 'auto';
 }
 
-export const BASE_DEFAULTS = { lr: 1e-3, batch: 1, kl: 1e-6, seed: 0, checkpointEvery: 50, split: 'train' } as const;
+export const BASE_DEFAULTS = { lr: 1e-3, batch: 1, kl: 1e-6, seed: 0, checkpointEvery: 50, split: 'train', parts: BASE_PARTS } as const;
 
-export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<TrainLoopResult & { packDir: string }> {
+const PART_LABEL: Record<BasePart, string> = { vae: 'VAE', unet: 'UNet and text encoder' };
+
+export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<TrainLoopResult & { packDir: string; latentScale: number }> {
   const batch = o.batch ?? BASE_DEFAULTS.batch;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got ${batch}`);
   const kl = o.kl ?? BASE_DEFAULTS.kl;
   if (!(kl >= 0)) throw new Error(`--kl must be a non-negative number, got ${kl}`);
   const pack = await loadPackFromDisk(o.pack);
   const shard = openShard(o.data, o.split ?? BASE_DEFAULTS.split, pack.manifest);
-  const trainer = await createBaseTrainer(runtime, pack, shard, { kl });
+  const parts = o.parts ?? BASE_DEFAULTS.parts;
+  const latentScale = o.latentScale === 'auto' ? await measureLatentScale(runtime, pack, shard) : o.latentScale ?? pack.manifest.latent.scale;
+  if (!(latentScale > 0)) throw new Error(`--latent-scale must be positive or auto, got ${latentScale}`);
+  const trainer = await createBaseTrainer(runtime, pack, shard, { kl, parts, latentScale });
   try {
     const lr = o.lr ?? BASE_DEFAULTS.lr;
     const seed = o.seed ?? BASE_DEFAULTS.seed;
@@ -34,7 +44,7 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
       lr,
       seed,
       params: trainer.params,
-      config: { pack: pack.manifest.id, packFiles: pack.manifest.files.map((f) => f.sha256), shard: shard.index.sha256 ?? null, lr, batch, kl, seed },
+      config: { pack: pack.manifest.id, packFiles: pack.manifest.files.map((f) => f.sha256), shard: shard.index.sha256 ?? null, lr, batch, kl, seed, parts: [...parts], latentScale },
       checkpointEvery: o.checkpointEvery ?? BASE_DEFAULTS.checkpointEvery,
       resume: o.resume ?? false,
       step: (rng) => trainer.step(rng, batch),
@@ -43,10 +53,11 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
     const packDir = join(o.out, 'pack');
     rmSync(packDir, { recursive: true, force: true });
     writePack(packDir, repackWithWeights(pack, trainer.weightsByGraph(), {
-      name: `${pack.manifest.name.replace(/ \(random weights\)$/, '')} (trained, ${result.step} steps)`,
-      description: `${pack.manifest.description}; VAE, text encoder and UNet trained ${result.step} steps on synthetic portraits`,
+      name: `${pack.manifest.name.replace(/ \(random weights\)$/, '')} (trained: ${parts.join(', ')} ${result.step} steps)`,
+      description: `${pack.manifest.description}; ${parts.map((p) => PART_LABEL[p]).join(', ')} trained ${result.step} steps on synthetic portraits`,
+      latentScale,
     }));
-    return { ...result, packDir };
+    return { ...result, packDir, latentScale };
   } finally {
     await trainer.release();
   }

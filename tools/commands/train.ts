@@ -4,20 +4,21 @@ import { parseArgs, requireFlag, type ParsedArgs } from '../args';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { terminalProgress, type ProgressSink } from '../../src/training/progress';
 import { runBase, BASE_DEFAULTS } from '../../src/training/runBase';
+import { BASE_PARTS, type BasePart } from '../../src/training/base';
 import { runLidb, LIDB_DEFAULTS, parseShardSpec } from '../../src/training/lidbStage';
 import { runHypernet, HYPERNET_DEFAULTS } from '../../src/training/hypernetStage';
 
 export const summary = 'train the pack: base (VAE, text encoder, UNet), lidb (θ* per identity), hypernet (--pack DIR --data SHARD --out DIR --steps N …)';
 
 const USAGE = `usage:
-  hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
+  hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--parts vae,unet] [--latent-scale auto|N] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
   hyperbooth train lidb --pack DIR --data SHARD_DIR --out DIR [--steps ${LIDB_DEFAULTS.steps}] [--lr ${LIDB_DEFAULTS.lr}] [--shard i/n] [--seed 0] [--split train] [--quiet]
       (one θ* file per identity; identities already in --out are skipped)
   hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]`;
 
 const LIDB_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'shard', 'seed', 'split', 'quiet'];
 const HYPERNET_FLAGS = ['pack', 'data', 'targets', 'out', 'steps', 'lr', 'batch', 'alpha', 'beta', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
-const BASE_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'batch', 'kl', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
+const BASE_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'batch', 'kl', 'parts', 'latent-scale', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
 
 function checkFlags(args: ParsedArgs, allowed: string[]): void {
   const unknown = Object.keys(args.flags).filter((f) => !allowed.includes(f));
@@ -36,7 +37,7 @@ export function intFlag(args: ParsedArgs, name: string, fallback?: number, min =
   return n;
 }
 
-export function numberFlag(args: ParsedArgs, name: string, fallback: number, positive = true): number {
+export function numberFlag<F extends number | undefined>(args: ParsedArgs, name: string, fallback: F, positive = true): number | F {
   const v = args.flags[name];
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -44,6 +45,17 @@ export function numberFlag(args: ParsedArgs, name: string, fallback: number, pos
     throw new Error(`--${name} must be a ${positive ? 'positive' : 'non-negative'} number, got ${JSON.stringify(v)}`);
   }
   return n;
+}
+
+function partsFlag(args: ParsedArgs): BasePart[] | undefined {
+  const v = args.flags.parts;
+  if (v === undefined) return undefined;
+  const parts = String(v).split(',').map((p) => p.trim());
+  const bad = parts.filter((p) => !(BASE_PARTS as readonly string[]).includes(p));
+  if (typeof v !== 'string' || bad.length || new Set(parts).size !== parts.length) {
+    throw new Error(`--parts takes a comma list of ${BASE_PARTS.join(', ')} without repeats, got ${JSON.stringify(v)}`);
+  }
+  return parts as BasePart[];
 }
 
 /** The flags every stage takes (StageRunOptions); `steps` has a default only where the stage has one. */
@@ -72,10 +84,12 @@ export async function run(argv: string[]): Promise<number> {
         ...stageFlags(args, BASE_DEFAULTS, progress),
         batch: intFlag(args, 'batch', BASE_DEFAULTS.batch),
         kl: numberFlag(args, 'kl', BASE_DEFAULTS.kl, false),
+        parts: partsFlag(args),
+        latentScale: args.flags['latent-scale'] === 'auto' ? 'auto' : numberFlag(args, 'latent-scale', undefined),
         checkpointEvery: intFlag(args, 'checkpoint-every', BASE_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
       });
-      console.log(`base: steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; trained pack → ${r.packDir}`);
+      console.log(`base: steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; latent scale ${r.latentScale}; trained pack → ${r.packDir}`);
       return 0;
     }
     case 'lidb': {

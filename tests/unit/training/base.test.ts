@@ -9,6 +9,8 @@ import { latestCheckpointPath, loadCheckpoint } from '../../../src/training/chec
 import { loadPackFromDisk } from '../../../src/packs/node';
 import { readPackGraph } from '../../../src/training/packGraphs';
 import { readTensorProto } from '../../../src/onnx';
+import { measureLatentScale } from '../../../src/training/latentScale';
+import { openShard } from '../../../src/training/data';
 import { logLosses, mean, tempDir, tinyShard, TINY_PACK } from './helpers';
 
 const runtime = createNodeRuntime({ backend: 'cpu' });
@@ -54,5 +56,36 @@ describe('train base', () => {
     expect(unetTrainBytes.length).toBeGreaterThan(0);
     expect(trained.manifest.files.find((f) => f.path === 'unet/weights.bin')!.sha256)
       .not.toBe(original.manifest.files.find((f) => f.path === 'unet/weights.bin')!.sha256);
+  });
+});
+
+describe('train base --parts', () => {
+  it('trains the VAE alone, then the UNet and text encoder on its latents at a measured latent scale', async () => {
+    const data = tinyShard();
+    const common = { data, steps: 2, lr: 2e-3, seed: 1, checkpointEvery: 2 };
+    const vae = await runBase(runtime, { ...common, pack: TINY_PACK, out: tempDir('base-vae'), parts: ['vae'] });
+    const vaeCkpt = loadCheckpoint(latestCheckpointPath(join(vae.packDir, '../checkpoints'))!);
+    const graphsOf = (params: Record<string, unknown>) => [...new Set(Object.keys(params).map((k) => k.split('/')[0]))].sort();
+    expect(graphsOf(vaeCkpt.params)).toEqual(['vaeDecoder', 'vaeEncoder']);
+    const afterVae = await loadPackFromDisk(vae.packDir);
+    const original = await loadPackFromDisk(TINY_PACK);
+    const sha = (p: typeof original, path: string) => p.manifest.files.find((f) => f.path === path)!.sha256;
+    expect(sha(afterVae, 'unet/weights.bin')).toBe(sha(original, 'unet/weights.bin'));
+    expect(sha(afterVae, 'vae_decoder/model.onnx')).not.toBe(sha(original, 'vae_decoder/model.onnx'));
+    expect(afterVae.manifest.latent.scale).toBe(original.manifest.latent.scale);
+
+    const scale = await measureLatentScale(runtime, afterVae, openShard(data, 'train', afterVae.manifest));
+    expect(scale).toBeGreaterThan(0);
+    expect(scale).not.toBe(original.manifest.latent.scale);
+    const unet = await runBase(runtime, { ...common, pack: vae.packDir, out: tempDir('base-unet'), parts: ['unet'], latentScale: 'auto' });
+    expect(unet.latentScale).toBe(scale);
+    const unetCkpt = loadCheckpoint(latestCheckpointPath(join(unet.packDir, '../checkpoints'))!);
+    expect(graphsOf(unetCkpt.params)).toEqual(['textEncoder', 'unet']);
+    expect(unetCkpt.config).toMatchObject({ parts: ['unet'], latentScale: scale });
+    const afterUnet = await loadPackFromDisk(unet.packDir);
+    expect(afterUnet.manifest.latent.scale).toBe(scale);
+    expect(sha(afterUnet, 'vae_decoder/model.onnx')).toBe(sha(afterVae, 'vae_decoder/model.onnx'));
+    expect(sha(afterUnet, 'unet/weights.bin')).not.toBe(sha(afterVae, 'unet/weights.bin'));
+    expect(logLosses(join(unet.packDir, '..')).every((l) => l.reconstruction === 0 && l.denoising > 0)).toBe(true);
   });
 });

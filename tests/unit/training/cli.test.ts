@@ -15,6 +15,8 @@ describe('hyperbooth train flags', () => {
     [['base', ...base, '--steps', '3', '--lr', '-1'], /--lr must be a positive number/],
     [['base', ...base, '--steps', '3', '--kl', 'x'], /--kl must be a non-negative number/],
     [['base', ...base, '--steps', '3', '--batch', '0'], /--batch must be an integer ≥ 1/],
+    [['base', ...base, '--steps', '3', '--parts', 'vae,clip'], /--parts takes a comma list of vae, unet/],
+    [['base', ...base, '--steps', '3', '--latent-scale', '0'], /--latent-scale must be a positive number/],
     [['base', ...base, '--steps', '3', '--stpes', '4'], /unknown flag --stpes/],
     [['lidb', ...base, '--shard', '2/2'], /--shard must be i\/n/],
     [['lidb', ...base, '--alpha', '1'], /unknown flag --alpha/],
