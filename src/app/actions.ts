@@ -102,6 +102,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
       trigger: m.trigger,
       imageSize: { ...m.image },
       personalize: { lidb: Boolean(m.lidb), hypernet: Boolean(m.hypernet), fineTune: Boolean(m.train) },
+      notice: m.notice,
     });
     // The pack knows what its fine-tune needs (its learning rate was measured on it); the form
     // takes those defaults unless the person already typed something else.

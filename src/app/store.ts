@@ -27,6 +27,8 @@ export interface PackState {
   imageSize?: { width: number; height: number };
   /** what the pack brings for personalization: aux bases, a hypernetwork, train-step graphs */
   personalize?: { lidb: boolean; hypernet: boolean; fineTune: boolean };
+  /** the pack's manifest notice (its training domain …), shown beside the upload */
+  notice?: string;
 }
 
 /** What the worker is busy with; one thing at a time (it runs one job at a time anyway). */

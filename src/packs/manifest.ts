@@ -97,6 +97,11 @@ export interface PackManifest {
   version: string;
   name: string;
   description?: string;
+  /**
+   * optional: what a user should know before using the pack, shown beside the selfie upload
+   * (e.g. that it was trained on synthetic portraits, so real photos are out of its domain)
+   */
+  notice?: string;
   image: { width: number; height: number };
   latent: { channels: number; width: number; height: number; scale: number };
   schedule: {
@@ -147,6 +152,7 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   for (const k of ['textEncoder', 'unet', 'vaeEncoder', 'vaeDecoder'] as const) {
     if (!x.models?.[k]?.file) fail(`missing models.${k}.file`);
   }
+  if (x.notice !== undefined && (typeof x.notice !== 'string' || !x.notice.trim() || x.notice.length > MAX_NOTICE)) fail(`"notice" must be a non-empty string of at most ${MAX_NOTICE} characters`);
   if (!Array.isArray(x.files) || x.files.length === 0) fail('missing "files"');
   const listed = new Set(x.files!.map((f) => f.path));
   if (x.hypernet !== undefined && !x.hypernet?.model?.file) fail('missing hypernet.model.file');
@@ -170,6 +176,8 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   if (x.precision !== undefined) validatePrecision(x.precision, fail);
   return x as PackManifest;
 }
+
+const MAX_NOTICE = 600;
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 

@@ -49,7 +49,7 @@ const SHARED_WEIGHT_BYTES = 1024;
 export function repackWithWeights(
   pack: PackContents,
   trained: Partial<Record<GraphKey, Record<string, Float32Array>>>,
-  info: { name?: string; description?: string; latentScale?: number } = {},
+  info: { name?: string; description?: string; latentScale?: number; notice?: string } = {},
 ): PackBuild {
   const { manifest } = pack;
   const files: Record<string, Uint8Array> = Object.fromEntries(manifest.files.map((f) => [f.path, pack.files(f.path)]));
@@ -81,6 +81,7 @@ export function repackWithWeights(
       ...draft,
       ...(info.name ? { name: info.name } : {}),
       ...(info.description ? { description: info.description } : {}),
+      ...(info.notice ? { notice: info.notice } : {}),
       ...(info.latentScale ? { latent: { ...draft.latent, scale: info.latentScale } } : {}),
     }, files),
   };

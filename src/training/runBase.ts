@@ -21,6 +21,13 @@ export interface BaseRunOptions extends CheckpointedRunOptions {
 
 export const BASE_DEFAULTS = { lr: 1e-3, batch: 1, kl: 1e-6, seed: 0, checkpointEvery: 50, split: 'train', parts: BASE_PARTS } as const;
 
+/** Shown by the app beside the upload: `train base` learns only from the synthetic world. */
+export function syntheticDomainNotice(size: number): string {
+  return `This demo pack was trained only on HyperBooth's synthetic ${size}×${size} portraits (npx hyperbooth dataset). ` +
+    'A synthetic selfie (npx hyperbooth dataset selfie --id 3 --out selfie.png) personalizes best; a real photo runs too, ' +
+    'but looks like nothing the pack has seen. For real photos, build a Stable Diffusion pack with npx hyperbooth pack (README: "Converting Stable Diffusion 1.5").';
+}
+
 const PART_LABEL: Record<BasePart, string> = { vae: 'VAE', unet: 'UNet and text encoder' };
 
 export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<TrainLoopResult & { packDir: string; latentScale: number }> {
@@ -56,6 +63,7 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
       name: `${pack.manifest.name.replace(/ \(random weights\)$/, '')} (trained: ${parts.join(', ')} ${result.step} steps)`,
       description: `${pack.manifest.description}; ${parts.map((p) => PART_LABEL[p]).join(', ')} trained ${result.step} steps on synthetic portraits`,
       latentScale,
+      notice: syntheticDomainNotice(pack.manifest.image.width),
     }));
     return { ...result, packDir, latentScale };
   } finally {

@@ -19,6 +19,7 @@ function PhotoIcon() {
 /** Step 1: a selfie by file picker or drag and drop; the worker decodes it and finds the face. */
 export function UploadCard() {
   const selfie = useAppStore((s) => s.selfie);
+  const packNotice = useAppStore((s) => (s.pack.phase === 'ready' ? s.pack.notice : undefined));
   const task = useAppStore((s) => s.task);
   const [dragging, setDragging] = useState(false);
   const busy = task !== null;
@@ -75,6 +76,11 @@ export function UploadCard() {
           </span>
         )}
       </label>
+      {packNotice && (
+        <p className="hint pack-notice" data-testid="pack-notice">
+          {packNotice}
+        </p>
+      )}
     </section>
   );
 }

@@ -113,6 +113,9 @@ describe('tiny pack manifest: lidb and hypernet', () => {
     expect(broken((m) => { delete (m.hypernet as Partial<PackManifest['hypernet']>)!.model; })).toThrow(/missing hypernet.model.file/);
     expect(broken((m) => { m.hypernet!.normalize.std = [0.5, 0, 0.5]; })).toThrow(/normalize.std/);
     expect(broken((m) => { m.hypernet!.imageSize = 0; })).toThrow(/imageSize/);
+    expect(broken((m) => { m.notice = '  '; })).toThrow(/"notice" must be a non-empty string/);
+    expect(broken((m) => { m.notice = 'x'.repeat(601); })).toThrow(/at most 600 characters/);
+    expect(broken((m) => { m.notice = 'Trained on synthetic portraits.'; })).not.toThrow();
     // both stay optional: a pack without them is still a pack
     expect(() => broken((m) => { delete m.hypernet; delete m.lidb; delete m.train; m.files = m.files.filter((f) => !['lidb/aux.safetensors', 'hypernet/model.onnx'].includes(f.path)); })()).not.toThrow();
   });

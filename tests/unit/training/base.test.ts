@@ -52,6 +52,8 @@ describe('train base', () => {
     const w = (p: typeof trained) => readTensorProto(readPackGraph(p, p.manifest.models.vaeDecoder).graph!.initializer!.find((t) => t.name === name)!).data as Float32Array;
     expect(Array.from(w(trained))).toEqual(Array.from(a.params[`vaeDecoder/${name}`]));
     expect(Array.from(w(trained))).not.toEqual(Array.from(w(original)));
+    expect(trained.manifest.notice).toMatch(/trained only on HyperBooth's synthetic 64×64 portraits.*hyperbooth pack/);
+    expect(original.manifest.notice).toBeUndefined();
     const unetTrainBytes = trained.files(trained.manifest.train!.unet.file);
     expect(unetTrainBytes.length).toBeGreaterThan(0);
     expect(trained.manifest.files.find((f) => f.path === 'unet/weights.bin')!.sha256)
