@@ -63,6 +63,9 @@ export interface EvalResult {
 
 export interface EvalProgress { identity: number; ids: number; method: Method; phase: 'personalize' | 'generate' }
 
+/** Every image the evaluation made for one held-out identity, in METHODS order, styles in settings order. */
+export interface IdentityImages { identity: number; reference: RgbaImage; methods: Record<Method, RgbaImage[]> }
+
 export function validateEvalSettings(s: EvalSettings): void {
   const int = (name: string, v: number, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name} must be an integer in ${min}..${max}, got ${v}`);
@@ -87,6 +90,7 @@ export async function runEvaluation(
   scorers: Scorers,
   settings: EvalSettings,
   onProgress?: (p: EvalProgress) => void,
+  onImages?: (images: IdentityImages) => void,
 ): Promise<EvalResult> {
   validateEvalSettings(settings);
   const { manifest } = pack;
@@ -123,6 +127,7 @@ export async function runEvaluation(
       const refIdentity = scorers.identity(reference);
       const refDescriptor = scorers.descriptor(reference);
       const prompts = settings.styles.map((s) => caption(identity, s, { subject: `a ${manifest.trigger} face` }));
+      const made = {} as Record<Method, RgbaImage[]>;
       for (const method of METHODS) {
         onProgress?.({ identity: i, ids: settings.ids, method, phase: 'personalize' });
         const t0 = now();
@@ -134,8 +139,8 @@ export async function runEvaluation(
         const images: GeneratedImage[] = await pipeline.generate({
           prompts, seed: 1000 * i, steps: settings.stepsImage, guidance: settings.guidance, scheduler: settings.scheduler, ...(lora ? { lora } : {}),
         });
-        images.forEach((g, k) => {
-          const img: RgbaImage = { width: g.width, height: g.height, data: g.rgba };
+        made[method] = images.map((g) => ({ width: g.width, height: g.height, data: g.rgba }));
+        made[method].forEach((img, k) => {
           const s = sums[method];
           s.identity += cosine(scorers.identity(img), refIdentity);
           s.style += scorers.styleProbabilities(img)[STYLES.indexOf(settings.styles[k])];
@@ -143,6 +148,7 @@ export async function runEvaluation(
           s.images++;
         });
       }
+      onImages?.({ identity: i, reference, methods: made });
     }
   } finally {
     await pipeline.release();

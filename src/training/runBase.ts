@@ -28,6 +28,11 @@ export function syntheticDomainNotice(size: number): string {
     'but looks like nothing the pack has seen. For real photos, build a Stable Diffusion pack with npx hyperbooth pack (README: "Converting Stable Diffusion 1.5").';
 }
 
+/** "Tiny (random weights)" → "Tiny (trained on synthetic portraits)"; the steps go in the description. */
+export function trainedPackName(name: string): string {
+  return `${name.replace(/( \([^()]*\))+$/, '')} (trained on synthetic portraits)`;
+}
+
 const PART_LABEL: Record<BasePart, string> = { vae: 'VAE', unet: 'UNet and text encoder' };
 
 export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<TrainLoopResult & { packDir: string; latentScale: number }> {
@@ -60,7 +65,7 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
     const packDir = join(o.out, 'pack');
     rmSync(packDir, { recursive: true, force: true });
     writePack(packDir, repackWithWeights(pack, trainer.weightsByGraph(), {
-      name: `${pack.manifest.name.replace(/ \(random weights\)$/, '')} (trained: ${parts.join(', ')} ${result.step} steps)`,
+      name: trainedPackName(pack.manifest.name),
       description: `${pack.manifest.description}; ${parts.map((p) => PART_LABEL[p]).join(', ')} trained ${result.step} steps on synthetic portraits`,
       latentScale,
       notice: syntheticDomainNotice(pack.manifest.image.width),

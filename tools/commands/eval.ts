@@ -4,10 +4,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from '../args';
-import { isStyle, STYLES, type Style } from '../../src/dataset';
+import { deflateSync } from 'node:zlib';
+import { encodePng, identitySeed, isStyle, photoSeed, renderStyled, sampleIdentity, STYLES, type Style } from '../../src/dataset';
+import { contactSheet } from '../../src/eval/contactSheet';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../src/diffusion/schedulers';
 import { measureAccuracy } from '../../src/eval/accuracy';
-import { DEFAULT_EVAL, formatTable, runEvaluation, scoreRenderedUpperBound, validateEvalSettings, type EvalSettings } from '../../src/eval/evaluate';
+import { DEFAULT_EVAL, formatTable, METHODS, runEvaluation, scoreRenderedUpperBound, validateEvalSettings, type EvalSettings, type IdentityImages } from '../../src/eval/evaluate';
 import { DEFAULT_FIT, fitScorers, parseScorers, scorersFromModel, serializeScorers } from '../../src/eval/scorers';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
@@ -19,7 +21,7 @@ export const DEFAULT_SCORERS = fileURLToPath(new URL('../../public/models/eval/s
 const USAGE = `usage: hyperbooth eval --pack <dir> --ids <N> --seed <S> [--json <file>] [--steps-image 10]
                       [--ft-steps 40] [--db-steps 400] [--lr 0.001] [--rank 4] [--guidance 7.5]
                       [--scheduler ddim|euler|dpmpp2m] [--styles photo,pencil-sketch,pop-art,watercolor]
-                      [--scorers <scorers.json>]
+                      [--scorers <scorers.json>] [--images <dir>]
        hyperbooth eval fit [--out <scorers.json>] [--ids 200] [--photos 6] [--check-ids 100]
   Personalizes each held-out identity of world S (identitySeed('heldout', i, S)) from one
   rendered selfie with five methods — base (none), only-hyper, hyperdreambooth (hypernetwork +
@@ -27,6 +29,9 @@ const USAGE = `usage: hyperbooth eval --pack <dir> --ids <N> --seed <S> [--json 
   it in each style, and scores identity (recognizer cosine to the selfie, [-1,1]), style
   (classifier probability of the asked style, [0,1]) and similarity (descriptor cosine, [-1,1]).
   seconds = personalization time per identity, image generation excluded.
+  --images writes <dir>/identity-<i>.png per identity: the selfie, then a row per method
+  (base, only-hyper, hyperdreambooth, no-hyper, dreambooth-400) and the renderer's own styled
+  images, one column per style.
   styles: ${STYLES.join(', ')}`;
 
 function numberFlag(args: ParsedArgs, name: string, fallback: number): number {
@@ -43,7 +48,7 @@ function stringFlag(args: ParsedArgs, name: string): string | undefined {
   return v;
 }
 
-const KNOWN = new Set(['pack', 'ids', 'seed', 'json', 'steps-image', 'ft-steps', 'db-steps', 'lr', 'rank', 'guidance', 'scheduler', 'styles', 'scorers']);
+const KNOWN = new Set(['pack', 'ids', 'seed', 'json', 'steps-image', 'ft-steps', 'db-steps', 'lr', 'rank', 'guidance', 'scheduler', 'styles', 'scorers', 'images']);
 const KNOWN_FIT = new Set(['out', 'ids', 'photos', 'check-ids']);
 
 async function runFit(args: ParsedArgs): Promise<number> {
@@ -112,16 +117,26 @@ export async function run(argv: string[]): Promise<number> {
     if (acc) {
       console.log(`scorers (held-out renders): identity top-1 ${(acc.identityTop1 * 100).toFixed(0)}% (styled query ${(acc.identityTop1Styled * 100).toFixed(0)}%) among ${acc.identities}, verification AUC ${acc.identityAuc.toFixed(3)}; style accuracy ${(acc.styleAccuracy * 100).toFixed(1)}%`);
     }
+    const imagesDir = stringFlag(args, 'images');
+    if (imagesDir) mkdirSync(imagesDir, { recursive: true });
+    const size = pack.manifest.image.width;
+    const writeSheet = ({ identity, reference, methods }: IdentityImages) => {
+      const idSeed = identitySeed('heldout', identity, settings.seed);
+      const renders = settings.styles.map((s, k) => renderStyled(sampleIdentity(idSeed), s, photoSeed(idSeed, 1 + k), size));
+      const sheet = contactSheet(reference, [...METHODS.map((m) => ({ images: methods[m] })), { images: renders }]);
+      writeFileSync(resolve(imagesDir!, `identity-${identity}.png`), encodePng(sheet, { rgb: true, deflate: (b) => deflateSync(b) }));
+    };
     const t0 = Date.now();
     const result = await runEvaluation(createNodeRuntime({ backend: 'cpu' }), pack, scorers, settings, (p) => {
       process.stderr.write(`\ridentity ${p.identity + 1}/${p.ids}: ${p.method} (${p.phase})`.padEnd(60));
-    });
+    }, imagesDir ? writeSheet : undefined);
     process.stderr.write('\n');
     console.log(`pack ${pack.manifest.id} (${pack.manifest.name}), ${settings.ids} held-out identities of world ${settings.seed}, styles ${settings.styles.join(', ')}, ` +
       `${settings.stepsImage} image steps, fine-tune ${settings.ftSteps} / DreamBooth ${settings.dbSteps} steps at lr ${settings.learningRate}, rank ${settings.rank}`);
     console.log(formatTable(result, scoreRenderedUpperBound(scorers, settings, pack.manifest.image.width)));
     console.log('(renders) = the renderer\'s own images of the identities in those styles, scored the same way: what a perfect personalization would reach');
     console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (imagesDir) console.log(`wrote ${settings.ids} contact sheets to ${imagesDir} (rows: selfie | ${METHODS.join(', ')}, renders; columns: ${settings.styles.join(', ')})`);
     const jsonPath = stringFlag(args, 'json');
     if (jsonPath) {
       mkdirSync(dirname(resolve(jsonPath)), { recursive: true });

@@ -66,11 +66,17 @@ describe('fitting and the scorers file', () => {
 
 describe('hyperbooth eval on the tiny pack', () => {
   it('runs on 2 held-out identities and writes the JSON with all five methods', async () => {
-    const json = join(mkdtempSync(join(tmpdir(), 'hb-eval-')), 'table.json');
+    const dir = mkdtempSync(join(tmpdir(), 'hb-eval-'));
+    const json = join(dir, 'table.json');
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const code = await run(['--pack', TINY, '--ids', '2', '--seed', '5', '--json', json, '--steps-image', '2', '--ft-steps', '2', '--db-steps', '4', '--styles', 'photo,pop-art']);
+    const code = await run(['--pack', TINY, '--ids', '2', '--seed', '5', '--json', json, '--steps-image', '2', '--ft-steps', '2', '--db-steps', '4', '--styles', 'photo,pop-art', '--images', join(dir, 'sheets')]);
     expect(code).toBe(0);
+    // one contact sheet per identity: selfie + 2 styles wide, 5 methods + the renders high
+    for (const i of [0, 1]) {
+      const png = readFileSync(join(dir, 'sheets', `identity-${i}.png`));
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([3 * 64 + 2 * 2, 6 * 64 + 5 * 2]);
+    }
     const out = JSON.parse(readFileSync(json, 'utf8'));
     expect(Object.keys(out).sort()).toEqual(['ids', 'methods', 'seed']);
     expect(out.ids).toBe(2);
