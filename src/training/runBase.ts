@@ -66,7 +66,7 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
     rmSync(packDir, { recursive: true, force: true });
     writePack(packDir, repackWithWeights(pack, trainer.weightsByGraph(), {
       name: trainedPackName(pack.manifest.name),
-      description: `${pack.manifest.description}; ${parts.map((p) => PART_LABEL[p]).join(', ')} trained ${result.step} steps on synthetic portraits`,
+      description: `${(pack.manifest.description ?? '').replace(/^Random-weight miniature/, 'Miniature')}; ${parts.map((p) => PART_LABEL[p]).join(', ')} trained ${result.step} steps on synthetic portraits`,
       latentScale,
       notice: syntheticDomainNotice(pack.manifest.image.width),
     }));

@@ -2,9 +2,9 @@
 // WebGPU and on WASM, the embedded tiny pack. Steps are kept tiny because SwiftShader is slow.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, launchPersistentBrowser, projectRoot, startServer, type TestServer } from './harness';
+import { describe, expect, test } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { appInChromium, launchBrowser, launchPersistentBrowser, projectRoot } from './harness';
 import { readGalleryPixels, watchPage } from './pageHelpers';
 
 interface ManifestFiles {
@@ -22,18 +22,7 @@ const GENERATE_TIMEOUT = 240_000;
 
 const SETTINGS = { prompt: 'a photo of a face as a Pixar character', seed: '1234', steps: '3', guidance: '7.5', scheduler: 'ddim' };
 
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = appInChromium();
 
 async function statusText(page: Page): Promise<string> {
   return (await page.getByTestId('status').textContent()) ?? '';
@@ -105,10 +94,10 @@ describe('HyperBooth in chromium', () => {
   let webgpuImage: { rgba: Uint8Array; width: number; height: number } | undefined;
 
   test('loads the tiny pack on WebGPU and generates a non-constant image', async () => {
-    const page = await browser.newPage();
+    const page = await env.browser.newPage();
     const log = watchPage(page);
     const t0 = Date.now();
-    await page.goto(server.url);
+    await page.goto(env.server.url);
     const ready = await waitReady(page, log);
     const loadMs = Date.now() - t0;
     expect(ready).toBe('Ready');
@@ -133,9 +122,9 @@ describe('HyperBooth in chromium', () => {
 
   test('the same seed on WASM gives the WebGPU pixels within 2/255 on average', async () => {
     expect(webgpuImage, 'the WebGPU test must run first').toBeDefined();
-    const page = await browser.newPage();
+    const page = await env.browser.newPage();
     const log = watchPage(page);
-    await page.goto(`${server.url}?backend=wasm`);
+    await page.goto(`${env.server.url}?backend=wasm`);
     await waitReady(page, log);
     expect(await page.getByTestId('backend').textContent()).toBe('WASM');
 
@@ -163,9 +152,9 @@ describe('HyperBooth in chromium', () => {
   });
 
   test('a bad seed is refused; a prompt over 77 tokens is truncated with a visible note', async () => {
-    const page = await browser.newPage();
+    const page = await env.browser.newPage();
     const log = watchPage(page);
-    await page.goto(`${server.url}?backend=wasm`);
+    await page.goto(`${env.server.url}?backend=wasm`);
     await waitReady(page, log);
     // A bad number is refused with a message, not sent to the worker.
     await fillSettings(page, { ...SETTINGS, seed: '-3' });
@@ -200,7 +189,7 @@ describe('HyperBooth in chromium', () => {
       });
       const page = context.pages()[0] ?? (await context.newPage());
       const log = watchPage(page);
-      await page.goto(`${server.url}?backend=wasm`);
+      await page.goto(`${env.server.url}?backend=wasm`);
       expect(await waitReady(page, log)).toBe('Ready');
       const firstLoad = packRequests.length;
       expect(firstLoad).toBeGreaterThanOrEqual(manifest.files.length);
@@ -220,7 +209,7 @@ describe('HyperBooth in chromium', () => {
     try {
       const page = await noGpu.newPage();
       const log = watchPage(page);
-      await page.goto(server.url);
+      await page.goto(env.server.url);
       await waitReady(page, log);
       expect(await page.getByTestId('backend').textContent()).toBe('WASM');
       const notice = (await page.getByTestId('backend-notice').textContent()) ?? '';
@@ -233,7 +222,7 @@ describe('HyperBooth in chromium', () => {
 
   describe('a broken pack names the file', () => {
     async function loadWithBrokenFile(file: string, fulfil: 'missing' | 'corrupt'): Promise<string> {
-      const context = await browser.newContext();
+      const context = await env.browser.newContext();
       try {
         await context.route(`**/models/tiny/${file}`, async (route) => {
           if (fulfil === 'missing') return route.fulfill({ status: 404, body: 'not found' });
@@ -245,7 +234,7 @@ describe('HyperBooth in chromium', () => {
         });
         const page = await context.newPage();
         const log = watchPage(page);
-        await page.goto(`${server.url}?backend=wasm`);
+        await page.goto(`${env.server.url}?backend=wasm`);
         const error = page.getByTestId('error');
         await error.waitFor({ timeout: READY_TIMEOUT });
         const text = (await error.textContent()) ?? '';
@@ -273,13 +262,13 @@ describe('HyperBooth in chromium', () => {
     });
 
     test('a corrupt manifest', async () => {
-      const context = await browser.newContext();
+      const context = await env.browser.newContext();
       try {
         await context.route('**/models/tiny/manifest.json', (route) =>
           route.fulfill({ status: 200, contentType: 'application/json', body: '{"format": "hyperbooth-pack/1", "id": ' }),
         );
         const page = await context.newPage();
-        await page.goto(server.url);
+        await page.goto(env.server.url);
         const error = page.getByTestId('error');
         await error.waitFor({ timeout: READY_TIMEOUT });
         expect(await error.textContent()).toContain('manifest.json');

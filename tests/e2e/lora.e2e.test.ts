@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import { launchBrowser, projectRoot, startServer, type TestServer } from './harness';
-import { readGalleryPixels } from './pageHelpers';
+import { readGalleryPixels, setSampling } from './pageHelpers';
 import { writeSafetensors } from '../../src/safetensors';
 
 const PORTRAIT = join(projectRoot, 'tests', 'fixtures', 'images', 'astronaut_portrait_1536x2048.jpg');
@@ -57,11 +57,7 @@ async function open(page: Page, log: string[]): Promise<void> {
 
 async function generatePixels(page: Page, log: string[]): Promise<Uint8Array> {
   if ((await page.getByTestId('style-option').nth(0).getAttribute('aria-pressed')) !== 'true') await page.getByTestId('style-option').nth(0).click();
-  await page.getByTestId('steps').fill(SAMPLING.steps);
-  await page.getByTestId('guidance').fill(SAMPLING.guidance);
-  await page.getByTestId('scheduler').selectOption(SAMPLING.scheduler);
-  await page.getByTestId('seed').fill(SAMPLING.seed);
-  await page.getByTestId('count').fill(SAMPLING.count);
+  await setSampling(page, SAMPLING);
   const before = await page.getByTestId('gallery-image').count();
   await page.getByTestId('generate').click();
   await until(page, log, 'the image', present('gallery-image', before + 1));

@@ -27,3 +27,14 @@ export async function readGalleryPixels(page: Page): Promise<{ rgba: Uint8Array;
   });
   return { rgba: Uint8Array.from(pixels.data), width: pixels.width, height: pixels.height };
 }
+
+export interface Sampling { steps: string; guidance: string; scheduler: string; seed: string; count: string }
+
+/** Fills the sampling fields of the prompt form. */
+export async function setSampling(page: Page, s: Sampling): Promise<void> {
+  await page.getByTestId('steps').fill(s.steps);
+  await page.getByTestId('guidance').fill(s.guidance);
+  await page.getByTestId('scheduler').selectOption(s.scheduler);
+  await page.getByTestId('seed').fill(s.seed);
+  await page.getByTestId('count').fill(s.count);
+}

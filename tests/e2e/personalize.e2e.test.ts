@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
-import { launchBrowser, projectRoot, startServer, type TestServer } from './harness';
+import type { BrowserContext, Download, Page } from 'playwright-core';
+import { appInChromium, projectRoot } from './harness';
+import { setSampling } from './pageHelpers';
 import { readAuxFile } from '../../src/lidb/aux';
 import { LIDB_FORMAT, readLidbFile } from '../../src/lidb/file';
 import { lidbToSlots } from '../../src/lidb/lidb';
@@ -30,18 +31,7 @@ const GENERATE_TIMEOUT = 240_000;
 const FINE_TUNE_STEPS = 2;
 const SAMPLING = { steps: '2', guidance: '7.5', scheduler: 'ddim', seed: '11', count: '1' };
 
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = appInChromium();
 
 interface Watched {
   page: Page;
@@ -107,14 +97,6 @@ async function waitForError(page: Page, part: string): Promise<string> {
   return text(page, 'error');
 }
 
-async function setSampling(page: Page): Promise<void> {
-  await page.getByTestId('steps').fill(SAMPLING.steps);
-  await page.getByTestId('guidance').fill(SAMPLING.guidance);
-  await page.getByTestId('scheduler').selectOption(SAMPLING.scheduler);
-  await page.getByTestId('seed').fill(SAMPLING.seed);
-  await page.getByTestId('count').fill(SAMPLING.count);
-}
-
 async function generate(w: Watched, expected: number): Promise<void> {
   const before = await w.page.getByTestId('gallery-image').count();
   await w.page.getByTestId('generate').click();
@@ -152,7 +134,7 @@ describe('personalization in chromium', () => {
   let context: BrowserContext;
 
   beforeAll(async () => {
-    context = await browser.newContext({ acceptDownloads: true });
+    context = await env.browser.newContext({ acceptDownloads: true });
   });
 
   afterAll(async () => {
@@ -163,7 +145,7 @@ describe('personalization in chromium', () => {
     const w = watch(await context.newPage());
     const { page } = w;
     const t0 = Date.now();
-    await page.goto(server.url);
+    await page.goto(env.server.url);
     await waitReady(w);
     expect(await text(page, 'backend')).toBe('WebGPU');
 
@@ -224,7 +206,7 @@ describe('personalization in chromium', () => {
     await page.getByTestId('style-option').nth(0).click();
     await page.getByTestId('style-option').nth(2).click();
     expect([await isPressed(page, 0), await isPressed(page, 1), await isPressed(page, 2)]).toEqual(['true', 'false', 'true']);
-    await setSampling(page);
+    await setSampling(page, SAMPLING);
     const t2 = Date.now();
     await generate(w, 2);
     const generateMs = Date.now() - t2;
@@ -289,7 +271,7 @@ describe('personalization in chromium', () => {
     expect(lidbFile, 'the first test must run first').toBeDefined();
     const w = watch(await context.newPage());
     const { page } = w;
-    await page.goto(`${server.url}?backend=wasm`);
+    await page.goto(`${env.server.url}?backend=wasm`);
     await waitReady(w);
     await waitFor(w, 'personalization-item', 10_000);
     expect(await page.getByTestId('personalization-item').count()).toBe(1);
@@ -322,7 +304,7 @@ describe('personalization in chromium', () => {
     expect(await page.getByTestId('personalization-item').count()).toBe(1);
     expect(await text(page, 'error')).toContain('is already saved as "astronaut portrait 1536x2048"');
     await page.getByTestId('style-option').nth(1).click();
-    await setSampling(page);
+    await setSampling(page, SAMPLING);
     await generate(w, 1);
 
     // Deleted from the list: the weights stay in use (unsaved) until another is chosen…
@@ -362,7 +344,7 @@ describe('personalization in chromium', () => {
   test('a dropped photo without a face still crops (with a notice); Cancel keeps the weights; a reload mid-fine-tune loses nothing saved; a text file is refused', async () => {
     const w = watch(await context.newPage());
     const { page } = w;
-    await page.goto(`${server.url}?backend=wasm`);
+    await page.goto(`${env.server.url}?backend=wasm`);
     await waitReady(w);
 
     // Dropped onto the drop zone instead of chosen in the file picker.

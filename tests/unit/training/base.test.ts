@@ -88,7 +88,7 @@ describe('train base --parts', () => {
     expect(afterUnet.manifest.latent.scale).toBe(scale);
     // two stages, one name; the steps of each stage are in the description
     expect(afterUnet.manifest.name).toBe('Tiny (trained on synthetic portraits)');
-    expect(afterUnet.manifest.description).toMatch(/VAE trained 2 steps on synthetic portraits; UNet and text encoder trained 2 steps/);
+    expect(afterUnet.manifest.description).toBe("Miniature of SD1.5's architecture; VAE trained 2 steps on synthetic portraits; UNet and text encoder trained 2 steps on synthetic portraits");
     expect(sha(afterUnet, 'vae_decoder/model.onnx')).toBe(sha(afterVae, 'vae_decoder/model.onnx'));
     expect(sha(afterUnet, 'unet/weights.bin')).not.toBe(sha(afterVae, 'unet/weights.bin'));
     expect(logLosses(join(unet.packDir, '..')).every((l) => l.reconstruction === 0 && l.denoising > 0)).toBe(true);

@@ -1,0 +1,94 @@
+// The embedded pack is the trained one (issue 6): the app says it was trained on synthetic
+// portraits, and a synthetic selfie — the image `hyperbooth dataset selfie` writes — personalizes
+// visibly in chromium: the same prompt and seed give a different image after personalizing, one
+// that the eval's identity recognizer puts closer to the person than the plain model's image.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { appInChromium, projectRoot } from './harness';
+import { readGalleryPixels, setSampling, watchPage } from './pageHelpers';
+import { encodePng, identitySeed, photoSeed, renderPhoto, renderStyled, sampleIdentity } from '../../src/dataset';
+import { cosine } from '../../src/eval/features';
+import { parseScorers, scorersFromModel } from '../../src/eval/scorers';
+import type { RgbaImage } from '../../src/face/image';
+import type { PackManifest } from '../../src/packs/manifest';
+
+const packDir = join(projectRoot, 'public', 'models', 'tiny');
+const manifest = JSON.parse(readFileSync(join(packDir, 'manifest.json'), 'utf8')) as PackManifest;
+const scorers = scorersFromModel(parseScorers(readFileSync(join(projectRoot, 'public', 'models', 'eval', 'scorers.json'), 'utf8')));
+
+// A held-out identity (never trained on), photographed as `hyperbooth dataset selfie --id 3` does.
+const SELFIE_ID = 3;
+const identity = sampleIdentity(identitySeed('heldout', SELFIE_ID, 0));
+const selfiePng = Buffer.from(encodePng(renderStyled(identity, 'photo', photoSeed(identity.seed, 0), 256), { rgb: true, deflate: (b) => deflateSync(b) }));
+const reference = renderPhoto(identity, photoSeed(identity.seed, 0), { size: manifest.image.width });
+
+// SwiftShader runs each UNet pass on the CPU: few steps, one image at a time.
+const FINE_TUNE_STEPS = 4;
+const SAMPLING = { steps: '8', guidance: '7.5', scheduler: 'ddim', seed: '11', count: '1' };
+const PROMPT = `a photo of a ${manifest.trigger} face`;
+const TIMEOUT = 300_000;
+
+const env = appInChromium();
+
+async function waitFor(page: Page, log: string[], testId: string, count: number): Promise<void> {
+  const outcome = await page.waitForFunction(
+    ({ id, n }) => {
+      if (document.querySelectorAll(`[data-testid="${id}"]`).length >= n) return 'ok';
+      const status = document.querySelector('[data-testid="status"]')?.textContent ?? '';
+      if (status.startsWith('Could not load')) return status;
+      const error = document.querySelector('[data-testid="error"].banner-error')?.textContent;
+      return error ? `error: ${error}` : false;
+    },
+    { id: testId, n: count },
+    { timeout: TIMEOUT, polling: 250 },
+  );
+  const state = await outcome.jsonValue();
+  if (state !== 'ok') throw new Error(`waiting for ${testId}: ${state}\n${log.join('\n')}`);
+}
+
+async function generate(page: Page, log: string[]): Promise<RgbaImage> {
+  await page.getByTestId('prompt').fill(PROMPT);
+  await page.getByTestId('negative-prompt').fill('');
+  await setSampling(page, SAMPLING);
+  const before = await page.getByTestId('gallery-image').count();
+  await page.getByTestId('generate').click();
+  await waitFor(page, log, 'gallery-image', before + 1);
+  const { rgba, width, height } = await readGalleryPixels(page);
+  return { width, height, data: new Uint8ClampedArray(rgba) };
+}
+
+const identityScore = (img: RgbaImage) => cosine(scorers.identity(img), scorers.identity(reference));
+
+describe('the trained embedded pack in chromium', () => {
+  test('says it was trained on synthetic portraits, and a synthetic selfie personalizes visibly', async () => {
+    const page = await env.browser.newPage();
+    const log = watchPage(page);
+    await page.goto(env.server.url);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="status"]')?.textContent ?? '').startsWith('Ready'), undefined, { timeout: TIMEOUT });
+    expect(await page.getByTestId('pack-notice').textContent()).toMatch(/trained only on HyperBooth's synthetic 64×64 portraits.*npx hyperbooth pack/);
+
+    // the plain model first: the trigger means nothing to it
+    const plain = await generate(page, log);
+
+    await page.getByTestId('selfie-input').setInputFiles({ name: 'synthetic-selfie.png', mimeType: 'image/png', buffer: selfiePng });
+    await waitFor(page, log, 'crop-confirm', 1);
+    await page.getByTestId('crop-confirm').click();
+    await page.getByTestId('ft-steps').fill(String(FINE_TUNE_STEPS));
+    await page.getByTestId('personalize').click();
+    await waitFor(page, log, 'personalized', 1);
+
+    const personal = await generate(page, log);
+    let diff = 0;
+    for (let i = 0; i < plain.data.length; i++) if (i % 4 !== 3) diff += Math.abs(plain.data[i] - personal.data[i]);
+    const meanDiff = diff / ((plain.data.length / 4) * 3);
+    const [before, after] = [identityScore(plain), identityScore(personal)];
+    console.log(`[e2e] trained pack: mean |Δpixel| ${meanDiff.toFixed(1)}/255; identity cosine to the selfie ${before.toFixed(3)} (plain) → ${after.toFixed(3)} (personalized)`);
+    expect(meanDiff).toBeGreaterThan(8);
+    expect(after).toBeGreaterThan(before + 0.05);
+    expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    await page.close();
+  });
+});
