@@ -91,9 +91,12 @@ export async function runLidb(runtime: Runtime, o: LidbRunOptions): Promise<Lidb
       const latents = [];
       for (const r of recs) latents.push(await personalizer.encodeLatent(shardImage(shard, r)));
       const contexts = latents.map((l) => personalizer.trainContext(l));
-      // seeded by the identity, not its position in this shard: any split gives the same θ*
+      // Every identity starts from the same LiDB (the run's seed), so θ* − θ*' is what tells two
+      // faces apart and the hypernetwork's weight-space target holds no per-identity init noise
+      // it could never predict from a face. The draws are seeded by the identity, not its
+      // position in this shard: any split gives the same θ*.
       const idSeed = seed * 1_000_003 + id.index;
-      const lidb: Lidb = initLidb(layers, 1, new LidbRng(idSeed, 'init'));
+      const lidb: Lidb = initLidb(layers, 1, new LidbRng(seed, 'init'));
       const params = lidbParams(lidb);
       const adam = new Adam(params, { lr });
       const rng = new SeededRandom(idSeed);
@@ -122,7 +125,7 @@ export async function runLidb(runtime: Runtime, o: LidbRunOptions): Promise<Lidb
         packId: manifest.id,
         auxSha256: manifest.lidb.auxSha256,
         trigger: manifest.trigger,
-        fineTune: { steps, learningRate: lr, rank: 1, optimizer: 'adam', prompt: personalizePrompt(manifest.trigger), start: 'init', identity: id.index, identitySeed: id.seed, photos: recs.length, lossFirst: first, lossLast: last },
+        fineTune: { steps, learningRate: lr, rank: 1, optimizer: 'adam', prompt: personalizePrompt(manifest.trigger), start: 'init', initSeed: seed, identity: id.index, identitySeed: id.seed, photos: recs.length, lossFirst: first, lossLast: last },
         seed: idSeed,
       }));
       appendJsonl(join(o.out, 'log.jsonl'), { identity: id.index, steps, lossFirst: first, lossLast: last, ms: Math.round(ms) });

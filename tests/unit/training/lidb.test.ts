@@ -46,7 +46,14 @@ describe('train lidb', () => {
       const shard = readShard(data, 'train');
       const latent = await p.encodeLatent(shardImage(shard, identityPhotoRecords(shard, 2)[0]));
       const draws = heldOutDraws(16, manifest.schedule.numTrainTimesteps, latent.length);
-      const before = await p.denoisingLoss(initLidb(manifest.lora.layers, 1, new LidbRng(meta.seed, 'init')), latent, draws);
+      // every identity starts from the run seed's LiDB
+      expect(meta.fineTune.initSeed).toBe(1);
+      const start = initLidb(manifest.lora.layers, 1, new LidbRng(1, 'init'));
+      const other = readLidbFile(new Uint8Array(readFileSync(join(out, lidbTargetName(3)))), expected).lidb;
+      const name = manifest.lora.layers[0].name;
+      expect(Array.from(lidb.layers.get(name)!.dTrain)).not.toEqual(Array.from(start.layers.get(name)!.dTrain));
+      expect(Array.from(lidb.layers.get(name)!.dTrain)).not.toEqual(Array.from(other.layers.get(name)!.dTrain));
+      const before = await p.denoisingLoss(start, latent, draws);
       const after = await p.denoisingLoss(lidb, latent, draws);
       expect(after).toBeLessThan(before);
     } finally {
