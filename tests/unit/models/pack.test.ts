@@ -5,6 +5,8 @@ import { join, relative } from 'node:path';
 import { run as makeTinyPack } from '../../../tools/commands/makeTinyPack';
 import { buildTinyPack, promptWords, TINY_FILES } from '../../../src/models';
 import { validateManifest } from '../../../src/packs/manifest';
+import { loadPackFromDisk } from '../../../src/packs/node';
+import { decodeModel } from '../../../src/onnx';
 import { manifestBytes, packSize, sha256HexSync, type PackBuild } from '../../../src/packs/writePack';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer';
 import { datasetWords } from '../../../src/dataset';
@@ -12,7 +14,25 @@ import { STYLE_PRESETS, stylePrompt, TRIGGER_PLACEHOLDER } from '../../../src/pi
 
 const COMMITTED = join(__dirname, '../../../public/models/tiny');
 const INDEX = join(__dirname, '../../../public/models/index.json');
-const REGENERATE = 'regenerate with `npx hyperbooth make-tiny-pack --out public/models/tiny` and commit it';
+const PROVENANCE_FILE = 'training.json';
+const RETRAIN = 'the generator changed: rebuild and retrain the pack as public/models/tiny/training.json records (src/training/README.md)';
+
+interface Provenance {
+  manifestSha256: string;
+  stages: { stage: string; command: string; seconds: number }[];
+}
+
+/** A graph without its weight values: nodes, inputs, outputs, initializer names/types/shapes. */
+function graphSignature(bytes: Uint8Array): unknown {
+  const g = decodeModel(bytes).graph!;
+  const value = (v: { name?: string | null; type?: unknown }) => JSON.stringify([v.name, v.type]);
+  return {
+    nodes: (g.node ?? []).map((n) => JSON.stringify([n.opType, n.domain ?? '', n.input, n.output, (n.attribute ?? []).map((a) => JSON.stringify(a))])),
+    inputs: (g.input ?? []).map(value),
+    outputs: (g.output ?? []).map(value),
+    initializers: (g.initializer ?? []).map((t) => JSON.stringify([t.name, t.dataType, (t.dims ?? []).map(Number), t.dataLocation ?? 0])),
+  };
+}
 
 let pack: PackBuild;
 beforeAll(() => { pack = buildTinyPack(); });
@@ -52,15 +72,40 @@ describe('tiny pack', () => {
     expect(packSize(pack)).toBeLessThan(25 * 1024 * 1024);
   });
 
-  it('is what public/models/tiny holds (same files, same sha256)', () => {
-    const committed = readFileSync(join(COMMITTED, 'manifest.json'));
-    expect(committed.equals(Buffer.from(manifestBytes(pack.manifest))), `manifest.json differs: ${REGENERATE}`).toBe(true);
-    for (const f of pack.manifest.files) {
-      expect(sha256HexSync(readFileSync(join(COMMITTED, f.path))), `${f.path}: ${REGENERATE}`).toBe(f.sha256);
+  it('public/models/tiny is the trained pack: manifest hashes hold, same graphs as a fresh build, trained weights', async () => {
+    const committed = await loadPackFromDisk(COMMITTED);
+    const m = committed.manifest;
+    expect(listFiles(COMMITTED).sort()).toEqual(['manifest.json', PROVENANCE_FILE, ...m.files.map((f) => f.path)].sort());
+    // the generator's structure, the trained values: every graph has the fresh build's nodes,
+    // inputs, outputs and initializer names/shapes (a change to the generator means retraining)
+    expect(m.files.map((f) => f.path).sort()).toEqual(pack.manifest.files.map((f) => f.path).sort());
+    for (const f of m.files.filter((x) => x.path.endsWith('.onnx'))) {
+      expect(graphSignature(committed.files(f.path)), `${f.path}: ${RETRAIN}`).toEqual(graphSignature(pack.files[f.path]));
     }
-    expect(listFiles(COMMITTED).sort()).toEqual(['manifest.json', ...pack.manifest.files.map((f) => f.path)].sort());
+    for (const path of [TINY_FILES.tokenizer, m.lidb!.aux]) {
+      expect(sha256HexSync(committed.files(path)), `${path}: ${RETRAIN}`).toBe(sha256HexSync(pack.files[path]));
+    }
+    for (const path of ['unet/weights.bin', 'text_encoder/weights.bin', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx', 'hypernet/model.onnx']) {
+      expect(sha256HexSync(committed.files(path)), `${path} still holds the random weights`).not.toBe(sha256HexSync(pack.files[path]));
+    }
+    const { files: _a, name: _b, description: _c, notice, latent, ...rest } = m;
+    const { files: _d, name: _e, description: _f, latent: freshLatent, ...freshRest } = pack.manifest;
+    expect(rest).toEqual(freshRest);
+    expect({ ...latent, scale: 0 }).toEqual({ ...freshLatent, scale: 0 });
+    expect(notice).toMatch(/synthetic/);
+    expect(m.name).not.toMatch(/random/i);
+
+    // provenance: the commands that made these bytes, bound to this manifest
+    const prov = JSON.parse(readFileSync(join(COMMITTED, PROVENANCE_FILE), 'utf8')) as Provenance;
+    expect(prov.manifestSha256, `${PROVENANCE_FILE} describes another manifest`).toBe(sha256HexSync(readFileSync(join(COMMITTED, 'manifest.json'))));
+    expect(prov.stages.map((st) => st.stage)).toEqual(['make-tiny-pack', 'dataset', 'base (vae)', 'base (unet)', 'lidb', 'hypernet']);
+    for (const st of prov.stages) expect(st.command, st.stage).toMatch(/^npx hyperbooth /);
+    expect(prov.stages[0].command).toMatch(/^npx hyperbooth make-tiny-pack --out \S+ --no-index$/);
+
     const index = JSON.parse(readFileSync(INDEX, 'utf8')) as { packs: { id: string; path: string; name: string; size: number }[] };
-    expect(index.packs.find((p) => p.id === 'tiny')).toEqual({ id: 'tiny', path: 'tiny/manifest.json', name: pack.manifest.name, size: packSize(pack) });
+    const size = m.files.reduce((a, f) => a + f.size, 0) + readFileSync(join(COMMITTED, 'manifest.json')).length;
+    expect(index.packs.find((p) => p.id === 'tiny')).toEqual({ id: 'tiny', path: 'tiny/manifest.json', name: m.name, size });
+    expect(size).toBeLessThan(25 * 1024 * 1024);
   });
 
   it('tokenizes every style preset word, caption word and the trigger to a single token', () => {
@@ -79,7 +124,7 @@ describe('tiny pack', () => {
     expect(new Set(STYLE_PRESETS.map((p) => p.id)).size).toBe(STYLE_PRESETS.length);
   });
 
-  it('make-tiny-pack writes the same bytes as the committed pack, and its index entry', async () => {
+  it('make-tiny-pack writes the fresh build (where training starts) and its index entry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tiny-pack-'));
     try {
       const log = console.log;
@@ -89,13 +134,10 @@ describe('tiny pack', () => {
       } finally {
         console.log = log;
       }
-      const files = listFiles(join(dir, 'tiny')).sort();
-      expect(files).toEqual(listFiles(COMMITTED).sort());
-      for (const f of files) {
-        expect(readFileSync(join(dir, 'tiny', f)).equals(readFileSync(join(COMMITTED, f))), `${f}: ${REGENERATE}`).toBe(true);
-      }
-      const tinyEntry = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as { packs: { id: string }[] }).packs.find((p) => p.id === 'tiny');
-      expect(tinyEntry(join(dir, 'index.json'))).toEqual(tinyEntry(INDEX));
+      expect(readFileSync(join(dir, 'tiny', 'manifest.json')).equals(Buffer.from(manifestBytes(pack.manifest)))).toBe(true);
+      for (const f of pack.manifest.files) expect(sha256HexSync(readFileSync(join(dir, 'tiny', f.path))), f.path).toBe(f.sha256);
+      const entry = (JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { packs: { id: string }[] }).packs.find((p) => p.id === 'tiny');
+      expect(entry).toEqual({ id: 'tiny', path: 'tiny/manifest.json', name: pack.manifest.name, size: packSize(pack) });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
