@@ -234,7 +234,7 @@ describe('hypernetwork → LiDB → slots → UNet (onnxruntime-node)', () => {
     cat = await predict(pixelValues('chelsea.png', 'centre'));
   });
 
-  it('predicts finite [L, aMax] / [L, bMax] rows, exactly zero past each layer\'s a and b, small and deterministic', async () => {
+  it('predicts finite [L, aMax] / [L, bMax] rows, exactly zero past each layer\'s a and b, at θ*\'s scale and deterministic', async () => {
     expect(astronaut.dims).toEqual([[L, aMax], [L, bMax]]);
     for (const { down, up } of [astronaut, cat]) {
       expect(down.every(Number.isFinite) && up.every(Number.isFinite)).toBe(true);
@@ -245,11 +245,12 @@ describe('hypernetwork → LiDB → slots → UNet (onnxruntime-node)', () => {
         expect(u.subarray(l.b!).every((v) => v === 0), `${l.name} up padding`).toBe(true);
         expect(d.subarray(0, l.a!).every((v) => v !== 0), `${l.name} down`).toBe(true);
         expect(u.subarray(0, l.b!).every((v) => v !== 0), `${l.name} up`).toBe(true);
-        // untrained scales: ‖D_train‖ O(1) as a xavier-initialized LiDB, U_train small
+        // the scales of the θ* it was trained on: ‖D_train‖ O(1) like a xavier-initialized LiDB,
+        // U_train well below 1
         const norm = (x: Float32Array) => Math.hypot(...x);
         expect(norm(d)).toBeGreaterThan(0.2);
         expect(norm(d)).toBeLessThan(5);
-        expect(Math.max(...u.map(Math.abs))).toBeLessThan(0.1);
+        expect(Math.max(...u.map(Math.abs))).toBeLessThan(1);
       });
     }
     const again = await predict(pixelValues('astronaut.png', 'astronaut-face'));

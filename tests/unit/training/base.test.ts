@@ -11,7 +11,7 @@ import { readPackGraph } from '../../../src/training/packGraphs';
 import { readTensorProto } from '../../../src/onnx';
 import { measureLatentScale } from '../../../src/training/latentScale';
 import { openShard } from '../../../src/training/data';
-import { logLosses, mean, tempDir, tinyShard, TINY_PACK } from './helpers';
+import { logLosses, mean, tempDir, tinyShard, randomTinyPack } from './helpers';
 
 const runtime = createNodeRuntime({ backend: 'cpu' });
 
@@ -19,7 +19,7 @@ describe('train base', () => {
   it('lowers the loss, resumes bit for bit, and writes a loadable trained pack', async () => {
     const data = tinyShard();
     const straight = tempDir('base-straight');
-    const common = { pack: TINY_PACK, data, steps: 4, lr: 2e-3, seed: 3, checkpointEvery: 2 };
+    const common = { pack: randomTinyPack(), data, steps: 4, lr: 2e-3, seed: 3, checkpointEvery: 2 };
     const r = await runBase(runtime, { ...common, out: straight });
     expect(r.step).toBe(4);
     const log = logLosses(straight);
@@ -47,7 +47,7 @@ describe('train base', () => {
     // the trained pack: hashes verify, the decoder carries the checkpoint's weights
     expect(existsSync(join(r.packDir, 'manifest.json'))).toBe(true);
     const trained = await loadPackFromDisk(r.packDir);
-    const original = await loadPackFromDisk(TINY_PACK);
+    const original = await loadPackFromDisk(randomTinyPack());
     const name = Object.keys(a.params).find((k) => k.startsWith('vaeDecoder/') && k.endsWith('.weight'))!.slice('vaeDecoder/'.length);
     const w = (p: typeof trained) => readTensorProto(readPackGraph(p, p.manifest.models.vaeDecoder).graph!.initializer!.find((t) => t.name === name)!).data as Float32Array;
     expect(Array.from(w(trained))).toEqual(Array.from(a.params[`vaeDecoder/${name}`]));
@@ -65,12 +65,12 @@ describe('train base --parts', () => {
   it('trains the VAE alone, then the UNet and text encoder on its latents at a measured latent scale', async () => {
     const data = tinyShard();
     const common = { data, steps: 2, lr: 2e-3, seed: 1, checkpointEvery: 2 };
-    const vae = await runBase(runtime, { ...common, pack: TINY_PACK, out: tempDir('base-vae'), parts: ['vae'] });
+    const vae = await runBase(runtime, { ...common, pack: randomTinyPack(), out: tempDir('base-vae'), parts: ['vae'] });
     const vaeCkpt = loadCheckpoint(latestCheckpointPath(join(vae.packDir, '../checkpoints'))!);
     const graphsOf = (params: Record<string, unknown>) => [...new Set(Object.keys(params).map((k) => k.split('/')[0]))].sort();
     expect(graphsOf(vaeCkpt.params)).toEqual(['vaeDecoder', 'vaeEncoder']);
     const afterVae = await loadPackFromDisk(vae.packDir);
-    const original = await loadPackFromDisk(TINY_PACK);
+    const original = await loadPackFromDisk(randomTinyPack());
     const sha = (p: typeof original, path: string) => p.manifest.files.find((f) => f.path === path)!.sha256;
     expect(sha(afterVae, 'unet/weights.bin')).toBe(sha(original, 'unet/weights.bin'));
     expect(sha(afterVae, 'vae_decoder/model.onnx')).not.toBe(sha(original, 'vae_decoder/model.onnx'));

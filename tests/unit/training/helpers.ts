@@ -1,11 +1,23 @@
-// Shared fixtures of the training smoke tests: a tiny shard on disk and the committed tiny pack.
+// Shared fixtures of the training smoke tests: a tiny shard on disk and the random-weight tiny
+// pack (what `make-tiny-pack` writes and a real run starts from; the committed pack is trained).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeShard } from '../../../src/dataset/shardNode';
 import type { DatasetSpec } from '../../../src/dataset/shard';
+import { buildTinyPack } from '../../../src/models';
+import { writePack } from '../../../src/packs/writePack';
 
-export const TINY_PACK = join(__dirname, '../../../public/models/tiny');
+let randomPackDir: string | undefined;
+
+/** The fresh random-weight tiny pack in a temp folder, written once per test process. */
+export function randomTinyPack(): string {
+  if (!randomPackDir) {
+    randomPackDir = tempDir('random-pack');
+    writePack(randomPackDir, buildTinyPack());
+  }
+  return randomPackDir;
+}
 
 export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `hyperbooth-train-${label}-`));

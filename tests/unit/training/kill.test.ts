@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { runBase } from '../../../src/training/runBase';
 import { checkpointName, latestCheckpointPath, loadCheckpoint } from '../../../src/training/checkpoint';
-import { logLosses, tempDir, tinyShard, TINY_PACK } from './helpers';
+import { logLosses, tempDir, tinyShard, randomTinyPack } from './helpers';
 
 const root = join(__dirname, '../../..');
 const tsx = pathToFileURL(createRequire(join(root, 'package.json')).resolve('tsx/esm')).href;
@@ -19,7 +19,7 @@ const cli = (args: string[]) => [process.execPath, ['--import', tsx, join(root, 
 describe('train base after SIGKILL', () => {
   it('--resume reaches the uninterrupted run\'s state', async () => {
     const data = tinyShard({ ids: 1, photos: 1 });
-    const flags = ['--pack', TINY_PACK, '--data', data, '--steps', '4', '--lr', '2e-3', '--seed', '9', '--checkpoint-every', '2', '--quiet'];
+    const flags = ['--pack', randomTinyPack(), '--data', data, '--steps', '4', '--lr', '2e-3', '--seed', '9', '--checkpoint-every', '2', '--quiet'];
     const killed = tempDir('kill');
     const [cmd, args] = cli(['train', 'base', ...flags, '--out', killed]);
     const child = spawn(cmd, args, { stdio: 'ignore' });
@@ -40,7 +40,7 @@ describe('train base after SIGKILL', () => {
     expect(resumed.stdout).toMatch(/steps 3\.\.4/);
 
     const straight = tempDir('kill-straight');
-    await runBase(createNodeRuntime({ backend: 'cpu' }), { pack: TINY_PACK, data, out: straight, steps: 4, lr: 2e-3, seed: 9, checkpointEvery: 2 });
+    await runBase(createNodeRuntime({ backend: 'cpu' }), { pack: randomTinyPack(), data, out: straight, steps: 4, lr: 2e-3, seed: 9, checkpointEvery: 2 });
     const a = loadCheckpoint(latestCheckpointPath(join(straight, 'checkpoints'))!);
     const b = loadCheckpoint(latestCheckpointPath(join(killed, 'checkpoints'))!);
     expect(b.step).toBe(4);

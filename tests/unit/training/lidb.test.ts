@@ -12,7 +12,7 @@ import { LidbRng } from '../../../src/lidb/random';
 import { heldOutDraws } from '../../../src/finetune/draws';
 import { readShard } from '../../../src/dataset/shardNode';
 import { shardImage } from '../../../src/dataset/shard';
-import { tempDir, tinyShard, TINY_PACK } from './helpers';
+import { tempDir, tinyShard, randomTinyPack } from './helpers';
 
 const runtime = createNodeRuntime({ backend: 'cpu' });
 
@@ -25,7 +25,7 @@ describe('train lidb', () => {
   it('fits θ* per identity, split over two shards exactly once, resumable, lowering held-out loss', async () => {
     const data = tinyShard({ ids: 4, photos: 1 });
     const out = tempDir('lidb');
-    const common = { pack: TINY_PACK, data, out, steps: 12, lr: 1e-2, seed: 1 };
+    const common = { pack: randomTinyPack(), data, out, steps: 12, lr: 1e-2, seed: 1 };
     const a = await runLidb(runtime, { ...common, shard: { index: 0, count: 2 } });
     const b = await runLidb(runtime, { ...common, shard: { index: 1, count: 2 } });
     expect(a.fitted).toEqual([0, 2]);
@@ -35,7 +35,7 @@ describe('train lidb', () => {
     const again = await runLidb(runtime, { ...common, shard: { index: 0, count: 2 } });
     expect(again).toMatchObject({ fitted: [], skipped: [0, 2] });
 
-    const pack = await loadPackFromDisk(TINY_PACK);
+    const pack = await loadPackFromDisk(randomTinyPack());
     const { manifest } = pack;
     const expected = { packId: manifest.id, auxSha256: manifest.lidb!.auxSha256, layers: manifest.lora.layers };
     const { lidb, meta } = readLidbFile(new Uint8Array(readFileSync(join(out, lidbTargetName(2)))), expected);
