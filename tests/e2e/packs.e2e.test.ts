@@ -121,7 +121,8 @@ describe('pack picker in chromium', () => {
     const option = page.getByTestId('pack-picker').getByTestId('pack-option');
     expect(await option.count()).toBe(1);
     const text = (await option.textContent()) ?? '';
-    expect(text).toContain('Tiny (random weights)');
+    expect(text).toContain(tiny.name);
+    expect(tiny.name).toBe('Tiny (trained on synthetic portraits)');
     expect(text).toContain('tiny');
     expect(text).toContain(`${mb(tinyBytes)} MB`);
     // the embedded pack loaded at startup, so every file of it is in the cache now
