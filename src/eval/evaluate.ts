@@ -166,14 +166,21 @@ export async function runEvaluation(
  * (another pose than the reference): what a perfect personalization would reach with these
  * scorers, printed under the table so its numbers have a scale.
  */
+/** The renderer's own images of held-out identity `i` in each style (other poses than the selfie). */
+export function renderedStyles(i: number, settings: Pick<EvalSettings, 'seed' | 'styles'>, size: number): RgbaImage[] {
+  const idSeed = identitySeed('heldout', i, settings.seed);
+  const id = sampleIdentity(idSeed);
+  return settings.styles.map((s, k) => renderStyled(id, s, photoSeed(idSeed, 1 + k), size));
+}
+
 export function scoreRenderedUpperBound(scorers: Scorers, settings: Pick<EvalSettings, 'ids' | 'seed' | 'styles'>, size: number): Omit<MethodScores, 'seconds'> {
   let identity = 0, style = 0, similarity = 0, n = 0;
   for (let i = 0; i < settings.ids; i++) {
     const idSeed = identitySeed('heldout', i, settings.seed);
     const id = sampleIdentity(idSeed);
     const reference = renderPhoto(id, photoSeed(idSeed, 0), { size });
-    settings.styles.forEach((s, k) => {
-      const img = renderStyled(id, s, photoSeed(idSeed, 1 + k), size);
+    renderedStyles(i, settings, size).forEach((img, k) => {
+      const s = settings.styles[k];
       identity += cosine(scorers.identity(img), scorers.identity(reference));
       style += scorers.styleProbabilities(img)[STYLES.indexOf(s)];
       similarity += cosine(scorers.descriptor(img), scorers.descriptor(reference));

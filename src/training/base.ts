@@ -56,8 +56,10 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
   const trainVae = opts.parts.includes('vae'), trainUnet = opts.parts.includes('unet');
   if (!trainVae && !trainUnet) throw new Error('train base: nothing to train (parts is empty)');
   const trained = BASE_GRAPHS.filter((k) => opts.parts.some((p) => PART_GRAPHS[p].includes(k)));
+  // the encoder runs in every step (the UNet denoises its latents); a frozen part's other graphs are never opened
+  const used = BASE_GRAPHS.filter((k) => k === 'vaeEncoder' || trained.includes(k));
   const lifted = {} as Record<GraphKey, LiftedModel>;
-  for (const key of BASE_GRAPHS) lifted[key] = liftInitializers(withFixedDims(readPackGraph(pack, packModelOf(manifest, key)), FIXED));
+  for (const key of used) lifted[key] = liftInitializers(withFixedDims(readPackGraph(pack, packModelOf(manifest, key)), FIXED));
   const names = (key: GraphKey) => Object.keys(lifted[key].params);
 
   const sessions: Session[] = [];

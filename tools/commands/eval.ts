@@ -5,11 +5,11 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from '../args';
 import { deflateSync } from 'node:zlib';
-import { encodePng, identitySeed, isStyle, photoSeed, renderStyled, sampleIdentity, STYLES, type Style } from '../../src/dataset';
+import { encodePng, isStyle, STYLES, type Style } from '../../src/dataset';
 import { contactSheet } from '../../src/eval/contactSheet';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../src/diffusion/schedulers';
 import { measureAccuracy } from '../../src/eval/accuracy';
-import { DEFAULT_EVAL, formatTable, METHODS, runEvaluation, scoreRenderedUpperBound, validateEvalSettings, type EvalSettings, type IdentityImages } from '../../src/eval/evaluate';
+import { DEFAULT_EVAL, formatTable, METHODS, renderedStyles, runEvaluation, scoreRenderedUpperBound, validateEvalSettings, type EvalSettings, type IdentityImages } from '../../src/eval/evaluate';
 import { DEFAULT_FIT, fitScorers, parseScorers, scorersFromModel, serializeScorers } from '../../src/eval/scorers';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
@@ -121,9 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     if (imagesDir) mkdirSync(imagesDir, { recursive: true });
     const size = pack.manifest.image.width;
     const writeSheet = ({ identity, reference, methods }: IdentityImages) => {
-      const idSeed = identitySeed('heldout', identity, settings.seed);
-      const renders = settings.styles.map((s, k) => renderStyled(sampleIdentity(idSeed), s, photoSeed(idSeed, 1 + k), size));
-      const sheet = contactSheet(reference, [...METHODS.map((m) => ({ images: methods[m] })), { images: renders }]);
+      const sheet = contactSheet(reference, [...METHODS.map((m) => ({ images: methods[m] })), { images: renderedStyles(identity, settings, size) }]);
       writeFileSync(resolve(imagesDir!, `identity-${identity}.png`), encodePng(sheet, { rgb: true, deflate: (b) => deflateSync(b) }));
     };
     const t0 = Date.now();
