@@ -10,9 +10,10 @@ import { contactSheet } from '../../src/eval/contactSheet';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../src/diffusion/schedulers';
 import { measureAccuracy } from '../../src/eval/accuracy';
 import { DEFAULT_EVAL, formatTable, METHODS, renderedStyles, runEvaluation, scoreRenderedUpperBound, validateEvalSettings, type EvalSettings, type IdentityImages } from '../../src/eval/evaluate';
-import { DEFAULT_FIT, fitScorers, parseScorers, scorersFromModel, serializeScorers } from '../../src/eval/scorers';
+import { DEFAULT_FIT, fitScorers, parseScorers, scorersFromModel, serializeScorers, type ScorersModel } from '../../src/eval/scorers';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
+import { CHECK_SCORERS_USAGE, runCheckScorers, runTrainEmbedder, TRAIN_EMBEDDER_USAGE } from './evalEmbedder';
 
 export const summary = 'Table 1 on held-out synthetic identities: eval --pack <dir> --ids N --seed S [--json f]; eval fit refits the scorers';
 
@@ -23,6 +24,8 @@ const USAGE = `usage: hyperbooth eval --pack <dir> --ids <N> --seed <S> [--json 
                       [--scheduler ddim|euler|dpmpp2m] [--styles photo,pencil-sketch,pop-art,watercolor]
                       [--scorers <scorers.json>] [--images <dir>]
        hyperbooth eval fit [--out <scorers.json>] [--ids 200] [--photos 6] [--check-ids 100]
+       ${TRAIN_EMBEDDER_USAGE}
+       ${CHECK_SCORERS_USAGE}
   Personalizes each held-out identity of world S (identitySeed('heldout', i, S)) from one
   rendered selfie with five methods — base (none), only-hyper, hyperdreambooth (hypernetwork +
   --ft-steps), no-hyper (--ft-steps from zero), dreambooth-400 (--db-steps from zero) — generates
@@ -73,10 +76,23 @@ async function runFit(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+function readScorersFile(path: string | undefined): ScorersModel {
+  const scorersPath = resolve(path ?? DEFAULT_SCORERS);
+  let text: string;
+  try {
+    text = readFileSync(scorersPath, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read the scorers ${scorersPath} (make them with 'hyperbooth eval fit'): ${(e as Error).message}`);
+  }
+  return parseScorers(text);
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   try {
     if (args.positional[0] === 'fit') return await runFit(args);
+    if (args.positional[0] === 'train-embedder') return await runTrainEmbedder(args, argv);
+    if (args.positional[0] === 'check-scorers') return await runCheckScorers(args, (path) => scorersFromModel(readScorersFile(path)).styleProbabilities);
     if (args.flags.help || args.flags.h) { console.log(USAGE); return 0; }
     if (args.positional.length) throw new UsageError(`unexpected argument '${args.positional[0]}'`);
     for (const k of Object.keys(args.flags)) if (!KNOWN.has(k)) throw new UsageError(`unknown flag --${k}`);
@@ -104,14 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const scorersPath = resolve(stringFlag(args, 'scorers') ?? DEFAULT_SCORERS);
-    let scorersText: string;
-    try {
-      scorersText = readFileSync(scorersPath, 'utf8');
-    } catch (e) {
-      throw new UsageError(`cannot read the scorers ${scorersPath} (make them with 'hyperbooth eval fit'): ${(e as Error).message}`);
-    }
-    const scorers = scorersFromModel(parseScorers(scorersText));
+    const scorers = scorersFromModel(readScorersFile(stringFlag(args, 'scorers')));
     const pack = await loadPackFromDisk(packDir);
     const acc = scorers.model.accuracy;
     if (acc) {
