@@ -62,8 +62,11 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   const bytes = encodeModel(embedderWithWeights(TINY_EMBEDDER, result.params, { steps: result.step }));
   mkdirSync(dirname(exportPath), { recursive: true });
   writeFileSync(exportPath, bytes);
+  // every invocation of the run (the first, then each --resume) in order
+  const recordPath = join(dirname(exportPath), 'training.json');
+  const earlier = existsSync(recordPath) ? (JSON.parse(readFileSync(recordPath, 'utf8')) as { commands?: string[] }).commands ?? [] : [];
   const record = {
-    command: `npx hyperbooth eval ${argv.join(' ')}`,
+    commands: [...earlier, `nice -n 10 npx hyperbooth eval ${argv.join(' ')}`],
     steps: result.step,
     trainSeconds: Math.round(log.reduce((s, x) => s + x.ms, 0) / 1000),
     lossFirstTenth: mean(head),
@@ -72,7 +75,7 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
     bytes: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
   };
-  writeFileSync(join(dirname(exportPath), 'training.json'), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(recordPath, `${JSON.stringify(record, null, 2)}\n`);
   console.log(JSON.stringify(record, null, 2));
   return 0;
 }

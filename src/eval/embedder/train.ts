@@ -33,7 +33,7 @@ export interface EmbedderTrainOptions {
   progress?: ProgressSink;
 }
 
-export const EMBEDDER_TRAIN_DEFAULTS = { ids: 1000, photos: 3, batch: 32, lr: 2e-3, seed: 0, scale: 16, margin: 0.2, checkpointEvery: 100 } as const;
+export const EMBEDDER_TRAIN_DEFAULTS = { ids: 1000, photos: 3, batch: 32, lr: 3e-3, seed: 0, scale: 16, margin: 0.1, checkpointEvery: 100 } as const;
 
 export const EMBEDDER_STAGE = 'identity-embedder';
 
