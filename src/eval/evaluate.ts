@@ -75,11 +75,14 @@ export interface EvalProgress { identity: number; done: number; total: number; m
 /** Every image the evaluation made for one identity (seed 0 of each style), methods in settings order. */
 export interface IdentityImages { identity: number; reference: RgbaImage; methods: Record<string, RgbaImage[]> }
 
+/** Every generated image of one identity: per method (settings order), seeds × styles, seed-major. */
+export type GeneratedImages = Record<string, RgbaImage[]>;
+
 export interface RunHooks {
   onProgress?: (p: EvalProgress) => void;
   onImages?: (images: IdentityImages) => void;
-  /** called as each identity finishes (the run's store writes it) */
-  onIdentity?: (result: IdentityResult) => void;
+  /** called as each identity finishes, with all its images (the run's store writes both, so they can be rescored) */
+  onIdentity?: (result: IdentityResult, images: GeneratedImages) => void;
 }
 
 export function validateEvalSettings(s: EvalSettings): void {
@@ -131,6 +134,26 @@ async function scoreImages(scorers: EvalScorers, images: RgbaImage[], styles: re
 }
 
 /**
+ * Scores one identity's generated images (and the renderer's own images) against its selfie;
+ * `seconds` per method come from the run that made the images.
+ */
+export async function scoreIdentity(
+  scorers: EvalScorers, settings: EvalSettings, i: number, size: number, images: GeneratedImages, seconds: Record<string, number>,
+): Promise<IdentityResult> {
+  const reference = referenceSelfie(i, settings.seed, size);
+  const [refEmbedding] = await scorers.identity.embed([reference]);
+  const refDescriptor = scorers.descriptor(reference);
+  const methods: IdentityResult['methods'] = {};
+  for (const m of settings.methods) {
+    const made = images[m];
+    if (!made || made.length !== settings.seeds * settings.styles.length) throw new Error(`identity ${i}: method '${m}' has ${made?.length ?? 0} images, expected ${settings.seeds * settings.styles.length}`);
+    methods[m] = { ...(await scoreImages(scorers, made, settings.styles, refEmbedding, refDescriptor)), seconds: seconds[m] };
+  }
+  const renders = await scoreImages(scorers, renderedStyles(i, settings, size), settings.styles, refEmbedding, refDescriptor);
+  return { identity: i, methods, renders };
+}
+
+/**
  * Evaluates the given identities (a shard's, or those a resumed run still lacks) and returns
  * their results in the order given.
  */
@@ -163,16 +186,14 @@ export async function runEvaluation(
       const idSeed = identitySeed('heldout', i, settings.seed);
       const identity = sampleIdentity(idSeed);
       const reference = referenceSelfie(i, settings.seed, size);
-      const [refEmbedding] = await scorers.identity.embed([reference]);
-      const refDescriptor = scorers.descriptor(reference);
       const prompts = settings.styles.map((s) => caption(identity, s, { subject: `a ${manifest.trigger} face` }));
-      const made: Record<string, RgbaImage[]> = {};
-      const scores: IdentityResult['methods'] = {};
+      const made: GeneratedImages = {};
+      const seconds: Record<string, number> = {};
       for (const method of methods) {
         hooks.onProgress?.({ identity: i, done, total: identities.length, method: method.name, phase: 'personalize' });
         const t0 = now();
         const personalized = await method.personalize(ctx, reference, i);
-        const seconds = (now() - t0) / 1000;
+        const elapsed = (now() - t0) / 1000;
         hooks.onProgress?.({ identity: i, done, total: identities.length, method: method.name, phase: 'generate' });
         const images: RgbaImage[] = [];
         try {
@@ -188,14 +209,13 @@ export async function runEvaluation(
         } finally {
           await personalized.release?.();
         }
-        made[method.name] = images.slice(0, settings.styles.length);
-        scores[method.name] = { ...(await scoreImages(scorers, images, settings.styles, refEmbedding, refDescriptor)), seconds };
+        made[method.name] = images;
+        seconds[method.name] = elapsed;
       }
-      const renders = await scoreImages(scorers, renderedStyles(i, settings, size), settings.styles, refEmbedding, refDescriptor);
-      const result: IdentityResult = { identity: i, methods: scores, renders };
+      const result = await scoreIdentity(scorers, settings, i, size, made, seconds);
       results.push(result);
-      hooks.onIdentity?.(result);
-      hooks.onImages?.({ identity: i, reference, methods: made });
+      hooks.onIdentity?.(result, made);
+      hooks.onImages?.({ identity: i, reference, methods: Object.fromEntries(Object.entries(made).map(([m, imgs]) => [m, imgs.slice(0, settings.styles.length)])) });
     }
   } finally {
     await pipeline.release();

@@ -1,11 +1,13 @@
 // A run of `hyperbooth eval` on disk (Node only): run.json holds what the results depend on
-// (settings, pack files, scorer files); identity-NNNNN.json holds one identity's results, written
-// atomically as it finishes. A killed run resumes by skipping the identities already written;
-// shards write into one folder or several, and `eval merge` aggregates them.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+// (settings, pack files, scorer files); identity-NNNNN.json holds one identity's results and
+// identity-NNNNN.rgba its generated images (so other scorers can rescore them without
+// generating again), both written atomically as the identity finishes, images first. A killed
+// run resumes by skipping the identities already written; shards write into one folder or
+// several, and `eval merge` aggregates them.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../training/checkpoint';
-import type { EvalSettings, IdentityResult } from './evaluate';
+import { scoreIdentity, type EvalScorers, type EvalSettings, type GeneratedImages, type IdentityResult } from './evaluate';
 import { aggregate, type EvalResult } from './results';
 
 export const RUN_FILE = 'run.json';
@@ -18,6 +20,7 @@ export interface RunKey {
 }
 
 export const identityFileName = (i: number): string => `identity-${String(i).padStart(5, '0')}.json`;
+export const imagesFileName = (i: number): string => `identity-${String(i).padStart(5, '0')}.rgba`;
 const IDENTITY_FILE = /^identity-(\d{5,})\.json$/;
 
 function readKey(dir: string): RunKey | undefined {
@@ -44,8 +47,45 @@ export function readResults(dir: string): IdentityResult[] {
     .map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as IdentityResult);
 }
 
-export function writeResult(dir: string, r: IdentityResult): void {
+export function writeResult(dir: string, r: IdentityResult, images: GeneratedImages, settings: EvalSettings): void {
+  const parts = settings.methods.flatMap((m) => images[m].map((img) => img.data));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  writeFileAtomic(join(dir, imagesFileName(r.identity)), bytes);
   writeFileAtomic(join(dir, identityFileName(r.identity)), `${JSON.stringify(r)}\n`);
+}
+
+/** The generated images of identity `i` as writeResult stored them. */
+export function readImages(dir: string, i: number, settings: EvalSettings, size: number): GeneratedImages {
+  const bytes = readFileSync(join(dir, imagesFileName(i)));
+  const per = settings.seeds * settings.styles.length, n = size * size * 4;
+  if (bytes.length !== settings.methods.length * per * n) throw new Error(`${imagesFileName(i)} holds ${bytes.length} bytes, expected ${settings.methods.length * per * n}`);
+  return Object.fromEntries(settings.methods.map((m, k) => [m, Array.from({ length: per }, (_, j) => {
+    const start = (k * per + j) * n;
+    return { width: size, height: size, data: new Uint8ClampedArray(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + n)) };
+  })]));
+}
+
+/**
+ * Scores a finished run's stored images again with other scorers, into a new run folder (the
+ * seconds are the original run's): identities already in `to` are skipped, so it resumes too.
+ */
+export async function rescoreRun(from: string, to: string, scorers: EvalScorers, scorerKey: RunKey['scorers'], size: number): Promise<number> {
+  const key = readKey(from);
+  if (!key) throw new Error(`${from} is not an evaluation run (no ${RUN_FILE})`);
+  const have = new Set(openRun(to, { ...key, scorers: scorerKey }).map((r) => r.identity));
+  let done = 0;
+  for (const old of readResults(from)) {
+    if (have.has(old.identity)) continue;
+    const images = readImages(from, old.identity, key.settings, size);
+    const seconds = Object.fromEntries(Object.entries(old.methods).map(([m, s]) => [m, s.seconds]));
+    const r = await scoreIdentity(scorers, key.settings, old.identity, size, images, seconds);
+    copyFileSync(join(from, imagesFileName(old.identity)), join(to, imagesFileName(old.identity)));
+    writeFileAtomic(join(to, identityFileName(old.identity)), `${JSON.stringify(r)}\n`);
+    done++;
+  }
+  return done;
 }
 
 /** Aggregates the results in one or more run folders of the same key (shards of one evaluation). */

@@ -1,5 +1,5 @@
-// `hyperbooth eval …`: the paper's Table 1 on held-out synthetic identities, and `eval fit`,
-// which refits the scorers (identity recognizer, style classifier, image descriptor) it uses.
+// `hyperbooth eval …`: the paper's Table 1 on held-out synthetic identities (resumable, sharded,
+// merged), the README table from its JSON, and the scorers: train-embedder, check-scorers, fit.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,17 +12,18 @@ import { measureAccuracy } from '../../src/eval/accuracy';
 import { DEFAULT_EVAL, renderedStyles, runEvaluation, validateEvalSettings, type EvalScorers, type EvalSettings, type IdentityImages } from '../../src/eval/evaluate';
 import { loadIdentityEmbedder } from '../../src/eval/embedder/embedder';
 import { methodNames, selectMethods } from '../../src/eval/methods';
-import { aggregate, shardIdentities, type EvalResult } from '../../src/eval/results';
-import { mergeRuns, openRun, writeResult } from '../../src/eval/runStore';
+import { shardIdentities, type EvalResult } from '../../src/eval/results';
+import { mergeRuns, openRun, rescoreRun, writeResult } from '../../src/eval/runStore';
 import { renderTable, replaceTable } from '../../src/eval/table';
 import { parseShardSpec } from '../../src/training/lidbStage';
 import { DEFAULT_FIT, fitScorers, parseScorers, scorersFromModel, serializeScorers, type ScorersModel } from '../../src/eval/scorers';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
+import type { Runtime } from '../../src/runtime/types';
 import { CHECK_SCORERS_USAGE, DEFAULT_EMBEDDER, readEmbedderFile, runCheckScorers, runTrainEmbedder, TRAIN_EMBEDDER_USAGE } from './evalEmbedder';
 import { createHash } from 'node:crypto';
 
-export const summary = 'Table 1 on held-out synthetic identities: eval --pack <dir> --ids N --seed S [--json f]; eval fit refits the scorers';
+export const summary = 'Table 1 on held-out synthetic identities: eval --pack <dir> --seed S --out <run dir> [--json f]; eval merge|table|check-scorers|train-embedder|fit';
 
 export const DEFAULT_SCORERS = fileURLToPath(new URL('../../public/models/eval/scorers.json', import.meta.url));
 
@@ -31,6 +32,7 @@ const USAGE = `usage: hyperbooth eval --pack <dir> --seed <S> --out <run dir> [-
                       [--ft-steps ${DEFAULT_EVAL.ftSteps}] [--lidb-steps ${DEFAULT_EVAL.lidbSteps}] [--lr ${DEFAULT_EVAL.learningRate}] [--rank ${DEFAULT_EVAL.rank}] [--guidance ${DEFAULT_EVAL.guidance}]
                       [--scheduler ddim|euler|dpmpp2m] [--embedder <onnx>] [--scorers <scorers.json>] [--images <dir>]
        hyperbooth eval merge <run dir>… [--json <file>]
+       hyperbooth eval rescore <run dir> --out <new run dir> [--embedder <onnx>] [--scorers <json>] [--json <file>]
        hyperbooth eval table --json <eval json> [--readme README.md]
        hyperbooth eval fit [--out <scorers.json>] [--ids 200] [--photos 6] [--check-ids 100]
        ${TRAIN_EMBEDDER_USAGE}
@@ -143,6 +145,40 @@ function settingsFromArgs(args: ParsedArgs): EvalSettings {
   return settings;
 }
 
+/** The scorer files named by --embedder and --scorers (or the committed ones), their hashes, and a loader. */
+function scorerFiles(args: ParsedArgs) {
+  const scorersPath = resolve(stringFlag(args, 'scorers') ?? DEFAULT_SCORERS);
+  const style = scorersFromModel(readScorersFile(scorersPath));
+  const embedderBytes = readEmbedderFile(resolve(stringFlag(args, 'embedder') ?? DEFAULT_EMBEDDER));
+  return {
+    key: { embedderSha256: createHash('sha256').update(embedderBytes).digest('hex'), scorersSha256: fileSha256(scorersPath) },
+    load: async (runtime: Runtime): Promise<EvalScorers> => ({
+      identity: await loadIdentityEmbedder(runtime, embedderBytes), styleProbabilities: style.styleProbabilities, descriptor: style.descriptor,
+    }),
+  };
+}
+
+async function runRescore(args: ParsedArgs): Promise<number> {
+  for (const k of Object.keys(args.flags)) if (!['out', 'embedder', 'scorers', 'json'].includes(k)) throw new UsageError(`unknown flag --${k}`);
+  const from = args.positional[1];
+  const out = stringFlag(args, 'out');
+  if (!from || !out) throw new UsageError('eval rescore needs <run dir> and --out <new run dir>');
+  const files = scorerFiles(args);
+  const scorers = await files.load(createNodeRuntime({ backend: 'cpu' }));
+  try {
+    const size = scorers.identity.imageSize;
+    const n = await rescoreRun(from, out, scorers, files.key, size).catch((e: Error) => { throw new UsageError(e.message); });
+    console.log(`rescored ${n} identities of ${from} into ${out}`);
+  } finally {
+    await scorers.identity.release();
+  }
+  const { result } = mergeRuns([out]);
+  printResult(result);
+  const json = stringFlag(args, 'json');
+  if (json) writeJson(json, result);
+  return 0;
+}
+
 function printResult(result: EvalResult): void {
   console.log(renderTable(result));
   console.log('(renders) = the renderer\'s own images of the identities in those styles, scored the same way: what a perfect personalization would reach');
@@ -179,7 +215,7 @@ async function runTable(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
-async function runTable1(args: ParsedArgs): Promise<number> {
+async function runTable1Evaluation(args: ParsedArgs): Promise<number> {
   if (args.positional.length) throw new UsageError(`unexpected argument '${args.positional[0]}'`);
   for (const k of Object.keys(args.flags)) if (!KNOWN.has(k)) throw new UsageError(`unknown flag --${k}`);
   const packDir = stringFlag(args, 'pack');
@@ -196,27 +232,19 @@ async function runTable1(args: ParsedArgs): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   }
-  const scorersPath = resolve(stringFlag(args, 'scorers') ?? DEFAULT_SCORERS);
-  const scorerModel = readScorersFile(scorersPath);
-  const style = scorersFromModel(scorerModel);
-  const embedderPath = resolve(stringFlag(args, 'embedder') ?? DEFAULT_EMBEDDER);
-  const embedderBytes = readEmbedderFile(embedderPath);
+  const files = scorerFiles(args);
   const pack = await loadPackFromDisk(packDir);
   let done;
   try {
-    done = openRun(out, {
-      settings,
-      pack: { id: pack.manifest.id, files: pack.manifest.files.map((f) => f.sha256) },
-      scorers: { embedderSha256: createHash('sha256').update(embedderBytes).digest('hex'), scorersSha256: fileSha256(scorersPath) },
-    });
+    done = openRun(out, { settings, pack: { id: pack.manifest.id, files: pack.manifest.files.map((f) => f.sha256) }, scorers: files.key });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const have = new Set(done.map((r) => r.identity));
   const todo = shardIdentities(settings.ids, shard).filter((i) => !have.has(i));
   const runtime = createNodeRuntime({ backend: 'cpu' });
-  const embedder = await loadIdentityEmbedder(runtime, embedderBytes);
-  const scorers: EvalScorers = { identity: embedder, styleProbabilities: style.styleProbabilities, descriptor: style.descriptor };
+  const scorers = await files.load(runtime);
+  const embedder = scorers.identity;
   const imagesDir = stringFlag(args, 'images');
   if (imagesDir) mkdirSync(imagesDir, { recursive: true });
   const size = pack.manifest.image.width;
@@ -230,7 +258,7 @@ async function runTable1(args: ParsedArgs): Promise<number> {
   try {
     await runEvaluation(runtime, pack, scorers, settings, todo, {
       onProgress: (p) => process.stderr.write(`\ridentity ${p.identity} (${p.done + 1}/${p.total}): ${p.method} (${p.phase})`.padEnd(70)),
-      onIdentity: (r) => writeResult(out, r),
+      onIdentity: (r, images) => writeResult(out, r, images, settings),
       ...(imagesDir ? { onImages: writeSheet } : {}),
     });
   } finally {
@@ -259,8 +287,9 @@ export async function run(argv: string[]): Promise<number> {
       case 'train-embedder': return await runTrainEmbedder(args, argv);
       case 'check-scorers': return await runCheckScorers(args, (path) => scorersFromModel(readScorersFile(path)).styleProbabilities);
       case 'merge': return await runMerge(args);
+      case 'rescore': return await runRescore(args);
       case 'table': return await runTable(args);
-      default: return await runTable1(args);
+      default: return await runTable1Evaluation(args);
     }
   } catch (e) {
     if (e instanceof UsageError) {

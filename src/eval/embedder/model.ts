@@ -1,11 +1,11 @@
-// The identity embedder: a small CNN (64×64 RGB → unit-free embedding, compared by cosine),
-// and its training graph, which appends a cosine-softmax head over the training identities
-// (CosFace: logits s·(cos θ − m·y)) so one run of the autodiff's gradient graph gives the loss
-// and every weight's gradient. Both graphs name their weights alike, so the trained values of
-// the training graph are the embedder's.
+// The identity embedder: a small CNN (64×64 RGB → embedding, compared by cosine), and its
+// training graph, which appends a supervised contrastive loss over the batch (each image's one
+// positive is another image of the same person in another style, every other image of the batch
+// is a negative) so one run of the autodiff's gradient graph gives the loss and every weight's
+// gradient. Both graphs name their weights alike: the trained values are the embedder's.
 import { GraphBuilder, float, hostTensor, makeTensorProto, tensorDims, type ModelProto } from '../../onnx';
 import { WeightInit } from '../../models/init';
-import { groupNorm, Net } from '../../models/layers';
+import { groupNorm, layerNorm, Net } from '../../models/layers';
 
 export interface EmbedderConfig {
   imageSize: number;
@@ -26,14 +26,11 @@ export const TINY_EMBEDDER: EmbedderConfig = {
   groups: 8,
 };
 
-export const EMBEDDER_IO = { input: 'pixels', output: 'embedding', labels: 'labels', loss: 'loss' } as const;
+export const EMBEDDER_IO = { input: 'pixels', output: 'embedding', positives: 'positives', loss: 'loss' } as const;
 
 export interface LossConfig {
-  classes: number;
-  /** logit scale s */
-  scale: number;
-  /** additive cosine margin m */
-  margin: number;
+  /** softmax temperature τ of the cosine similarities */
+  temperature: number;
 }
 
 export function validateEmbedderConfig(cfg: EmbedderConfig): void {
@@ -68,8 +65,10 @@ function embed(b: GraphBuilder, cfg: EmbedderConfig, seed: number, batch: number
     cin = cout;
     size /= cfg.strides[i];
   });
-  const flat = b.op1('Flatten', [x], { axis: 1 });
   const nIn = cin * size * size;
+  // centring the flattened features per image removes the offset every ReLU output shares,
+  // which would otherwise make all embeddings start out nearly parallel
+  const flat = layerNorm(n, 'norm', b.op1('Flatten', [x], { axis: 1 }), nIn);
   return b.scope('proj', () => {
     const w = b.param('weight', init.normal(cfg.embedding * nIn, 1 / Math.sqrt(nIn)), [cfg.embedding, nIn]);
     const bias = b.param('bias', init.zeros(cfg.embedding), [cfg.embedding]);
@@ -91,19 +90,21 @@ function l2normalize(b: GraphBuilder, x: string, axis: number): string {
 }
 
 /**
- * Training graph for a fixed batch: inputs `pixels` and `labels` (one-hot [batch, classes]),
- * output `loss` = mean cross-entropy of s·(cos(e, w_c) − m·y_c); the class weights `head.weight`
- * [D, classes] are trained with the embedder and dropped afterwards.
+ * Training graph for a fixed batch: inputs `pixels` and `positives` ([batch, batch], row i has 1
+ * at the batch index of image i's positive), output `loss` = mean over images of
+ * −log softmax_j(cos(e_i, e_j)/τ) at the positive, j ranging over the other images.
  */
 export function buildEmbedderTrainGraph(cfg: EmbedderConfig, loss: LossConfig, seed: number, batch: number): ModelProto {
   const b = new GraphBuilder('identity_embedder_train');
   const e = l2normalize(b, embed(b, cfg, seed, batch), 1);
-  const labels = b.input(EMBEDDER_IO.labels, 'float32', [batch, loss.classes]);
-  const head = b.scope('head', () => b.param('weight', new WeightInit(seed + 1).normal(cfg.embedding * loss.classes, 1), [cfg.embedding, loss.classes]));
-  const cos = b.op1('MatMul', [e, l2normalize(b, head, 0)]);
-  const logits = b.op1('Mul', [b.op1('Sub', [cos, b.op1('Mul', [labels, b.scalar(loss.margin)])]), b.scalar(loss.scale)]);
+  const positives = b.input(EMBEDDER_IO.positives, 'float32', [batch, batch]);
+  const cos = b.op1('MatMul', [e, b.op1('Transpose', [e], { perm: [1, 0] })]);
+  const self = new Float32Array(batch * batch);
+  for (let i = 0; i < batch; i++) self[i * batch + i] = 1e4;
+  // an image is never its own candidate
+  const logits = b.op1('Sub', [b.op1('Mul', [cos, b.scalar(1 / loss.temperature)]), b.constant(self, [batch, batch])]);
   const logp = b.op1('LogSoftmax', [logits], { axis: 1 });
-  const total = b.op1('ReduceSum', [b.op1('Mul', [logp, labels]), b.ints([0, 1])], { keepdims: 0 });
+  const total = b.op1('ReduceSum', [b.op1('Mul', [logp, positives]), b.ints([0, 1])], { keepdims: 0 });
   b.output(b.op1('Mul', [total, b.scalar(-1 / batch)]), EMBEDDER_IO.loss, 'float32', []);
   return b.toModel();
 }

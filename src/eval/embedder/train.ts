@@ -1,8 +1,9 @@
 // `hyperbooth eval train-embedder`: trains the identity embedder (model.ts) with the project's
 // autodiff on training-split identities of world 0, each drawn in every style with its own
-// pose, light, expression, outfit and background, so the only thing the images of one class
-// share is the person. Runs through the shared training loop (Adam, checkpoints, --resume bit
-// for bit); images are rendered on first use and kept as bytes.
+// pose, light, expression, outfit and background, so the only thing two images of one person
+// share is the person. A batch is batch/2 people, each seen twice in two different styles.
+// Runs through the shared training loop (Adam, checkpoints, --resume bit for bit); images are
+// rendered on first use and kept.
 import { identitySeed, photoSeed, renderStyled, sampleIdentity, STYLES, type Identity } from '../../dataset';
 import type { SeededRandom } from '../../diffusion/random';
 import { buildGradientModel } from '../../autodiff';
@@ -18,22 +19,22 @@ import { imageToPixels } from './pixels';
 export interface EmbedderTrainOptions {
   out: string;
   steps: number;
-  /** training identities (classes), world 0 */
+  /** training identities, world 0 */
   ids: number;
   /** photos of each identity in each style (each its own photo seed) */
   photos: number;
+  /** images per step: batch/2 people × 2 styles */
   batch: number;
   lr: number;
   seed: number;
-  scale: number;
-  margin: number;
+  temperature: number;
   checkpointEvery: number;
   resume: boolean;
   config?: EmbedderConfig;
   progress?: ProgressSink;
 }
 
-export const EMBEDDER_TRAIN_DEFAULTS = { ids: 1000, photos: 3, batch: 32, lr: 3e-3, seed: 0, scale: 16, margin: 0.1, checkpointEvery: 100 } as const;
+export const EMBEDDER_TRAIN_DEFAULTS = { ids: 1000, photos: 3, batch: 32, lr: 2e-3, seed: 0, temperature: 0.1, checkpointEvery: 100 } as const;
 
 export const EMBEDDER_STAGE = 'identity-embedder';
 
@@ -49,8 +50,9 @@ export async function trainEmbedder(runtime: Runtime, o: EmbedderTrainOptions): 
   for (const [k, v] of [['--ids', o.ids], ['--photos', o.photos], ['--batch', o.batch]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
   }
-  if (o.ids < 2) throw new Error('--ids must be at least 2 (a classification needs two classes)');
-  const loss: LossConfig = { classes: o.ids, scale: o.scale, margin: o.margin };
+  if (o.batch < 4 || o.batch % 2 !== 0) throw new Error(`--batch must be an even number ≥ 4 (pairs of images of one person), got ${o.batch}`);
+  if (o.ids < o.batch / 2) throw new Error(`--ids must be at least batch/2 = ${o.batch / 2}: a batch holds that many different people`);
+  const loss: LossConfig = { temperature: o.temperature };
   const lifted = liftInitializers(buildEmbedderTrainGraph(cfg, loss, o.seed, o.batch));
   const names = Object.keys(lifted.params);
   const session = await runtime.createSession({
@@ -73,7 +75,7 @@ export async function trainEmbedder(runtime: Runtime, o: EmbedderTrainOptions): 
     return px;
   };
   const pixels = new Float32Array(o.batch * 3 * S * S);
-  const labels = new Float32Array(o.batch * o.ids);
+  const positives = new Float32Array(o.batch * o.batch);
   const seed = { type: 'float32' as const, dims: [], data: new Float32Array([1]) };
   try {
     const result = await trainLoop({
@@ -83,20 +85,29 @@ export async function trainEmbedder(runtime: Runtime, o: EmbedderTrainOptions): 
       lr: o.lr,
       seed: o.seed,
       params: lifted.params,
-      config: { cfg, ids: o.ids, photos: o.photos, batch: o.batch, lr: o.lr, seed: o.seed, scale: o.scale, margin: o.margin },
+      config: { cfg, ids: o.ids, photos: o.photos, batch: o.batch, lr: o.lr, seed: o.seed, temperature: o.temperature },
       checkpointEvery: o.checkpointEvery,
       resume: o.resume,
       progress: o.progress,
       step: async (rng: SeededRandom) => {
-        labels.fill(0);
-        for (let b = 0; b < o.batch; b++) {
-          const item = Math.min(o.ids * perId - 1, Math.floor(rng.random() * o.ids * perId));
-          pixels.set(imageOf(item), b * 3 * S * S);
-          labels[b * o.ids + Math.floor(item / perId)] = 1;
+        positives.fill(0);
+        const people = new Set<number>();
+        for (let k = 0; k < o.batch / 2; k++) {
+          let i: number;
+          do i = Math.min(o.ids - 1, Math.floor(rng.random() * o.ids)); while (people.has(i));
+          people.add(i);
+          const s1 = Math.min(STYLES.length - 1, Math.floor(rng.random() * STYLES.length));
+          const s2 = (s1 + 1 + Math.min(STYLES.length - 2, Math.floor(rng.random() * (STYLES.length - 1)))) % STYLES.length;
+          [s1, s2].forEach((s, t) => {
+            const photo = Math.min(o.photos - 1, Math.floor(rng.random() * o.photos));
+            pixels.set(imageOf(i * perId + photo * STYLES.length + s), (2 * k + t) * 3 * S * S);
+          });
+          positives[2 * k * o.batch + 2 * k + 1] = 1;
+          positives[(2 * k + 1) * o.batch + 2 * k] = 1;
         }
         const out = await session.run({
           [EMBEDDER_IO.input]: { type: 'float32', dims: [o.batch, 3, S, S], data: pixels },
-          [EMBEDDER_IO.labels]: { type: 'float32', dims: [o.batch, o.ids], data: labels },
+          [EMBEDDER_IO.positives]: { type: 'float32', dims: [o.batch, o.batch], data: positives },
           [gradName(EMBEDDER_IO.loss)]: seed,
           ...paramFeeds(lifted.params, lifted.dims),
         }, [EMBEDDER_IO.loss, ...names.map(gradName)]);
