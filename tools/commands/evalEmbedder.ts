@@ -2,7 +2,7 @@
 // writes it (weights only, the class head dropped) with a training.json recording the command,
 // the training time summed over resumed runs, the final loss and the file's sha256.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, UsageError, type ParsedArgs } from '../args';
@@ -21,6 +21,8 @@ export const TRAIN_EMBEDDER_USAGE = `hyperbooth eval train-embedder --out <run d
                       [--batch ${EMBEDDER_TRAIN_DEFAULTS.batch}] [--lr ${EMBEDDER_TRAIN_DEFAULTS.lr}] [--seed 0] [--checkpoint-every ${EMBEDDER_TRAIN_DEFAULTS.checkpointEvery}]
                       [--resume] [--export public/models/eval/identity-embedder.onnx] [--quiet]`;
 
+const COMMANDS_FILE = 'commands.jsonl';
+
 const FLAGS = new Set(['out', 'steps', 'ids', 'photos', 'batch', 'lr', 'seed', 'checkpoint-every', 'resume', 'export', 'quiet']);
 
 function positiveNumber(args: ParsedArgs, name: string, fallback: number): number {
@@ -38,6 +40,9 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   const exportPath = resolve(typeof args.flags.export === 'string' ? args.flags.export : DEFAULT_EMBEDDER);
   const d = EMBEDDER_TRAIN_DEFAULTS;
   const steps = intFlag(args, 'steps');
+  // every invocation of the run (the first, then each --resume), kept in the run dir for training.json
+  mkdirSync(out, { recursive: true });
+  appendFileSync(join(out, COMMANDS_FILE), `${JSON.stringify({ command: `nice -n 10 npx hyperbooth eval ${argv.join(' ')}`, started: new Date().toISOString() })}\n`);
   const result = await trainEmbedder(createNodeRuntime({ backend: 'cpu' }), {
     out,
     steps,
@@ -61,11 +66,10 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   const bytes = encodeModel(embedderWithWeights(TINY_EMBEDDER, result.params, { steps: result.step }));
   mkdirSync(dirname(exportPath), { recursive: true });
   writeFileSync(exportPath, bytes);
-  // every invocation of the run (the first, then each --resume) in order
   const recordPath = join(dirname(exportPath), 'training.json');
-  const earlier = existsSync(recordPath) ? (JSON.parse(readFileSync(recordPath, 'utf8')) as { commands?: string[] }).commands ?? [] : [];
+  const commands = readFileSync(join(out, COMMANDS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { command: string; started: string });
   const record = {
-    commands: [...earlier, `nice -n 10 npx hyperbooth eval ${argv.join(' ')}`],
+    commands,
     steps: result.step,
     trainSeconds: Math.round(log.reduce((s, x) => s + x.ms, 0) / 1000),
     lossFirstTenth: mean(head),
