@@ -24,7 +24,7 @@ import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack } from '../src/packs/loadPack';
 import type { LoadedPack } from '../src/packs/types';
 import { createPipeline, type Pipeline } from '../src/pipeline/pipeline';
-import { createPersonalizer, type Personalization, type Personalizer } from '../src/pipeline/personalize';
+import { createPersonalizer, type Personalization, type Personalizer } from '../src/finetune/personalize';
 import type { LoraValues } from '../src/pipeline/lora';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';

@@ -6,7 +6,7 @@ import type { RgbaImage } from '../face/image';
 import { initLidb, lidbToSlots, rankRelax, type Lidb } from '../lidb/lidb';
 import { LidbRng } from '../lidb/random';
 import type { PackContents } from '../packs/types';
-import { createPersonalizer } from '../pipeline/personalize';
+import { createPersonalizer } from '../finetune/personalize';
 import { createPipeline, type GeneratedImage } from '../pipeline/pipeline';
 import type { LoraValues } from '../pipeline/lora';
 import type { SchedulerName } from '../diffusion/schedulers';

@@ -3,7 +3,7 @@
 // sweep use it on held-out draws, and as an independent check of the train graph's loss.
 import type { Lidb } from '../lidb/lidb';
 import { addNoise } from '../diffusion/schedule';
-import { IO } from '../pipeline/pipeline';
+import { IO } from '../packs/graphIO';
 import { timestepTensor } from '../pipeline/timestep';
 import type { Session } from '../runtime/types';
 import type { NoiseDraw } from './draws';

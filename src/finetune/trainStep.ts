@@ -7,11 +7,11 @@ import type { AuxBases } from '../lidb/aux';
 import { allSlotGradsToLidbGrads, lidbToSlots, type Lidb, type LidbGrad } from '../lidb/lidb';
 import { loraInputNames, type LoraTarget, type PackManifest } from '../packs/manifest';
 import { loraFeeds, zeroLoraFeeds } from '../pipeline/lora';
-import { IO } from '../pipeline/pipeline';
+import { IO } from '../packs/graphIO';
 import { timestepTensor } from '../pipeline/timestep';
 import type { Feeds, Session, Tensor } from '../runtime/types';
 import type { NoiseDraw } from './draws';
-import { gradName, TRAIN_IO } from './trainGraphs';
+import { gradName, TRAIN_IO } from '../packs/graphIO';
 
 export interface TrainSessions {
   /** the pack's plain text encoder: c for the current text-encoder slots */
@@ -33,7 +33,7 @@ export interface TrainContext {
   alphasCumprod: Float64Array;
 }
 
-export interface StepResult {
+export interface TrainStepResult {
   loss: number;
   /** ∂loss/∂D_train and ∂loss/∂U_train of every layer */
   grads: Map<string, LidbGrad>;
@@ -62,7 +62,7 @@ export async function encodePrompt(textEncoder: Session, ctx: TrainContext, text
   return out[IO.textEncoder.output];
 }
 
-export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb, draw: NoiseDraw): Promise<StepResult> {
+export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb, draw: NoiseDraw): Promise<TrainStepResult> {
   const { manifest, aux } = ctx;
   const layers = manifest.lora.layers;
   const dims = latentDims(manifest);

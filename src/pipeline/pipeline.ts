@@ -6,20 +6,13 @@ import { SeededRandom } from '../diffusion/random';
 import { combineBatchedGuidance } from '../diffusion/cfg';
 import { createScheduler, SD15_SCHEDULER_CONFIG, SCHEDULER_NAMES, type AnySchedulerConfig, type SchedulerName } from '../diffusion/schedulers';
 import type { PackManifest, PackModel } from '../packs/manifest';
+import { IO } from '../packs/graphIO';
 import type { PackContents } from '../packs/types';
 import type { Feeds, Runtime, Session, Tensor } from '../runtime/types';
 import { chwToRgba, rgbaToChw, type RgbaImage } from './image';
 import { loraFeeds, validateLoraValues, zeroLoraFeeds, type LoraValues } from './lora';
 import { modelSource } from './modelSource';
 import { timestepTensor } from './timestep';
-
-/** Graph input/output names every pack uses (diffusers' ONNX export names). */
-export const IO = {
-  textEncoder: { input: 'input_ids', output: 'last_hidden_state' },
-  unet: { sample: 'sample', timestep: 'timestep', context: 'encoder_hidden_states', output: 'out_sample' },
-  vaeDecoder: { input: 'latent_sample', output: 'sample' },
-  vaeEncoder: { input: 'sample', output: 'latent_parameters' },
-} as const;
 
 export interface StepInfo {
   /** index of the image being made (0-based) and how many in all */

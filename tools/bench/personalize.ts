@@ -13,7 +13,7 @@ import { failureNote, median, printTable } from './lib/report';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createPipeline } from '../../src/pipeline/pipeline';
-import { createPersonalizer, type FineTuneSettings } from '../../src/pipeline/personalize';
+import { createPersonalizer, type FineTuneSettings } from '../../src/finetune/personalize';
 import { STYLE_PRESETS, stylePrompt } from '../../src/pipeline/stylePresets';
 import { decodeImageBytes } from '../../src/face/decodeNode';
 import { readBlazeFaceModel } from '../../src/face/blazefaceNode';

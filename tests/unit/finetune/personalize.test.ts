@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auxDims, importLora, lidbToLoraFile, lidbToSlots, rankRelax, readLidbFile, type Lidb } from '../../../src/lidb';
 import { LidbRng } from '../../../src/lidb/random';
 import { heldOutDraws } from '../../../src/finetune/draws';
-import { personalizePrompt, type PersonalizeProgress } from '../../../src/pipeline/personalize';
+import { personalizePrompt, type PersonalizeProgress } from '../../../src/finetune/personalize';
 import { lidbDifference, maxAbsDiff, setUp, type Setup } from './helpers';
 
 let s: Setup;

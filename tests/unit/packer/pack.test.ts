@@ -7,7 +7,7 @@ import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../../src/packs/node';
 import type { LoadedPack } from '../../../src/packs/types';
 import { createPipeline } from '../../../src/pipeline/pipeline';
-import { createPersonalizer } from '../../../src/pipeline/personalize';
+import { createPersonalizer } from '../../../src/finetune/personalize';
 import { modelSource } from '../../../src/pipeline/modelSource';
 import { zeroLoraFeeds } from '../../../src/pipeline/lora';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { runLidb, lidbTargetName, parseShardSpec, identityPhotoRecords } from '../../../src/training/lidbStage';
 import { loadPackFromDisk } from '../../../src/packs/node';
-import { createPersonalizer } from '../../../src/pipeline/personalize';
+import { createPersonalizer } from '../../../src/finetune/personalize';
 import { readLidbFile, initLidb } from '../../../src/lidb';
 import { LidbRng } from '../../../src/lidb/random';
 import { heldOutDraws } from '../../../src/finetune/draws';

@@ -15,14 +15,13 @@ import { LidbRng } from '../lidb/random';
 import type { PackManifest, PackModel } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
 import type { Runtime, Session, Tensor } from '../runtime/types';
-import { Adam } from '../train/adam';
-import { drawNoise, type NoiseDraw } from '../finetune/draws';
-import { denoisingLoss } from '../finetune/evaluate';
-import { cloneLidb, firstNonFinite, lidbGradRecord, lidbParams } from '../finetune/lidbParams';
-import { trainStep, type TrainContext, type TrainSessions } from '../finetune/trainStep';
-import { TRAIN_IO } from '../finetune/trainGraphs';
-import { IO } from './pipeline';
-import { modelSource } from './modelSource';
+import { IO, TRAIN_IO } from '../packs/graphIO';
+import { modelSource } from '../pipeline/modelSource';
+import { Adam } from './adam';
+import { drawNoise, type NoiseDraw } from './draws';
+import { denoisingLoss } from './evaluate';
+import { cloneLidb, firstNonFinite, lidbGradRecord, lidbParams } from './lidbParams';
+import { trainStep, type TrainContext, type TrainSessions } from './trainStep';
 
 export interface FineTuneSettings {
   steps: number;
