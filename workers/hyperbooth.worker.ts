@@ -104,7 +104,7 @@ async function openPersonalizer(pack: LoadedPack, prefer: Backend): Promise<NonN
   const runtime = await createWebRuntime({ prefer, requiredFeatures: requiredWebgpuFeatures(pack.manifest.precision) });
   const personalizer = await createPersonalizer(runtime, pack);
   // sessions open lazily: open the train graphs now, so a WebGPU refusal shows here
-  await personalizer.trainSessions();
+  await personalizer.prepare();
   if (!runtime.fellBack) return { backend: runtime.backend, personalizer };
   await personalizer.release();
   const wasm = await createWebRuntime({ prefer: 'wasm' });

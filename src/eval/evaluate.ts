@@ -119,7 +119,7 @@ export async function runEvaluation(
     const warm = renderPhoto(sampleIdentity(identitySeed('heldout', 0, settings.seed)), 0, { size: manifest.image.width });
     await personalizer.predict(warm, 0);
     await personalizer.encodeLatent(warm);
-    await personalizer.trainSessions();
+    await personalizer.prepare();
     for (let i = 0; i < settings.ids; i++) {
       const idSeed = identitySeed('heldout', i, settings.seed);
       const identity = sampleIdentity(idSeed);

@@ -4,10 +4,11 @@
 import type { Lidb } from '../lidb/lidb';
 import { addNoise } from '../diffusion/schedule';
 import { IO } from '../packs/graphIO';
+import { encodeTokens } from '../pipeline/textEncoder';
 import { timestepTensor } from '../pipeline/timestep';
 import type { Session } from '../runtime/types';
 import type { NoiseDraw } from './draws';
-import { denoisingTarget, encodePrompt, latentDims, slotFeedsFor, type TrainContext } from './trainStep';
+import { denoisingTarget, latentDims, slotFeedsFor, type TrainContext } from './trainStep';
 
 export interface EvalSessions {
   textEncoder: Session;
@@ -18,7 +19,7 @@ export interface EvalSessions {
 export async function denoisingLosses(s: EvalSessions, ctx: TrainContext, lidb: Lidb, draws: readonly NoiseDraw[]): Promise<number[]> {
   const { manifest, aux } = ctx;
   const dims = latentDims(manifest);
-  const context = await encodePrompt(s.textEncoder, ctx, slotFeedsFor(manifest, 'text_encoder', lidb, aux));
+  const context = await encodeTokens(s.textEncoder, ctx.inputIds, slotFeedsFor(manifest, 'text_encoder', lidb, aux));
   const unetSlots = slotFeedsFor(manifest, 'unet', lidb, aux);
   const losses: number[] = [];
   for (const draw of draws) {

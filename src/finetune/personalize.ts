@@ -3,25 +3,22 @@
 // plain denoising loss on the one photo ("a <trigger> face", t ~ U[0, T), ε ~ N(0, I)) sharpen
 // it. Sees only the Runtime interface, like generate(): the worker runs it on onnxruntime-web
 // (WebGPU/WASM), the tests and tools on onnxruntime-node.
-import { ClipTokenizer } from '../diffusion/tokenizer';
-import { alphasCumprodFor } from '../diffusion/schedule';
 import { SeededRandom } from '../diffusion/random';
-import { cropToSquare, toPixelValues, type SquareCrop } from '../face/crop';
+import { cropToSquare, resizeSquare, toPixelValues, type SquareCrop } from '../face/crop';
 import type { RgbaImage as FaceImage } from '../face/image';
-import { readAuxFile, type AuxBases } from '../lidb/aux';
+import type { AuxBases } from '../lidb/aux';
 import { writeLidbFile } from '../lidb/file';
 import { initLidb, lidbFromRows, rankRelax, type Lidb } from '../lidb/lidb';
 import { LidbRng } from '../lidb/random';
-import type { PackManifest, PackModel } from '../packs/manifest';
+import type { PackManifest } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
-import type { Runtime, Session, Tensor } from '../runtime/types';
-import { IO, TRAIN_IO } from '../packs/graphIO';
-import { modelSource } from '../pipeline/modelSource';
+import type { Runtime } from '../runtime/types';
 import { Adam } from './adam';
 import { drawNoise, type NoiseDraw } from './draws';
 import { denoisingLoss } from './evaluate';
+import { openFineTuneGraphs, personalizePrompt } from './fineTuneGraphs';
 import { cloneLidb, firstNonFinite, lidbGradRecord, lidbParams } from './lidbParams';
-import { trainStep, type TrainContext, type TrainSessions } from './trainStep';
+import { trainStep } from './trainStep';
 
 export interface FineTuneSettings {
   steps: number;
@@ -48,8 +45,6 @@ export interface FineTuneOptions {
   onProgress?: (p: PersonalizeProgress) => void;
   /** checked before every step: true ends the fine-tune with the weights of the last finished step */
   shouldStop?: () => boolean;
-  /** test hook: step N's loss is taken to be NaN (1-based), as a broken backend would report it */
-  injectNonFiniteAtStep?: number;
 }
 
 export interface FineTuneOutcome {
@@ -97,10 +92,8 @@ export interface Personalizer {
   personalize(input: FaceCropInput, opts: PersonalizeOptions): Promise<Personalization>;
   /** the denoising loss over `draws`, measured with the plain forward graphs */
   denoisingLoss(lidb: Lidb, latent: Float32Array, draws: readonly NoiseDraw[]): Promise<number>;
-  /** the fixed part of a train step for `latent` (prompt, schedule, aux): for tests and tools */
-  trainContext(latent: Float32Array): TrainContext;
-  /** the sessions of the train graphs (opened on first use) */
-  trainSessions(): Promise<TrainSessions>;
+  /** opens the fine-tune's train graphs now rather than at the first fine-tune, so a backend that refuses them says so here */
+  prepare(): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -114,88 +107,26 @@ export function validateFineTuneSettings(s: FineTuneSettings): void {
   if (!Number.isSafeInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
 }
 
-/** "a <trigger> face": HyperDreamBooth's fine-tune prompt, without a class prior. */
-export const personalizePrompt = (trigger: string): string => `a ${trigger} face`;
-
 export async function createPersonalizer(runtime: Runtime, pack: PackContents): Promise<Personalizer> {
-  const { manifest, files } = pack;
-  if (!manifest.lidb) throw new Error(`model pack "${manifest.id}" has no LiDB aux bases (manifest "lidb"), so it cannot personalize`);
-  if (!manifest.train) throw new Error(`model pack "${manifest.id}" has no fine-tune graphs (manifest "train"), so it cannot personalize`);
-  const train = manifest.train;
+  const graphs = openFineTuneGraphs(runtime, pack);
+  const { manifest, aux, encodeLatent } = graphs;
   const layers = manifest.lora.layers;
-  const aux = readAuxFile(files(manifest.lidb.aux), layers);
-  const tokenizer = ClipTokenizer.fromJSON(JSON.parse(new TextDecoder().decode(files(manifest.tokenizer))));
-  const alphasCumprod = alphasCumprodFor(manifest.schedule.betaSchedule, manifest.schedule.betaStart, manifest.schedule.betaEnd, manifest.schedule.numTrainTimesteps);
-  const { maxLength } = manifest.text;
-  const ids = tokenizer.encode(personalizePrompt(manifest.trigger), maxLength).ids;
-  const inputIds: Tensor = manifest.text.inputDtype === 'int64'
-    ? { type: 'int64', dims: [1, maxLength], data: BigInt64Array.from(ids, (v) => BigInt(v)) }
-    : { type: 'int32', dims: [1, maxLength], data: Int32Array.from(ids) };
-
-  const opened: Session[] = [];
-  const open = async (name: string, model: PackModel, needed: readonly string[]): Promise<Session> => {
-    const session = await runtime.createSession(modelSource(name, model, files));
-    const missing = needed.filter((n) => !session.inputNames.includes(n));
-    if (missing.length) {
-      await session.release();
-      throw new Error(`${name} (${model.file}) lacks the inputs ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}`);
-    }
-    opened.push(session);
-    return session;
-  };
-  // each opened once, on first use, and kept for the next personalization
-  const lazy = <T>(make: () => Promise<T>) => {
-    let p: Promise<T> | undefined;
-    return () => (p ??= make().catch((e) => { p = undefined; throw e; }));
-  };
-  const textEncoder = lazy(() => open('text encoder', manifest.models.textEncoder, [IO.textEncoder.input]));
-  const trainSessions = lazy(async (): Promise<TrainSessions> => ({
-    textEncoder: await textEncoder(),
-    unetTrain: await open('UNet train step', train.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]),
-    // a pack whose LoRA covers the UNet only ships no text-encoder gradient graph
-    ...(train.textEncoder ? { textEncoderGrad: await open('text encoder gradient', train.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]) } : {}),
-  }));
-  const evalUnet = lazy(() => open('UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context]));
-  const hypernet = lazy(() => {
-    if (!manifest.hypernet) throw new Error('the pack has no hypernetwork');
-    return open('hypernetwork', manifest.hypernet.model, ['pixel_values']);
-  });
-  const vaeEncoder = lazy(() => open('VAE encoder', manifest.models.vaeEncoder, [IO.vaeEncoder.input]));
-
-  const trainContext = (latent: Float32Array): TrainContext => {
-    const { channels, height, width } = manifest.latent;
-    if (latent.length !== channels * height * width) throw new Error(`latent has ${latent.length} values, the pack's is ${channels}×${height}×${width}`);
-    return { manifest, aux, inputIds, latent, alphasCumprod };
-  };
 
   const predict = async (face: FaceImage, seed = 0): Promise<Lidb> => {
     const h = manifest.hypernet;
     // without a hypernetwork: ΔW = 0 with D_train random, so both factors get gradients
     if (!h) return initLidb(layers, 1, new LidbRng(seed, 'init'));
-    const session = await hypernet();
+    const session = await graphs.hypernet();
     const pixels = toPixelValues(resizeSquare(face, h.imageSize), h.normalize);
     const out = await session.run({ pixel_values: { type: 'float32', dims: [1, 3, h.imageSize, h.imageSize], data: pixels } }, ['lidb_down', 'lidb_up']);
     return lidbFromRows(layers, out.lidb_down.data as Float32Array, out.lidb_up.data as Float32Array, manifest.lidb!.aMax, manifest.lidb!.bMax);
   };
 
-  const encodeLatent = async (face: FaceImage): Promise<Float32Array> => {
-    const { width, height } = manifest.image;
-    if (width !== height) throw new Error(`the pack's images are ${width}×${height}; a square face crop needs a square image size`);
-    const session = await vaeEncoder();
-    const out = await session.run(
-      { [IO.vaeEncoder.input]: { type: 'float32', dims: [1, 3, height, width], data: toPixelValues(resizeSquare(face, width), '[-1,1]') } },
-      [IO.vaeEncoder.output],
-    );
-    // moments = mean ‖ logvar on channels: the first `channels` planes are the mean
-    const { channels, height: lh, width: lw } = manifest.latent;
-    return (out[IO.vaeEncoder.output].data as Float32Array).slice(0, channels * lh * lw).map((v) => v * manifest.latent.scale);
-  };
-
   const fineTune = async (start: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome> => {
     const { settings } = opts;
     validateFineTuneSettings(settings);
-    const sessions = await trainSessions();
-    const ctx = trainContext(latent);
+    const sessions = await graphs.train();
+    const ctx = graphs.context(latent);
     const lidb = cloneLidb(start);
     const params = lidbParams(lidb);
     const adam = new Adam(params, { lr: settings.learningRate });
@@ -212,8 +143,7 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
       if (opts.shouldStop?.()) return outcome('cancelled');
       const t0 = now();
       const draw = drawNoise(rng, manifest.schedule.numTrainTimesteps, size);
-      const { loss: reported, grads } = await trainStep(sessions, ctx, lidb, draw);
-      const loss = opts.injectNonFiniteAtStep === step ? Number.NaN : reported;
+      const { loss, grads } = await trainStep(sessions, ctx, lidb, draw);
       const restored = `restored step ${step - 1}`;
       if (!Number.isFinite(loss)) return outcome(`non-finite loss at step ${step}: ${restored}`);
       const g = lidbGradRecord(lidb, grads);
@@ -240,8 +170,10 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     predict,
     encodeLatent,
     fineTune,
-    trainContext,
-    trainSessions,
+
+    async prepare() {
+      await graphs.train();
+    },
 
     async personalize(input, opts) {
       const { settings } = opts;
@@ -288,20 +220,11 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     },
 
     async denoisingLoss(lidb, latent, draws) {
-      return denoisingLoss({ textEncoder: await textEncoder(), unet: await evalUnet() }, trainContext(latent), lidb, draws);
+      return denoisingLoss(await graphs.forward(), graphs.context(latent), lidb, draws);
     },
 
-    async release() {
-      const sessions = opened.splice(0);
-      await Promise.all(sessions.map((s) => s.release()));
-    },
+    release: () => graphs.release(),
   };
-}
-
-/** A square face image at `size`×`size` (the crop is already square; this only resamples). */
-function resizeSquare(face: FaceImage, size: number): FaceImage {
-  if (face.width !== face.height) throw new Error(`the face image must be square, got ${face.width}×${face.height}`);
-  return face.width === size ? face : cropToSquare(face, { x: 0, y: 0, size: face.width }, size);
 }
 
 const nextMacrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));

@@ -7,6 +7,7 @@ import type { AuxBases } from '../lidb/aux';
 import { allSlotGradsToLidbGrads, lidbToSlots, type Lidb, type LidbGrad } from '../lidb/lidb';
 import { loraInputNames, type LoraTarget, type PackManifest } from '../packs/manifest';
 import { loraFeeds, zeroLoraFeeds } from '../pipeline/lora';
+import { encodeTokens } from '../pipeline/textEncoder';
 import { IO } from '../packs/graphIO';
 import { timestepTensor } from '../pipeline/timestep';
 import type { Feeds, Session, Tensor } from '../runtime/types';
@@ -56,19 +57,13 @@ export function denoisingTarget(ctx: TrainContext, draw: NoiseDraw): Float32Arra
     : draw.noise;
 }
 
-/** c = last_hidden_state for the current text-encoder slots, as a [1, maxLength, hidden] tensor. */
-export async function encodePrompt(textEncoder: Session, ctx: TrainContext, textSlots: Feeds): Promise<Tensor> {
-  const out = await textEncoder.run({ [IO.textEncoder.input]: ctx.inputIds, ...textSlots }, [IO.textEncoder.output]);
-  return out[IO.textEncoder.output];
-}
-
 export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb, draw: NoiseDraw): Promise<TrainStepResult> {
   const { manifest, aux } = ctx;
   const layers = manifest.lora.layers;
   const dims = latentDims(manifest);
   const textSlots = slotFeedsFor(manifest, 'text_encoder', lidb, aux);
   const unetSlots = slotFeedsFor(manifest, 'unet', lidb, aux);
-  const context = await encodePrompt(s.textEncoder, ctx, textSlots);
+  const context = await encodeTokens(s.textEncoder, ctx.inputIds, textSlots);
 
   const unetLayers = layers.filter((l) => l.target === 'unet');
   const textLayers = layers.filter((l) => l.target === 'text_encoder');

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auxDims, importLora, lidbToLoraFile, lidbToSlots, rankRelax, readLidbFile, type Lidb } from '../../../src/lidb';
 import { LidbRng } from '../../../src/lidb/random';
 import { heldOutDraws } from '../../../src/finetune/draws';
-import { personalizePrompt, type PersonalizeProgress } from '../../../src/finetune/personalize';
+import { personalizePrompt } from '../../../src/finetune/fineTuneGraphs';
+import { createPersonalizer, type FineTuneSettings, type PersonalizeProgress } from '../../../src/finetune/personalize';
+import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
+import { nanLossOnRun } from './faultyRuntime';
 import { lidbDifference, maxAbsDiff, setUp, type Setup } from './helpers';
 
 let s: Setup;
@@ -14,6 +17,16 @@ afterAll(async () => { await s?.personalizer.release(); });
 
 const defaults = () => s.pack.manifest.train!.defaults;
 const relaxed = (seed: number, rank = defaults().rank): Lidb => rankRelax(s.predicted, rank, new LidbRng(seed, 'rank_relax'));
+
+/** The fine-tune on a backend whose train-step graph answers its `step`-th run with a NaN loss. */
+async function fineTuneWithNanLossAt(step: number, start: Lidb, settings: FineTuneSettings) {
+  const personalizer = await createPersonalizer(nanLossOnRun(createNodeRuntime({ backend: 'cpu' }), step), s.pack);
+  try {
+    return await personalizer.fineTune(start, s.latent, { settings });
+  } finally {
+    await personalizer.release();
+  }
+}
 
 describe('hypernetwork → LiDB', () => {
   it('predicts a rank-1 LiDB with every layer of the pack at its a and b, finite and not zero', () => {
@@ -80,14 +93,14 @@ describe('fine-tune', () => {
     const settings = { ...defaults(), seed: 3 };
     const start = relaxed(3);
     const two = await s.personalizer.fineTune(start, s.latent, { settings: { ...settings, steps: 2 } });
-    const nan = await s.personalizer.fineTune(start, s.latent, { settings, injectNonFiniteAtStep: 3 });
+    const nan = await fineTuneWithNanLossAt(3, start, settings);
     expect(nan.stoppedEarly).toBe('non-finite loss at step 3: restored step 2');
     expect(nan.losses).toEqual(two.losses);
     expect(lidbDifference(nan.lidb, two.lidb)).toBeUndefined();
     // and the weights did move in those two steps (the restore is not just "the start")
     expect(lidbDifference(nan.lidb, start)).toBeDefined();
     // at step 1 the last good weights are the start itself
-    const first = await s.personalizer.fineTune(start, s.latent, { settings, injectNonFiniteAtStep: 1 });
+    const first = await fineTuneWithNanLossAt(1, start, settings);
     expect(first.stoppedEarly).toBe('non-finite loss at step 1: restored step 0');
     expect(first.losses).toEqual([]);
     expect(lidbDifference(first.lidb, start)).toBeUndefined();
