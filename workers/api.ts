@@ -2,7 +2,7 @@
 // these types; everything behind them (onnxruntime-web, the pipeline) lives in the worker.
 import type { PackManifest } from '../src/packs/manifest';
 import type { GenerateOptions } from '../src/pipeline/pipeline';
-import type { FineTuneSettings, PersonalizeProgress } from '../src/pipeline/personalize';
+import type { FineTuneSettings, PersonalizeProgress } from '../src/finetune/personalize';
 
 export type { LoraValues, LoraSlotValue } from '../src/pipeline/lora';
 
@@ -87,7 +87,7 @@ export interface PreparedSelfie {
   notice?: string;
 }
 
-export type { FineTuneSettings, PersonalizeStage, PersonalizeProgress } from '../src/pipeline/personalize';
+export type { FineTuneSettings, PersonalizeStage, PersonalizeProgress } from '../src/finetune/personalize';
 
 export interface PersonalizeResult {
   /** the `.lidb.safetensors` bytes (format hyperbooth-lidb/1) of the personal weights */

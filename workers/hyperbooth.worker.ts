@@ -24,7 +24,7 @@ import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack } from '../src/packs/loadPack';
 import type { LoadedPack } from '../src/packs/types';
 import { createPipeline, type Pipeline } from '../src/pipeline/pipeline';
-import { createPersonalizer, type Personalization, type Personalizer } from '../src/pipeline/personalize';
+import { createPersonalizer, type Personalization, type Personalizer } from '../src/finetune/personalize';
 import type { LoraValues } from '../src/pipeline/lora';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
@@ -104,7 +104,7 @@ async function openPersonalizer(pack: LoadedPack, prefer: Backend): Promise<NonN
   const runtime = await createWebRuntime({ prefer, requiredFeatures: requiredWebgpuFeatures(pack.manifest.precision) });
   const personalizer = await createPersonalizer(runtime, pack);
   // sessions open lazily: open the train graphs now, so a WebGPU refusal shows here
-  await personalizer.trainSessions();
+  await personalizer.prepare();
   if (!runtime.fellBack) return { backend: runtime.backend, personalizer };
   await personalizer.release();
   const wasm = await createWebRuntime({ prefer: 'wasm' });

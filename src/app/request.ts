@@ -85,7 +85,7 @@ export interface FineTuneLimits {
   maxRank: number;
 }
 
-// The worker accepts more (src/pipeline/personalize.ts); beyond these a browser fine-tune is not sensible.
+// The worker accepts more (src/finetune/personalize.ts); beyond these a browser fine-tune is not sensible.
 export const FINE_TUNE_LIMITS: FineTuneLimits = { maxSteps: 1000, maxRank: 64 };
 
 export function buildFineTuneSettings(f: FineTuneFields, limits: FineTuneLimits = FINE_TUNE_LIMITS): FineTuneSettings | string {

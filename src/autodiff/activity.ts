@@ -4,7 +4,7 @@
 // feeds slots that carry no gradient, so it stays out.
 import type { NodeProto } from '../onnx';
 import { gradRule } from './registry';
-import { isFloat, type ShapeTable } from './shapes';
+import { isFloat, type ShapeTable } from './shapeTable';
 
 export function differentiableInputs(node: NodeProto): number[] {
   const ins = node.input ?? [];

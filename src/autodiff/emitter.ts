@@ -2,7 +2,7 @@
 // forms (axes as attribute or input) chosen here so rules never branch on the opset for them.
 import { onnx, makeAttribute, makeTensorProto, float32ToFloat16, type AttrValue, type NodeProto, type TensorProto, type DTypeName, type TypedArray } from '../onnx';
 import { isKnown, sameDim, type Dim } from './dims';
-import type { ShapeTable } from './shapes';
+import type { ShapeTable } from './shapeTable';
 
 /** Fresh names that collide with nothing in the graph. */
 export class NameGen {

@@ -1,5 +1,5 @@
-// The errors a caller can act on: which op is missing a gradient (and where), and which
-// names were not found (with the closest ones, since ONNX names are long and easy to mistype).
+// The errors a caller can act on: which op is missing a gradient or a shape function (and
+// where), and which names were not found (with the closest ones, since ONNX names are long and easy to mistype).
 
 export class UnsupportedOpError extends Error {
   constructor(
@@ -11,6 +11,20 @@ export class UnsupportedOpError extends Error {
   ) {
     super(`no gradient for op ${opType} (node '${nodeName}'), needed for its input '${input}'${detail ? `: ${detail}` : ''}`);
     this.name = 'UnsupportedOpError';
+  }
+}
+
+/** An op with no shape function: thrown by inference, and by the rank of a value it left unknown. */
+export class NoShapeFunctionError extends Error {
+  constructor(
+    readonly opType: string,
+    readonly nodeName: string,
+    /** the value whose shape was needed, when a rule asked for it */
+    readonly value?: string,
+  ) {
+    super(`${value ? `cannot infer the shape of '${value}': ` : ''}op ${opType} (node '${nodeName}') has no shape function `
+      + '(add one beside its rule in src/autodiff/rules, or give the model value_info for its outputs)');
+    this.name = 'NoShapeFunctionError';
   }
 }
 

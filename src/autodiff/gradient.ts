@@ -5,10 +5,11 @@ import { onnx, toNumber, makeValueInfo, attr as nodeAttr, type ModelProto, type 
 import { opsetVersion, topologicalOrder, type AttrJs } from '../onnx/graph';
 import { analyzeActivity, differentiableInputs } from './activity';
 import { Emitter, NameGen } from './emitter';
-import { closestNames, UnknownNameError, UnsupportedOpError } from './errors';
+import { closestNames, NoShapeFunctionError, UnknownNameError, UnsupportedOpError } from './errors';
 import { gradRule } from './registry';
 import { Recomputer, autoSegments, namedSegments } from './recompute';
-import { inferShapes, isFloat, type ShapeTable } from './shapes';
+import { inferShapes } from './shapes';
+import { isFloat, type ShapeTable } from './shapeTable';
 import type { GradContext } from './types';
 import type { Dim } from './dims';
 
@@ -177,7 +178,7 @@ export function differentiate(model: ModelProto, opts: CoreOptions): ModelProto 
         push(ins[i], thunk!());
       }
     } catch (err) {
-      if (err instanceof UnsupportedOpError) throw err;
+      if (err instanceof UnsupportedOpError || err instanceof NoShapeFunctionError) throw err;
       throw new Error(`gradient of node '${node.name}' (${node.opType}): ${(err as Error).message}`);
     }
   }

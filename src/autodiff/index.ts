@@ -6,8 +6,8 @@ import { differentiate, type GradientOptions } from './gradient';
 import { inferShapes } from './shapes';
 
 export type { GradientOptions } from './gradient';
-export { UnsupportedOpError, UnknownNameError } from './errors';
-export { supportedOps, EMITTED_OPS } from './registry';
+export { NoShapeFunctionError, UnsupportedOpError, UnknownNameError } from './errors';
+export { knownOps, supportedOps, EMITTED_OPS } from './registry';
 export { withFixedDims } from './fixDims';
 
 /** Forward plus backward in one graph; the original outputs are kept. */

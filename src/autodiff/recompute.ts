@@ -9,7 +9,7 @@
 import { onnx, type NodeProto } from '../onnx';
 import { closestNames, UnknownNameError } from './errors';
 import type { Emitter } from './emitter';
-import { isFloat, type ShapeTable } from './shapes';
+import { isFloat, type ShapeTable } from './shapeTable';
 
 const BLOCK = /^(resnets|attentions|transformer_blocks|layers|layer|blocks|block|res_blocks|resblocks)\.\d+$/;
 const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli']);

@@ -1,4 +1,5 @@
-// Every gradient rule, by op type. The backward graphs use only standard ONNX ops of the
+// Every op the autodiff knows, by op type: its shape function, and its gradient rule or the
+// reason it has none (tfjs-core's one registry of per-op configs). The backward graphs use only standard ONNX ops of the
 // default domain, and only ops that onnxruntime's WebGPU execution provider implements
 // (onnxruntime/core/providers/webgpu/webgpu_execution_provider.cc as of ORT 1.2x; the
 // js/web/docs/webgpu-operators.md table is the older JSEP list). The ops the rules emit:
@@ -16,7 +17,8 @@
 // must be copied to its output name; every other gradient's producer is renamed instead.
 // Deliberately avoided: Sum (an Add chain accumulates), ConstantOfShape (Expand of a scalar),
 // OneHot, Sign and And.
-import type { GradRule } from './types';
+import type { GradRule, OpRule, ShapeFunc } from './types';
+import { NoShapeFunctionError } from './errors';
 import { Abs } from './rules/Abs';
 import { Add } from './rules/Add';
 import { Cast } from './rules/Cast';
@@ -72,6 +74,17 @@ import { Tile } from './rules/Tile';
 import { Transpose } from './rules/Transpose';
 import { Unsqueeze } from './rules/Unsqueeze';
 import { Where } from './rules/Where';
+import { ConstantOfShape } from './rules/noGradient/ConstantOfShape';
+import { ELEMENTWISE_WITHOUT_GRADIENT } from './rules/noGradient/elementwise';
+import { NonZero } from './rules/noGradient/NonZero';
+import { OneHot } from './rules/noGradient/OneHot';
+import { POOLING } from './rules/noGradient/pooling';
+import { Range } from './rules/noGradient/Range';
+import { REDUCTIONS_WITHOUT_GRADIENT } from './rules/noGradient/reductions';
+import { Shape } from './rules/noGradient/Shape';
+import { Size } from './rules/noGradient/Size';
+import { TopK } from './rules/noGradient/TopK';
+import { Upsample } from './rules/noGradient/Upsample';
 
 const RULES: GradRule[] = [
   Abs, Add, Sin, Cos, Cast, Clip, Concat, Constant, Conv, ConvTranspose, Div, Dropout, Einsum, Erf, Exp, Expand, Flatten,
@@ -80,10 +93,36 @@ const RULES: GradRule[] = [
   Reshape, Resize, Sigmoid, Slice, Softmax, Split, Sqrt, Squeeze, Sub, Sum, Tanh, Tile, Transpose, Unsqueeze, Where,
 ];
 
-const registry = new Map<string, GradRule>(RULES.map((r) => [r.opType, r]));
+/** Ops whose shapes are inferred but whose gradients are not built (each says why). */
+const SHAPE_ONLY: OpRule[] = [
+  ConstantOfShape, NonZero, OneHot, Range, Shape, Size, TopK, Upsample,
+  ...ELEMENTWISE_WITHOUT_GRADIENT, ...POOLING, ...REDUCTIONS_WITHOUT_GRADIENT,
+];
 
-export function gradRule(opType: string): GradRule | undefined { return registry.get(opType); }
-export function supportedOps(): string[] { return [...registry.keys()].sort(); }
+const registry = new Map<string, OpRule>();
+for (const r of [...RULES, ...SHAPE_ONLY]) {
+  if (registry.has(r.opType)) throw new Error(`op ${r.opType} is registered twice`);
+  registry.set(r.opType, r);
+}
+
+const hasGradient = (r: OpRule | undefined): r is GradRule => r?.gradFunc !== undefined;
+
+/** Every op the registry knows: its shape function, and its gradient rule or why it has none. */
+export function opRule(opType: string): OpRule | undefined { return registry.get(opType); }
+export function gradRule(opType: string): GradRule | undefined {
+  const r = registry.get(opType);
+  return hasGradient(r) ? r : undefined;
+}
+/** The shape function of `opType`; an op without one is a NoShapeFunctionError naming it. */
+export function shapeFunction(opType: string, nodeName: string): ShapeFunc {
+  const r = registry.get(opType);
+  if (!r) throw new NoShapeFunctionError(opType, nodeName);
+  return r.inferShape;
+}
+/** The ops with a gradient rule. */
+export function supportedOps(): string[] { return [...registry.values()].filter(hasGradient).map((r) => r.opType).sort(); }
+/** Every op the registry knows, with or without a gradient rule. */
+export function knownOps(): string[] { return [...registry.keys()].sort(); }
 
 /** The ops backward graphs may contain; tests check every emitted node against it. */
 export const EMITTED_OPS = new Set([

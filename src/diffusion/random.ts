@@ -173,3 +173,31 @@ export class SeededRandom {
 export function randn(size: number, seed: number): Float32Array {
   return new SeededRandom(seed).randn(size);
 }
+
+/** Uniforms and normals from any 32-bit generator, by integer steps and exact sums only. */
+export abstract class Uint32Source {
+  abstract nextUint32(): number;
+
+  /** uniform in [0, 1), a multiple of 2^-32 */
+  uniform(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /**
+   * Approximately standard normal: the Irwin–Hall sum of 12 uniforms minus 6 (mean 0, variance 1,
+   * bounded by ±6, so no outlier weight can blow up an activation). Each uniform has 32 fractional
+   * bits, so the sum is exact in float64 and the same everywhere.
+   */
+  normal(): number {
+    let s = 0;
+    for (let i = 0; i < 12; i++) s += this.uniform();
+    return s - 6;
+  }
+}
+
+/** Derives independent per-graph seeds from a pack seed and a name (FNV-1a over the name). */
+export function subSeed(seed: number, name: string): number {
+  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}

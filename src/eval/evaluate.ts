@@ -7,7 +7,7 @@
 import { caption, identitySeed, photoSeed, renderPhoto, renderStyled, sampleIdentity, STYLES, type Style } from '../dataset';
 import type { RgbaImage } from '../face/image';
 import type { PackContents } from '../packs/types';
-import { createPersonalizer } from '../pipeline/personalize';
+import { createPersonalizer } from '../finetune/personalize';
 import { createPipeline, type GenerateOptions } from '../pipeline/pipeline';
 import type { SchedulerName } from '../diffusion/schedulers';
 import type { Runtime } from '../runtime/types';
@@ -181,7 +181,7 @@ export async function runEvaluation(
     const warm = referenceSelfie(0, settings.seed, size);
     await personalizer.predict(warm, 0);
     await personalizer.encodeLatent(warm);
-    await personalizer.trainSessions();
+    await personalizer.prepare();
     for (const [done, i] of identities.entries()) {
       const idSeed = identitySeed('heldout', i, settings.seed);
       const identity = sampleIdentity(idSeed);

@@ -3,9 +3,11 @@
 // for methods that change other weights), and only that step is timed. New baselines register
 // themselves here (`registerMethod`) and appear in `--methods`, the table and the JSON.
 import type { RgbaImage } from '../face/image';
-import { initLidb, lidbToSlots, rankRelax, type Lidb } from '../lidb/lidb';
+import type { Relaxation } from '../finetune/relaxation';
+import type { Personalizer } from '../finetune/personalize';
+import { initLidb, type Lidb } from '../lidb/lidb';
+import { personalSlots, type PersonalWeights } from '../lidb/personal';
 import { LidbRng } from '../lidb/random';
-import type { Personalizer } from '../pipeline/personalize';
 import type { GenerateOptions, GeneratedImage, Pipeline } from '../pipeline/pipeline';
 import type { LoraValues } from '../pipeline/lora';
 
@@ -64,39 +66,41 @@ export function selectMethods(names?: readonly string[]): EvalMethod[] {
   return allMethods().filter((m) => names.includes(m.name));
 }
 
-async function fineTune(ctx: MethodContext, start: Lidb, face: RgbaImage, steps: number, seed: number): Promise<Lidb> {
+/** Relaxes `prediction` as `relaxation` says and fine-tunes it on the selfie for `steps` steps. */
+export async function fineTune(ctx: MethodContext, prediction: Lidb, face: RgbaImage, steps: number, seed: number, relaxation: Relaxation, rank = ctx.settings.rank): Promise<PersonalWeights> {
   const { personalizer, settings } = ctx;
   const latent = await personalizer.encodeLatent(face);
-  const out = await personalizer.fineTune(start, latent, { settings: { steps, learningRate: settings.learningRate, rank: settings.rank, seed } });
+  const out = await personalizer.fineTune(prediction, latent, { settings: { steps, learningRate: settings.learningRate, rank, seed, relaxation } });
   if (out.stoppedEarly) throw new Error(`fine-tune stopped early: ${out.stoppedEarly}`);
-  return out.lidb;
+  return out;
 }
 
-const asLora = (ctx: MethodContext, lidb: Lidb): Personalized => ({ lora: lidbToSlots(lidb, ctx.personalizer.aux) });
-const freshLidb = (ctx: MethodContext, seed: number): Lidb =>
-  initLidb(ctx.personalizer.manifest.lora.layers, ctx.settings.rank, new LidbRng(seed, 'init'));
+export const asLora = (ctx: MethodContext, weights: PersonalWeights): Personalized =>
+  ({ lora: personalSlots(weights, ctx.personalizer.aux, ctx.personalizer.manifest.lora.layers) });
+/** D random, U zero: ΔW = 0 and both factors get gradients */
+const zeroLidb = (ctx: MethodContext, rank: number, seed: number): Lidb =>
+  initLidb(ctx.personalizer.manifest.lora.layers, rank, new LidbRng(seed, 'init'));
 
 registerMethod({ name: 'base', summary: 'the pack without personalization', personalize: async () => ({}) });
 registerMethod({
   name: 'only-hyper',
   summary: 'hypernetwork prediction, no fine-tune',
-  personalize: async (ctx, face, i) => asLora(ctx, await ctx.personalizer.predict(face, i)),
+  personalize: async (ctx, face, i) => asLora(ctx, { lidb: await ctx.personalizer.predict(face, i) }),
 });
 registerMethod({
   name: 'hyperdreambooth',
-  summary: 'hypernetwork prediction → rankRelax(rank) → --ft-steps fine-tune',
-  personalize: async (ctx, face, i) =>
-    asLora(ctx, await fineTune(ctx, rankRelax(await ctx.personalizer.predict(face, i), ctx.settings.rank, new LidbRng(i, 'rank_relax')), face, ctx.settings.ftSteps, i)),
+  summary: 'hypernetwork prediction merged + a rank-r residual LoRA in the full weight space, --ft-steps fine-tune (the paper\'s)',
+  personalize: async (ctx, face, i) => asLora(ctx, await fineTune(ctx, await ctx.personalizer.predict(face, i), face, ctx.settings.ftSteps, i, 'full-space')),
 });
 registerMethod({
   name: 'no-hyper',
-  summary: 'a fresh LiDB → --ft-steps fine-tune',
-  personalize: async (ctx, face, i) => asLora(ctx, await fineTune(ctx, freshLidb(ctx, i), face, ctx.settings.ftSteps, i)),
+  summary: 'a zero rank-1 LiDB (no prediction) + a full-space residual LoRA, --ft-steps fine-tune',
+  personalize: async (ctx, face, i) => asLora(ctx, await fineTune(ctx, zeroLidb(ctx, 1, i), face, ctx.settings.ftSteps, i, 'full-space')),
 });
 // Formerly called "dreambooth-400": it fine-tunes a LiDB, not the UNet's weights, so it is named
 // for what it is; DreamBooth proper is a method of its own.
 registerMethod({
   name: 'lidb-400',
-  summary: 'a fresh LiDB → --lidb-steps fine-tune (was "dreambooth-400"; not DreamBooth: the UNet is not trained)',
-  personalize: async (ctx, face, i) => asLora(ctx, await fineTune(ctx, freshLidb(ctx, i), face, ctx.settings.lidbSteps, i)),
+  summary: 'a zero LiDB of rank r trained inside the aux subspace, --lidb-steps (was "dreambooth-400"; not DreamBooth: the UNet is not trained)',
+  personalize: async (ctx, face, i) => asLora(ctx, await fineTune(ctx, zeroLidb(ctx, ctx.settings.rank, i), face, ctx.settings.lidbSteps, i, 'aux-subspace')),
 });

@@ -107,6 +107,12 @@ export function cropToSquare(image: RgbaImage, crop: SquareCrop, size: number): 
   return resampleRegion(image, { x: crop.x, y: crop.y, w: crop.size, h: crop.size }, size, size);
 }
 
+/** A square image at `size`×`size`: the whole of it resampled (it is already the crop). */
+export function resizeSquare(image: RgbaImage, size: number): RgbaImage {
+  if (image.width !== image.height) throw new Error(`the face image must be square, got ${image.width}×${image.height}`);
+  return image.width === size ? image : cropToSquare(image, { x: 0, y: 0, size: image.width }, size);
+}
+
 export type PixelNormalization = '[-1,1]' | '[0,1]' | { mean: readonly [number, number, number]; std: readonly [number, number, number] };
 
 function meanStd(norm: PixelNormalization): { mean: readonly number[]; std: readonly number[] } {

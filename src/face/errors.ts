@@ -19,5 +19,3 @@ export class ImageDecodeError extends Error {
 }
 
 export const NOT_AN_IMAGE_MESSAGE = 'this file is not a JPEG, PNG or WebP image';
-
-export const isImageDecodeError = (e: unknown): e is ImageDecodeError => e instanceof ImageDecodeError;

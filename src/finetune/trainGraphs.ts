@@ -6,20 +6,7 @@
 // graph they came from; shareExternalData writes those once for both.
 import { buildGradientModel, buildTrainingModel, withFixedDims } from '../autodiff';
 import { feedInputs, onnx, encodeModel, type ModelProto, type TensorProto } from '../onnx';
-
-/** Input/output names of the train graphs, beyond the forward graphs' own (pipeline IO). */
-export const TRAIN_IO = {
-  /** UNet train step: the regression target (ε for an epsilon-prediction UNet) and the scalar loss */
-  target: 'target',
-  loss: 'loss',
-  /** UNet train step output: ∂loss/∂encoder_hidden_states */
-  contextGrad: 'encoder_hidden_states_grad',
-  /** text-encoder VJP input: the upstream gradient of last_hidden_state */
-  textSeed: 'last_hidden_state_grad',
-} as const;
-
-/** `${input}_grad`: how the autodiff names the gradient output of a graph input. */
-export const gradName = (input: string): string => `${input}_grad`;
+import { TRAIN_IO } from '../packs/graphIO';
 
 export const isLoraInput = (name: string): boolean => name.startsWith('lora.');
 

@@ -7,11 +7,13 @@ import type { AuxBases } from '../lidb/aux';
 import { allSlotGradsToLidbGrads, lidbToSlots, type Lidb, type LidbGrad } from '../lidb/lidb';
 import { loraInputNames, type LoraTarget, type PackManifest } from '../packs/manifest';
 import { loraFeeds, zeroLoraFeeds } from '../pipeline/lora';
-import { IO } from '../pipeline/pipeline';
+import { encodeTokens } from '../pipeline/textEncoder';
+import { IO } from '../packs/graphIO';
 import { timestepTensor } from '../pipeline/timestep';
 import type { Feeds, Session, Tensor } from '../runtime/types';
+import type { LoraSlots } from '../lidb/slots';
 import type { NoiseDraw } from './draws';
-import { gradName, TRAIN_IO } from './trainGraphs';
+import { gradName, TRAIN_IO } from '../packs/graphIO';
 
 export interface TrainSessions {
   /** the pack's plain text encoder: c for the current text-encoder slots */
@@ -33,15 +35,26 @@ export interface TrainContext {
   alphasCumprod: Float64Array;
 }
 
-export interface StepResult {
+export interface TrainStepResult {
   loss: number;
   /** ∂loss/∂D_train and ∂loss/∂U_train of every layer */
   grads: Map<string, LidbGrad>;
 }
 
-export function slotFeedsFor(manifest: PackManifest, target: LoraTarget, lidb: Lidb, aux: AuxBases): Feeds {
+export interface SlotStepResult {
+  loss: number;
+  /** ∂loss/∂down and ∂loss/∂up of every layer's slot */
+  slotGrads: Map<string, SlotGrad>;
+}
+
+export interface SlotGrad {
+  down: Float32Array;
+  up: Float32Array;
+}
+
+export function slotFeedsFor(manifest: PackManifest, target: LoraTarget, slots: LoraSlots): Feeds {
   const layers = manifest.lora.layers;
-  return loraFeeds(layers, target, zeroLoraFeeds(layers, target), lidbToSlots(lidb, aux));
+  return loraFeeds(layers, target, zeroLoraFeeds(layers, target), slots);
 }
 
 export function latentDims(manifest: PackManifest): number[] {
@@ -56,19 +69,20 @@ export function denoisingTarget(ctx: TrainContext, draw: NoiseDraw): Float32Arra
     : draw.noise;
 }
 
-/** c = last_hidden_state for the current text-encoder slots, as a [1, maxLength, hidden] tensor. */
-export async function encodePrompt(textEncoder: Session, ctx: TrainContext, textSlots: Feeds): Promise<Tensor> {
-  const out = await textEncoder.run({ [IO.textEncoder.input]: ctx.inputIds, ...textSlots }, [IO.textEncoder.output]);
-  return out[IO.textEncoder.output];
+/** A train step of the LiDB itself: slot gradients mapped to D_train / U_train through the aux bases. */
+export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb, draw: NoiseDraw): Promise<TrainStepResult> {
+  const { loss, slotGrads } = await slotTrainStep(s, ctx, lidbToSlots(lidb, ctx.aux), draw);
+  return { loss, grads: allSlotGradsToLidbGrads(slotGrads, ctx.aux, lidb.rank) };
 }
 
-export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb, draw: NoiseDraw): Promise<StepResult> {
-  const { manifest, aux } = ctx;
+/** One step at the given slot values: the loss and its gradient with respect to every slot. */
+export async function slotTrainStep(s: TrainSessions, ctx: TrainContext, slots: LoraSlots, draw: NoiseDraw): Promise<SlotStepResult> {
+  const { manifest } = ctx;
   const layers = manifest.lora.layers;
   const dims = latentDims(manifest);
-  const textSlots = slotFeedsFor(manifest, 'text_encoder', lidb, aux);
-  const unetSlots = slotFeedsFor(manifest, 'unet', lidb, aux);
-  const context = await encodePrompt(s.textEncoder, ctx, textSlots);
+  const textSlots = slotFeedsFor(manifest, 'text_encoder', slots);
+  const unetSlots = slotFeedsFor(manifest, 'unet', slots);
+  const context = await encodeTokens(s.textEncoder, ctx.inputIds, textSlots);
 
   const unetLayers = layers.filter((l) => l.target === 'unet');
   const textLayers = layers.filter((l) => l.target === 'text_encoder');
@@ -89,14 +103,11 @@ export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb,
     ...textSlots,
   }, slotGradNames(textLayers));
 
-  const slotGrads = new Map<string, { down: Float32Array; up: Float32Array }>();
+  const slotGrads = new Map<string, SlotGrad>();
   for (const l of layers) {
     const out = l.target === 'unet' ? unetOut : textOut;
     const n = loraInputNames(l.name);
     slotGrads.set(l.name, { down: out[gradName(n.down)].data as Float32Array, up: out[gradName(n.up)].data as Float32Array });
   }
-  return {
-    loss: (unetOut[TRAIN_IO.loss].data as Float32Array)[0],
-    grads: allSlotGradsToLidbGrads(slotGrads, aux, lidb.rank),
-  };
+  return { loss: (unetOut[TRAIN_IO.loss].data as Float32Array)[0], slotGrads };
 }

@@ -15,8 +15,6 @@ export interface LidbLayerSpec extends LoraLayer {
   b?: number;
 }
 
-export const AUX_RULE = `a=min(${LIDB_A},n_in);b=min(${LIDB_B},n_out)`;
-
 export function auxDims(layer: LidbLayerSpec): { a: number; b: number } {
   const a = layer.a ?? Math.min(LIDB_A, layer.nIn);
   const b = layer.b ?? Math.min(LIDB_B, layer.nOut);

@@ -10,7 +10,8 @@ import { elementCount, encodeFloats, toFloat32 } from '../safetensors/decode';
 import { LoraFileError, rethrowSafetensors, type LoraFileErrorCode } from './errors';
 import { LIDB_FORMAT } from './file';
 import type { AuxBases } from './aux';
-import { lidbToSlots, type Lidb } from './lidb';
+import type { Lidb } from './lidb';
+import { personalSlots, type PersonalWeights } from './personal';
 import { transpose } from './matmul';
 import { maxSlotRank, type LoraSlots } from './slots';
 
@@ -64,9 +65,12 @@ export function exportLora(slots: LoraSlots, layers: readonly LoraLayer[], forma
   return writeSafetensors(tensors, { ...base, ...opts.metadata });
 }
 
-/** The LiDB multiplied out (D_aux·D_train, U_train·U_aux) as a standard LoRA file. */
-export function lidbToLoraFile(lidb: Lidb, aux: AuxBases, layers: readonly LoraLayer[], format: LoraFormat, opts?: LoraExportOptions): Uint8Array {
-  return exportLora(lidbToSlots(lidb, aux), layers, format, opts);
+/**
+ * The personal weights multiplied out (D_aux·D_train, U_train·U_aux, and the residual beside them)
+ * as a standard LoRA file: exactly the slots HyperBooth itself feeds.
+ */
+export function personalToLoraFile(weights: PersonalWeights, aux: AuxBases, layers: readonly LoraLayer[], format: LoraFormat, opts?: LoraExportOptions): Uint8Array {
+  return exportLora(personalSlots(weights, aux, layers), layers, format, opts);
 }
 
 export interface LoraImportOptions {
@@ -219,4 +223,9 @@ function floats(t: RawTensor, fail: (code: LoraFileErrorCode, msg: string) => ne
   const v = toFloat32(t);
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) fail('non-finite', `${t.name} holds ${v[i]} at index ${i}`);
   return v;
+}
+
+/** A plain LiDB (no residual) as a standard LoRA file. */
+export function lidbToLoraFile(lidb: Lidb, aux: AuxBases, layers: readonly LoraLayer[], format: LoraFormat, opts?: LoraExportOptions): Uint8Array {
+  return personalToLoraFile({ lidb }, aux, layers, format, opts);
 }

@@ -2,8 +2,7 @@
 // sums of exactly representable numbers are used — no Math.log/cos, whose last bit may differ
 // between JS engines — so the aux bases a pack ships can be regenerated bit for bit anywhere.
 
-import { SeededRandom, splitmix32 } from '../diffusion/random';
-import { subSeed, Uint32Source } from '../models/init';
+import { SeededRandom, splitmix32, subSeed, Uint32Source } from '../diffusion/random';
 
 /** What LiDB init and rank relaxation need from a random source. */
 export interface NormalRng {

@@ -8,7 +8,7 @@ export type { UNetConfig } from './unet2dCondition';
 export { buildVaeEncoder, buildVaeDecoder } from './autoencoderKL';
 export type { VaeConfig } from './autoencoderKL';
 export { LORA_RANK_DIM, type LoraSlot } from './layers';
-export { Prng, WeightInit, subSeed } from './init';
+export { Prng, WeightInit } from './init';
 export { promptWords, TINY_TRIGGER } from './promptWords';
 export { buildHypernet, HYPERNET_IO, CLIP_NORMALIZE, TINY_HYPERNET } from './hypernet';
 export type { HypernetConfig, BuiltHypernet } from './hypernet';

@@ -1,27 +1,7 @@
 // Seeded weights for the random-weight packs. Only integer arithmetic and additions of exactly
 // representable numbers are used (no Math.log/cos), so the bytes are the same on every JS engine
 // and a committed pack can be checked against a fresh build.
-
-/** Uniforms and normals from any 32-bit generator, by integer steps and exact sums only. */
-export abstract class Uint32Source {
-  abstract nextUint32(): number;
-
-  /** uniform in [0, 1), a multiple of 2^-32 */
-  uniform(): number {
-    return this.nextUint32() / 4294967296;
-  }
-
-  /**
-   * Approximately standard normal: the Irwin–Hall sum of 12 uniforms minus 6 (mean 0, variance 1,
-   * bounded by ±6, so no outlier weight can blow up an activation). Each uniform has 32 fractional
-   * bits, so the sum is exact in float64 and the same everywhere.
-   */
-  normal(): number {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += this.uniform();
-    return s - 6;
-  }
-}
+import { Uint32Source } from '../diffusion/random';
 
 /**
  * sfc32: a small, fast 32-bit generator with a 2^128 state; seeded through splitmix32.
@@ -60,13 +40,6 @@ export class Prng extends Uint32Source {
     this.c = (this.c + t) >>> 0;
     return t;
   }
-}
-
-/** Derives independent per-graph seeds from a pack seed and a name (FNV-1a over the name). */
-export function subSeed(seed: number, name: string): number {
-  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
 }
 
 export class WeightInit {

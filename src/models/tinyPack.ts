@@ -8,7 +8,7 @@ import { finishManifest, sha256HexSync as sha256Hex, type PackBuild } from '../p
 import { buildClipTextModel, type ClipTextConfig } from './clipTextModel';
 import { buildUNet, type UNetConfig } from './unet2dCondition';
 import { buildVaeDecoder, buildVaeEncoder, type VaeConfig } from './autoencoderKL';
-import { subSeed } from './init';
+import { subSeed } from '../diffusion/random';
 import { buildHypernet, CLIP_NORMALIZE, TINY_HYPERNET } from './hypernet';
 import { auxDims } from '../lidb/layers';
 import { makeAuxBases, writeAuxFile } from '../lidb/aux';

@@ -32,7 +32,6 @@ export function dtypeName(code: number): DTypeName {
   return n;
 }
 export const dtypeCode = (name: DTypeName): DataTypeCode => byName[name];
-export const bytesPerElement = (name: DTypeName): number => bytesPer[name];
 
 /** A typed array of `dtype` viewing (a copy of) little-endian bytes. */
 export function typedArrayFromBytes(dtype: DTypeName, bytes: Uint8Array): TypedArray {
@@ -48,18 +47,6 @@ export function typedArrayFromBytes(dtype: DTypeName, bytes: Uint8Array): TypedA
     case 'uint8': case 'bool': return new Uint8Array(buf);
     case 'int8': return new Int8Array(buf);
     case 'float16': return new Uint16Array(buf);
-  }
-}
-
-export function emptyTypedArray(dtype: DTypeName, size: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(size);
-    case 'float64': return new Float64Array(size);
-    case 'int32': return new Int32Array(size);
-    case 'int64': return new BigInt64Array(size);
-    case 'uint8': case 'bool': return new Uint8Array(size);
-    case 'int8': return new Int8Array(size);
-    case 'float16': return new Uint16Array(size);
   }
 }
 

@@ -1,25 +1,19 @@
 // Text-to-image over a pack: text encoder → UNet denoising loop with classifier-free guidance →
 // VAE decoder. Sees only the Runtime interface, so the same code runs in the browser worker
 // (onnxruntime-web) and in Node (onnxruntime-node).
-import { ClipTokenizer } from '../diffusion/tokenizer';
 import { SeededRandom } from '../diffusion/random';
 import { combineBatchedGuidance } from '../diffusion/cfg';
 import { createScheduler, SD15_SCHEDULER_CONFIG, SCHEDULER_NAMES, type AnySchedulerConfig, type SchedulerName } from '../diffusion/schedulers';
-import type { PackManifest, PackModel } from '../packs/manifest';
+import { IO } from '../packs/graphIO';
+import type { PackManifest } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
-import type { Feeds, Runtime, Session, Tensor } from '../runtime/types';
+import type { Feeds, Runtime, Session } from '../runtime/types';
 import { chwToRgba, rgbaToChw, type RgbaImage } from './image';
 import { loraFeeds, validateLoraValues, zeroLoraFeeds, type LoraValues } from './lora';
-import { modelSource } from './modelSource';
+import { onFirstUse, packSessions } from './sessions';
+import { encodeTokens, packTokenizer, tokenIdsTensor } from './textEncoder';
 import { timestepTensor } from './timestep';
-
-/** Graph input/output names every pack uses (diffusers' ONNX export names). */
-export const IO = {
-  textEncoder: { input: 'input_ids', output: 'last_hidden_state' },
-  unet: { sample: 'sample', timestep: 'timestep', context: 'encoder_hidden_states', output: 'out_sample' },
-  vaeDecoder: { input: 'latent_sample', output: 'sample' },
-  vaeEncoder: { input: 'sample', output: 'latent_parameters' },
-} as const;
+import { encodeToLatent } from './vaeLatent';
 
 export interface StepInfo {
   /** index of the image being made (0-based) and how many in all */
@@ -60,38 +54,23 @@ export interface Pipeline {
 }
 
 export async function createPipeline(runtime: Runtime, pack: PackContents): Promise<Pipeline> {
-  const { manifest, files } = pack;
-  const tokenizer = ClipTokenizer.fromJSON(JSON.parse(new TextDecoder().decode(files(manifest.tokenizer))));
+  const { manifest } = pack;
+  const tokenizer = packTokenizer(pack);
   const layers = manifest.lora.layers;
-
-  const open = async (name: string, model: PackModel, needed: string[]) => {
-    const session = await runtime.createSession(modelSource(name, model, files));
-    const missing = needed.filter((n) => !session.inputNames.includes(n));
-    if (missing.length) {
-      await session.release();
-      throw new Error(`${name} (${model.file}) lacks the inputs ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}`);
-    }
-    return session;
-  };
+  const sessions = packSessions(runtime, pack);
   const textZeros = zeroLoraFeeds(layers, 'text_encoder');
   const unetZeros = zeroLoraFeeds(layers, 'unet');
-  const opened: Session[] = [];
-  const openAll = async () => {
-    for (const [name, model, needed] of [
-      ['text encoder', manifest.models.textEncoder, [IO.textEncoder.input, ...Object.keys(textZeros)]],
-      ['UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, ...Object.keys(unetZeros)]],
-      ['VAE decoder', manifest.models.vaeDecoder, [IO.vaeDecoder.input]],
-    ] as const) opened.push(await open(name, model, [...needed]));
-  };
+  let textEncoder: Session, unet: Session, vaeDecoder: Session;
   try {
-    await openAll();
+    textEncoder = await sessions.open('text encoder', manifest.models.textEncoder, [IO.textEncoder.input, ...Object.keys(textZeros)]);
+    unet = await sessions.open('UNet', manifest.models.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, ...Object.keys(unetZeros)]);
+    vaeDecoder = await sessions.open('VAE decoder', manifest.models.vaeDecoder, [IO.vaeDecoder.input]);
   } catch (e) {
     // a half-opened pipeline would hold GPU/WASM memory nobody can release
-    await Promise.all(opened.map((s) => s.release().catch(() => undefined)));
+    await sessions.release().catch(() => undefined);
     throw e;
   }
-  const [textEncoder, unet, vaeDecoder] = opened;
-  let vaeEncoder: Promise<Session> | undefined;
+  const vaeEncoder = onFirstUse(() => sessions.open('VAE encoder', manifest.models.vaeEncoder, [IO.vaeEncoder.input]));
 
   const { channels, height: lh, width: lw } = manifest.latent;
   const latentSize = channels * lh * lw;
@@ -99,15 +78,8 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
 
   const tokenize = (text: string) => tokenizer.encode(text, maxLength);
 
-  const encodeText = async (texts: Int32Array[], lora: Feeds): Promise<Float32Array> => {
-    const ids = new Int32Array(texts.length * maxLength);
-    texts.forEach((t, i) => ids.set(t, i * maxLength));
-    const input: Tensor = manifest.text.inputDtype === 'int64'
-      ? { type: 'int64', dims: [texts.length, maxLength], data: BigInt64Array.from(ids, (v) => BigInt(v)) }
-      : { type: 'int32', dims: [texts.length, maxLength], data: ids };
-    const out = await textEncoder.run({ [IO.textEncoder.input]: input, ...lora }, [IO.textEncoder.output]);
-    return out[IO.textEncoder.output].data as Float32Array;
-  };
+  const encodeText = async (ids: Int32Array, lora: Feeds): Promise<Float32Array> =>
+    (await encodeTokens(textEncoder, tokenIdsTensor(manifest.text, [ids]), lora)).data as Float32Array;
 
   const schedulerConfig: AnySchedulerConfig = { ...SD15_SCHEDULER_CONFIG, ...manifest.schedule };
 
@@ -123,13 +95,13 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
       const hidden = manifest.text.hiddenSize;
 
       const negative = tokenize(opts.negativePrompt ?? '');
-      const uncond = guided ? await encodeText([negative.ids], textLora) : undefined;
+      const uncond = guided ? await encodeText(negative.ids, textLora) : undefined;
 
       const images: GeneratedImage[] = [];
       for (let index = 0; index < opts.prompts.length; index++) {
         const prompt = opts.prompts[index];
         const tokens = tokenize(prompt);
-        const cond = await encodeText([tokens.ids], textLora);
+        const cond = await encodeText(tokens.ids, textLora);
         const batch = guided ? 2 : 1;
         // diffusers' order: [negative, positive]
         const context = guided ? concat(uncond!, cond) : cond;
@@ -177,22 +149,10 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
       if (image.width !== width || image.height !== height) {
         throw new Error(`encodeImage: the pack takes ${width}×${height} images, got ${image.width}×${image.height}`);
       }
-      vaeEncoder ??= open('VAE encoder', manifest.models.vaeEncoder, [IO.vaeEncoder.input]);
-      const encoder = await vaeEncoder;
-      const out = await encoder.run(
-        { [IO.vaeEncoder.input]: { type: 'float32', dims: [1, 3, height, width], data: rgbaToChw(image.rgba, height, width) } },
-        [IO.vaeEncoder.output],
-      );
-      // moments = mean ‖ logvar on channels: the first `channels` planes are the mean
-      const moments = out[IO.vaeEncoder.output].data as Float32Array;
-      return moments.slice(0, latentSize).map((v) => v * manifest.latent.scale);
+      return encodeToLatent(await vaeEncoder(), manifest, rgbaToChw(image.rgba, height, width));
     },
 
-    async release() {
-      const sessions: Session[] = [textEncoder, unet, vaeDecoder];
-      if (vaeEncoder) sessions.push(await vaeEncoder);
-      await Promise.all(sessions.map((s) => s.release()));
-    },
+    release: () => sessions.release(),
   };
 }
 

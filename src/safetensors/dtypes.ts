@@ -21,5 +21,3 @@ export function isSafetensorsDtype(s: unknown): s is SafetensorsDtype {
 export function dtypeBytes(d: SafetensorsDtype): number {
   return BYTES[d];
 }
-
-export const FLOAT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64'];

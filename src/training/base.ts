@@ -17,14 +17,15 @@ import type { SeededRandom } from '../diffusion/random';
 import { encodeModel } from '../onnx';
 import type { PackContents } from '../packs/types';
 import { zeroLoraFeeds } from '../pipeline/lora';
-import { IO } from '../pipeline/pipeline';
+import { encodeTokens, packTokenizer, tokenIdsTensor } from '../pipeline/textEncoder';
+import { IO } from '../packs/graphIO';
 import { timestepTensor } from '../pipeline/timestep';
 import type { Runtime, Session, Tensor } from '../runtime/types';
 import type { Shard } from '../dataset/shard';
-import { gradName, TRAIN_IO } from '../finetune/trainGraphs';
+import { gradName, TRAIN_IO } from '../packs/graphIO';
 import { liftInitializers, paramFeeds, prefixed, type LiftedModel } from './lift';
 import { packModelOf, readPackGraph, type GraphKey } from './packGraphs';
-import { idsTensor, packTokenizer, recordPixels } from './data';
+import { recordPixels } from './data';
 import type { StepOutput } from './loop';
 
 export interface BaseTrainer {
@@ -146,8 +147,8 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
   };
 
   const unetGrads = async (rng: SeededRandom, r: number, moments: Float32Array, textFwd: Session, textGrad: Session, unetTrain: Session) => {
-    const ids = idsTensor(manifest, tokenizer.encode(records[r].caption, manifest.text.maxLength).ids);
-    const context = (await textFwd.run({ [IO.textEncoder.input]: ids, ...textZeros, ...feeds('textEncoder') }, [IO.textEncoder.output]))[IO.textEncoder.output];
+    const ids = tokenIdsTensor(manifest.text, [tokenizer.encode(records[r].caption, manifest.text.maxLength).ids]);
+    const context = await encodeTokens(textFwd, ids, { ...textZeros, ...feeds('textEncoder') });
     const latent = moments.slice(0, latentSize).map((v) => v * opts.latentScale);
     const t = Math.min(schedule.numTrainTimesteps - 1, Math.floor(rng.random() * schedule.numTrainTimesteps));
     const noise = rng.randn(latentSize);

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../safetensors';
 import type { SeededRandomState } from '../diffusion/random';
-import type { AdamState } from '../train/adam';
+import type { AdamState } from '../finetune/adam';
 
 export const CHECKPOINT_FORMAT = 'hyperbooth-train-checkpoint/1';
 

@@ -1,12 +1,9 @@
 // Shard records as model inputs: pixels NHWC uint8 → NCHW float in [-1, 1] (the VAE's range),
-// captions → token ids of the pack's tokenizer.
+// captions → token ids of the pack's tokenizer (src/pipeline/textEncoder).
 import { readShard } from '../dataset/shardNode';
 import type { Shard } from '../dataset/shard';
 import { isSplit, type Split } from '../dataset/splits';
-import { ClipTokenizer } from '../diffusion/tokenizer';
 import type { PackManifest } from '../packs/manifest';
-import type { PackContents } from '../packs/types';
-import type { Tensor } from '../runtime/types';
 
 export function openShard(dir: string, split: string, manifest: PackManifest): Shard {
   if (!isSplit(split)) throw new Error(`--split must be train, val or test, got ${JSON.stringify(split)}`);
@@ -27,15 +24,4 @@ export function recordPixels(shard: Shard, i: number): Float32Array {
     for (let c = 0; c < 3; c++) out[c * plane + p] = shard.pixels[base + p * 3 + c] / 127.5 - 1;
   }
   return out;
-}
-
-export function packTokenizer(pack: PackContents): ClipTokenizer {
-  return ClipTokenizer.fromJSON(JSON.parse(new TextDecoder().decode(pack.files(pack.manifest.tokenizer))));
-}
-
-export function idsTensor(manifest: PackManifest, ids: Int32Array): Tensor {
-  const n = manifest.text.maxLength;
-  return manifest.text.inputDtype === 'int64'
-    ? { type: 'int64', dims: [1, n], data: BigInt64Array.from(ids, (v) => BigInt(v)) }
-    : { type: 'int32', dims: [1, n], data: Int32Array.from(ids) };
 }

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { buildGradientModel } from '../autodiff';
 import type { SeededRandom } from '../diffusion/random';
 import { shardImage } from '../dataset/shard';
-import { cropToSquare, toPixelValues } from '../face/crop';
+import { resizeSquare, toPixelValues } from '../face/crop';
 import type { RgbaImage } from '../face/image';
 import { drawNoise } from '../finetune/draws';
-import { gradName } from '../finetune/trainGraphs';
+import { gradName } from '../packs/graphIO';
 import { trainStep } from '../finetune/trainStep';
 import { readLidbFile } from '../lidb/file';
 import { lidbFromRows, type Lidb } from '../lidb/lidb';
@@ -21,7 +21,7 @@ import { HYPERNET_IO } from '../models/hypernet';
 import { encodeModel } from '../onnx';
 import { loadPackFromDisk } from '../packs/node';
 import { writePack } from '../packs/writePack';
-import { createPersonalizer } from '../pipeline/personalize';
+import { openFineTuneGraphs } from '../finetune/fineTuneGraphs';
 import type { Runtime } from '../runtime/types';
 import { openShard } from './data';
 import { identityPhotoRecords, lidbTargetName } from './lidbStage';
@@ -81,21 +81,21 @@ export async function runHypernet(runtime: Runtime, o: HypernetRunOptions): Prom
 
   const lifted = liftInitializers(readPackGraph(pack, packModelOf(manifest, 'hypernet')));
   const names = Object.keys(lifted.params);
-  const personalizer = await createPersonalizer(runtime, pack);
+  const graphs = openFineTuneGraphs(runtime, pack);
   const forward = await runtime.createSession({ name: 'hypernet', model: encodeModel(lifted.model) });
   const backward = await runtime.createSession({
     name: 'hypernet grad',
     model: encodeModel(buildGradientModel(lifted.model, { of: [HYPERNET_IO.down, HYPERNET_IO.up], wrt: names })),
   });
   try {
-    const sessions = await personalizer.trainSessions();
+    const sessions = await graphs.train();
     const faces = new Map<number, { pixels: Float32Array; latent: Float32Array }>();
     const faceOf = async (record: number) => {
       let f = faces.get(record);
       if (!f) {
         const image: RgbaImage = shardImage(shard, record);
-        const hyper = image.width === h.imageSize ? image : cropToSquare(image, { x: 0, y: 0, size: image.width }, h.imageSize);
-        f = { pixels: toPixelValues(hyper, h.normalize), latent: await personalizer.encodeLatent(image) };
+        const hyper = resizeSquare(image, h.imageSize);
+        f = { pixels: toPixelValues(hyper, h.normalize), latent: await graphs.encodeLatent(image) };
         faces.set(record, f);
       }
       return f;
@@ -126,7 +126,7 @@ export async function runHypernet(runtime: Runtime, o: HypernetRunOptions): Prom
         w /= validCount;
 
         const lidb = lidbFromRows(layers, down, up, aMax, bMax);
-        const ctx = personalizer.trainContext(face.latent);
+        const ctx = graphs.context(face.latent);
         const draw = drawNoise(rng, manifest.schedule.numTrainTimesteps, face.latent.length);
         const { loss, grads: lg } = await trainStep(sessions, ctx, lidb, draw);
         layerNames.forEach((name, i) => {
@@ -173,6 +173,6 @@ export async function runHypernet(runtime: Runtime, o: HypernetRunOptions): Prom
     }));
     return { ...result, packDir, identities: items.length };
   } finally {
-    await Promise.all([forward.release(), backward.release(), personalizer.release()]);
+    await Promise.all([forward.release(), backward.release(), graphs.release()]);
   }
 }

@@ -4,7 +4,7 @@
 // measured the same way: the std of the encoder's means over records spread across the shard.
 import { encodeModel } from '../onnx';
 import type { PackContents } from '../packs/types';
-import { IO } from '../pipeline/pipeline';
+import { IO } from '../packs/graphIO';
 import type { Runtime } from '../runtime/types';
 import type { Shard } from '../dataset/shard';
 import { recordPixels } from './data';

@@ -14,10 +14,10 @@ import { writeLidbFile } from '../lidb/file';
 import { initLidb, type Lidb } from '../lidb/lidb';
 import { LidbRng } from '../lidb/random';
 import { loadPackFromDisk } from '../packs/node';
-import { createPersonalizer, personalizePrompt } from '../pipeline/personalize';
+import { openFineTuneGraphs, personalizePrompt } from '../finetune/fineTuneGraphs';
 import type { Runtime } from '../runtime/types';
 import { shardImage, type Shard } from '../dataset/shard';
-import { Adam } from '../train/adam';
+import { Adam } from '../finetune/adam';
 import { writeFileAtomic } from './checkpoint';
 import { openShard } from './data';
 import { appendJsonl, Ema } from './progress';
@@ -76,11 +76,11 @@ export async function runLidb(runtime: Runtime, o: LidbRunOptions): Promise<Lidb
   if (!manifest.lidb) throw new Error(`pack "${manifest.id}" has no LiDB aux bases`);
   const shard = openShard(o.data, o.split ?? LIDB_DEFAULTS.split, manifest);
   mkdirSync(o.out, { recursive: true });
-  const personalizer = await createPersonalizer(runtime, pack);
+  const graphs = openFineTuneGraphs(runtime, pack);
   const result: LidbRunResult = { fitted: [], skipped: [], msPerStep: 0, lossFirst: [], lossLast: [] };
   let totalMs = 0, totalSteps = 0;
   try {
-    const sessions = await personalizer.trainSessions();
+    const sessions = await graphs.train();
     const layers = manifest.lora.layers;
     const mine = shard.index.identities.map((id, k) => ({ id, k })).filter(({ id }) => id.index % part.count === part.index);
     for (const { id, k } of mine) {
@@ -89,8 +89,8 @@ export async function runLidb(runtime: Runtime, o: LidbRunOptions): Promise<Lidb
       const recs = identityPhotoRecords(shard, k);
       if (recs.length === 0) throw new Error(`identity ${id.index} has no 'photo'-style record in the shard (render it with the photo style)`);
       const latents = [];
-      for (const r of recs) latents.push(await personalizer.encodeLatent(shardImage(shard, r)));
-      const contexts = latents.map((l) => personalizer.trainContext(l));
+      for (const r of recs) latents.push(await graphs.encodeLatent(shardImage(shard, r)));
+      const contexts = latents.map((l) => graphs.context(l));
       // Every identity starts from the same LiDB (the run's seed), so θ* − θ*' is what tells two
       // faces apart and the hypernetwork's weight-space target holds no per-identity init noise
       // it could never predict from a face. The draws are seeded by the identity, not its
@@ -135,7 +135,7 @@ export async function runLidb(runtime: Runtime, o: LidbRunOptions): Promise<Lidb
       o.progress?.done();
     }
   } finally {
-    await personalizer.release();
+    await graphs.release();
   }
   result.msPerStep = totalSteps ? totalMs / totalSteps : 0;
   return result;

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeededRandom } from '../diffusion/random';
-import { Adam } from '../train/adam';
+import { Adam } from '../finetune/adam';
 import { firstNonFinite } from '../finetune/lidbParams';
 import { latestCheckpointPath, loadCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
 import { appendJsonl, Ema, type ProgressSink } from './progress';

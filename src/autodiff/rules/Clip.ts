@@ -1,9 +1,11 @@
 import type { GradRule } from '../types';
+import { sameShape } from './shapeCommon';
 
 // dx = dy where min ≤ x ≤ max (bounds inclusive, as torch.clamp). And is not on the WebGPU
 // EP's list, so the two conditions are two nested Wheres.
 export const Clip: GradRule = {
   opType: 'Clip',
+  inferShape: sameShape,
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const { e } = ctx;

@@ -1,7 +1,7 @@
 import type { GradRule } from '../types';
 import type { AttrValue } from '../../onnx';
 import { isKnown } from '../dims';
-import { biasGrad, convAttrs, spatialAxes, weightGrad } from './convCommon';
+import { biasGrad, convAttrs, convOutputShape, spatialAxes, weightGrad } from './convCommon';
 
 // dx is the transposed convolution of dy with the same weight. Positions the forward conv
 // dropped at the end (when (size + pads − kernel) is not a multiple of the stride) get zero
@@ -9,6 +9,7 @@ import { biasGrad, convAttrs, spatialAxes, weightGrad } from './convCommon';
 // runs without end padding and is padded/cut to x's run-time size.
 export const Conv: GradRule = {
   opType: 'Conv',
+  inferShape: (ctx) => ({ outputs: [{ dtype: ctx.inputDtype(0), shape: convOutputShape(ctx, false) }] }),
   gradFunc: (ctx) => {
     const { e } = ctx;
     const a = convAttrs(ctx);

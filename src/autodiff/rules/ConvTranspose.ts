@@ -1,11 +1,12 @@
 import type { GradRule } from '../types';
 import type { AttrValue } from '../../onnx';
-import { biasGrad, convAttrs, weightGrad } from './convCommon';
+import { biasGrad, convAttrs, convOutputShape, weightGrad } from './convCommon';
 
 // The adjoint of a transposed conv is the conv with the same weight, strides, pads, dilations
 // and groups; its weight gradient is the conv weight gradient with x and dy exchanged.
 export const ConvTranspose: GradRule = {
   opType: 'ConvTranspose',
+  inferShape: (ctx) => ctx.oneOutput(ctx.inputDtype(0), convOutputShape(ctx, true)),
   gradFunc: (ctx) => {
     const { e } = ctx;
     if (ctx.attr<number[]>('output_shape')) ctx.fail('output_shape is not supported (give pads and output_padding)');

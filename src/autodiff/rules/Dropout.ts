@@ -4,6 +4,8 @@ import type { GradRule } from '../types';
 // gradient graph must not re-draw.
 export const Dropout: GradRule = {
   opType: 'Dropout',
+  // the output and its mask
+  inferShape: (ctx) => ({ outputs: [{ dtype: ctx.inputDtype(0), shape: ctx.inputShape(0) }, { dtype: 'bool', shape: ctx.inputShape(0) }] }),
   differentiable: [0],
   gradFunc: (ctx) => {
     const training = ctx.in[2] ? ctx.constant(2) : [0];

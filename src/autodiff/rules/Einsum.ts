@@ -1,4 +1,38 @@
-import type { GradContext, GradRule } from '../types';
+import type { GradContext, GradRule, ShapeFunc } from '../types';
+import type { Dim } from '../dims';
+
+/** Each letter's size from the first input that has it other than 1; the output lists its letters. */
+const inferShape: ShapeFunc = (ctx) => {
+  const eq = ctx.attr<string>('equation', '');
+  const shapes = ctx.in.map((_, i) => ctx.inputShape(i));
+  const [lhs, rhsGiven] = eq.replace(/\s/g, '').split('->');
+  const terms = lhs.split(',');
+  if (shapes.some((s) => !s)) return ctx.oneOutput(ctx.inputDtype(0), null);
+  const sizes = new Map<string, Dim>();
+  let ellipsis: Dim[] = [];
+  terms.forEach((term, i) => {
+    const s = shapes[i]!;
+    const parts = term.split('...');
+    const before = parts[0];
+    const after = parts.length > 1 ? parts[1] : '';
+    const nEll = s.length - before.length - after.length;
+    if (parts.length > 1 && nEll > ellipsis.length) ellipsis = s.slice(before.length, before.length + nEll);
+    [...before].forEach((c, j) => { if (!sizes.has(c) || sizes.get(c) === 1) sizes.set(c, s[j]); });
+    [...after].forEach((c, j) => { if (!sizes.has(c) || sizes.get(c) === 1) sizes.set(c, s[s.length - after.length + j]); });
+  });
+  let rhs = rhsGiven;
+  if (rhs === undefined) {
+    // implicit output: the letters used once, alphabetically, after any ellipsis
+    const counts = new Map<string, number>();
+    for (const c of lhs.replace(/[,.]/g, '')) counts.set(c, (counts.get(c) ?? 0) + 1);
+    rhs = (lhs.includes('...') ? '...' : '') + [...counts].filter(([, n]) => n === 1).map(([c]) => c).sort().join('');
+  }
+  const out: Dim[] = [];
+  const parts = rhs.split('...');
+  for (const c of parts[0]) out.push(sizes.get(c) ?? null);
+  if (parts.length > 1) { out.push(...ellipsis); for (const c of parts[1]) out.push(sizes.get(c) ?? null); }
+  return ctx.oneOutput(ctx.inputDtype(0), out);
+};
 
 /** Equation terms with every '...' spelled out as fresh letters (ranks are static). */
 function explicitTerms(ctx: GradContext): { inputs: string[]; output: string } {
@@ -28,6 +62,7 @@ function explicitTerms(ctx: GradContext): { inputs: string[]; output: string } {
 // letters of operand i that appear elsewhere; letters summed in operand i alone are broadcast back.
 export const Einsum: GradRule = {
   opType: 'Einsum',
+  inferShape: inferShape,
   gradFunc: (ctx) => {
     const { e } = ctx;
     const { inputs, output } = explicitTerms(ctx);

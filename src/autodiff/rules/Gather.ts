@@ -1,5 +1,20 @@
 import type { GradContext, GradRule } from '../types';
 import { isKnown } from '../dims';
+import type { ShapeFunc } from '../types';
+import type { Dim } from '../dims';
+import { normalizeAxis } from './shapeCommon';
+
+// Index contents are tracked through a 1-D Gather (picking dims out of a Shape).
+const inferShape: ShapeFunc = (ctx) => {
+  const x = ctx.inputShape(0), idx = ctx.inputShape(1);
+  if (!x || !idx) return ctx.oneOutput(ctx.inputDtype(0), null);
+  const a = normalizeAxis(ctx.attr<number>('axis', 0), x.length);
+  const shape = [...x.slice(0, a), ...idx, ...x.slice(a + 1)];
+  const v = ctx.inputValues(0), iv = ctx.inputInts(1);
+  let values: Dim[] | null = null;
+  if (v && iv && x.length === 1) values = iv.map((i) => v[i < 0 ? i + v.length : i]);
+  return ctx.oneOutput(ctx.inputDtype(0), shape, values);
+};
 
 /** Indices as int64 with negative ones wrapped, as ScatterND and Equal need them. */
 export function normalizedIndices(ctx: GradContext, indexInput: number, dim: string): string {
@@ -15,6 +30,7 @@ export function normalizedIndices(ctx: GradContext, indexInput: number, dim: str
 // duplicates accumulate), or before opset 16 a one-hot matrix product.
 export const Gather: GradRule = {
   opType: 'Gather',
+  inferShape: inferShape,
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const { e } = ctx;

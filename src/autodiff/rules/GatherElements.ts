@@ -3,6 +3,7 @@ import { normalizedIndices } from './Gather';
 
 export const GatherElements: GradRule = {
   opType: 'GatherElements',
+  inferShape: (ctx) => ctx.oneOutput(ctx.inputDtype(0), ctx.inputShape(1)),
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const { e } = ctx;

@@ -1,8 +1,19 @@
 import type { GradRule } from '../types';
+import type { ShapeFunc } from '../types';
+import { isKnown } from '../dims';
+
+const inferShape: ShapeFunc = (ctx) => {
+  const x = ctx.inputShape(0), idx = ctx.inputShape(1);
+  const b = ctx.attr<number>('batch_dims', 0);
+  if (!x || !idx || !isKnown(idx[idx.length - 1])) return ctx.oneOutput(ctx.inputDtype(0), null);
+  const k = idx[idx.length - 1] as number;
+  return ctx.oneOutput(ctx.inputDtype(0), [...idx.slice(0, -1), ...x.slice(b + k)]);
+};
 
 // ScatterND(add) of dy into zeros; batch_dims = 1 becomes explicit leading batch coordinates.
 export const GatherND: GradRule = {
   opType: 'GatherND',
+  inferShape: inferShape,
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const { e } = ctx;

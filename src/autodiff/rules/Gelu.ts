@@ -1,9 +1,11 @@
 import type { GradRule } from '../types';
+import { sameShape } from './shapeCommon';
 
 // Opset 20. Exact: dGELU = Φ(x) + x·φ(x). Tanh form: y = ½x(1+t), t = tanh(u),
 // u = √(2/π)(x + 0.044715x³): dy/dx = ½(1+t) + ½x(1−t²)·√(2/π)(1 + 3·0.044715x²).
 export const Gelu: GradRule = {
   opType: 'Gelu',
+  inferShape: sameShape,
   gradFunc: (ctx) => [() => {
     const { e } = ctx;
     const x = ctx.x(0);

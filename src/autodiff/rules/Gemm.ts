@@ -1,9 +1,19 @@
 import type { GradRule } from '../types';
 import { float } from '../../onnx';
+import type { ShapeFunc } from '../types';
+
+const inferShape: ShapeFunc = (ctx) => {
+  const a = ctx.inputShape(0), b = ctx.inputShape(1);
+  if (!a || !b) return ctx.oneOutput(ctx.inputDtype(0), [null, null]);
+  const m = ctx.attr<number>('transA', 0) ? a[1] : a[0];
+  const n = ctx.attr<number>('transB', 0) ? b[0] : b[1];
+  return ctx.oneOutput(ctx.inputDtype(0), [m, n]);
+};
 
 // Y = α·A'·B' + β·C with A' = transA ? Aᵀ : A, B' likewise; each gradient is one Gemm.
 export const Gemm: GradRule = {
   opType: 'Gemm',
+  inferShape: inferShape,
   gradFunc: (ctx) => {
     const { e } = ctx;
     const alpha = ctx.attr<number>('alpha', 1), beta = ctx.attr<number>('beta', 1);

@@ -1,3 +1,4 @@
 import type { GradRule } from '../types';
+import { sameShape } from './shapeCommon';
 
-export const Identity: GradRule = { opType: 'Identity', gradFunc: (ctx) => [() => ctx.dy()!] };
+export const Identity: GradRule = { opType: 'Identity', inferShape: sameShape, gradFunc: (ctx) => [() => ctx.dy()!] };

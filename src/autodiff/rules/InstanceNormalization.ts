@@ -1,10 +1,12 @@
 import type { GradRule } from '../types';
 import { lazy } from '../types';
 import { normalizeStats, normalizedInputGrad } from './normalize';
+import { sameShape } from './shapeCommon';
 
 // x [N, C, D...], scale and B [C]: each (n, c) slice normalized over its spatial axes.
 export const InstanceNormalization: GradRule = {
   opType: 'InstanceNormalization',
+  inferShape: sameShape,
   gradFunc: (ctx) => {
     const { e } = ctx;
     const x = ctx.in[0];

@@ -1,10 +1,22 @@
 import type { GradRule } from '../types';
 import { lazy } from '../types';
 import { normalizeStats, normalizedInputGrad } from './normalize';
+import type { ShapeFunc } from '../types';
+import { normalizeAxis } from './shapeCommon';
+
+// Y, then Mean and InvStdDev: x's shape with the normalized axes kept as 1, in stash_type.
+const inferShape: ShapeFunc = (ctx) => {
+  const s = ctx.inputShape(0);
+  const axis = ctx.attr<number>('axis', -1);
+  const stat = s ? s.map((d, i) => (i >= normalizeAxis(axis, s.length) ? 1 : d)) : null;
+  const statType = ctx.attr<number>('stash_type', 1) === 1 ? 'float32' : ctx.inputDtype(0);
+  return { outputs: [{ dtype: ctx.inputDtype(0), shape: s }, { dtype: statType, shape: stat }, { dtype: statType, shape: stat }] };
+};
 
 // Opset 17: Y = x̂·scale + B over axes [axis, rank). Only Y may carry a gradient.
 export const LayerNormalization: GradRule = {
   opType: 'LayerNormalization',
+  inferShape: inferShape,
   gradFunc: (ctx) => {
     const { e } = ctx;
     if (ctx.dy(1) || ctx.dy(2)) ctx.fail('gradients through the Mean/InvStdDev outputs are not supported');

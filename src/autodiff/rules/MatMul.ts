@@ -1,12 +1,24 @@
-import type { GradRule } from '../types';
+import type { GradRule, ShapeFunc } from '../types';
 import type { Dim } from '../dims';
 import { broadcastShapes } from '../dims';
+
+const inferShape: ShapeFunc = (ctx) => {
+  const a = ctx.inputShape(0), b = ctx.inputShape(1);
+  if (!a || !b) return ctx.oneOutput(ctx.inputDtype(0), null);
+  if (a.length === 1 && b.length === 1) return ctx.oneOutput(ctx.inputDtype(0), []);
+  const a2 = a.length === 1 ? [1, a[0]] : a;
+  const b2 = b.length === 1 ? [b[0], 1] : b;
+  const batch = broadcastShapes([a2.slice(0, -2), b2.slice(0, -2)]);
+  const out = [...batch, ...(a.length === 1 ? [] : [a2[a2.length - 2]]), ...(b.length === 1 ? [] : [b2[b2.length - 1]])];
+  return ctx.oneOutput(ctx.inputDtype(0), out);
+};
 
 // y = a·b with numpy batching. 1-D operands are promoted ([K] → [1,K] for a, [K,1] for b) and
 // the promoted axis removed again. A 2-D weight under a batched input gets its gradient from one
 // Gemm over the flattened batch, instead of a batch of products summed afterwards.
 export const MatMul: GradRule = {
   opType: 'MatMul',
+  inferShape: inferShape,
   gradFunc: (ctx) => {
     const { e } = ctx;
     const [A, B] = ctx.in;

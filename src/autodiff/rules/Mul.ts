@@ -1,8 +1,11 @@
 import type { GradRule } from '../types';
 import { toInput } from './common';
+import { broadcastShape } from './shapeCommon';
+import { mulDim } from '../dims';
 
 export const Mul: GradRule = {
   opType: 'Mul',
+  inferShape: broadcastShape({ combine: mulDim }),
   gradFunc: (ctx) => {
     const { e } = ctx;
     return [

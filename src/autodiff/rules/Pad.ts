@@ -1,8 +1,25 @@
-import type { GradRule } from '../types';
+import type { GradRule, ShapeFunc } from '../types';
+import { addDim } from '../dims';
+import { normalizeAxis } from './shapeCommon';
+
+const inferShape: ShapeFunc = (ctx) => {
+  const x = ctx.inputShape(0);
+  if (!x) return ctx.oneOutput(ctx.inputDtype(0), null);
+  const pads = ctx.opset >= 11 ? ctx.inputInts(1) : ctx.attr<number[]>('pads') ?? null;
+  const axes = ctx.in[3] ? ctx.inputInts(3) : x.map((_, i) => i);
+  if (!pads || !axes) return ctx.oneOutput(ctx.inputDtype(0), x.map(() => null));
+  const out = [...x];
+  axes.forEach((ax, i) => {
+    const a = normalizeAxis(ax, x.length);
+    out[a] = addDim(x[a], pads[i] + pads[i + axes.length]);
+  });
+  return ctx.oneOutput(ctx.inputDtype(0), out);
+};
 
 // Constant-mode padding with constant pads: dx is the slice of dy that x occupies.
 export const Pad: GradRule = {
   opType: 'Pad',
+  inferShape: inferShape,
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const { e } = ctx;

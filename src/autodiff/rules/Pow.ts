@@ -1,9 +1,11 @@
 import type { GradRule } from '../types';
 import { toInput } from './common';
+import { broadcastShape } from './shapeCommon';
 
 // y = x^p: dx = dy · p · x^(p-1); dp = dy · y · ln x (taken as 0 where x ≤ 0, where torch gives NaN)
 export const Pow: GradRule = {
   opType: 'Pow',
+  inferShape: broadcastShape(),
   gradFunc: (ctx) => {
     const { e } = ctx;
     const x = ctx.in[0];

@@ -1,8 +1,9 @@
 import type { GradRule } from '../types';
-import { reducedAxes, reducedCount, unreduce } from './reduce';
+import { reducedShape, reducedAxes, reducedCount, unreduce } from './reduce';
 
 export const ReduceMean: GradRule = {
   opType: 'ReduceMean',
+  inferShape: reducedShape(),
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const ax = reducedAxes(ctx, 18);

@@ -1,8 +1,9 @@
 import type { GradRule } from '../types';
-import { reducedAxes, unreduce } from './reduce';
+import { reducedShape, reducedAxes, unreduce } from './reduce';
 
 export const ReduceSum: GradRule = {
   opType: 'ReduceSum',
+  inferShape: reducedShape(),
   differentiable: [0],
   gradFunc: (ctx) => [() => unreduce(ctx, reducedAxes(ctx, 13), ctx.dy()!)],
 };

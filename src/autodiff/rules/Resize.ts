@@ -1,5 +1,22 @@
-import type { GradContext, GradRule } from '../types';
-import { isKnown } from '../dims';
+import type { GradContext, GradRule, ShapeFunc } from '../types';
+import { isKnown, mulDim } from '../dims';
+
+/** Output sizes from the `sizes` input when known, else x's sizes times the constant `scales`. */
+export function resizedShape(scalesInput: number, sizesInput?: number): ShapeFunc {
+  return (ctx) => {
+    const x = ctx.inputShape(0);
+    const dtype = ctx.inputDtype(0);
+    if (!x) return ctx.oneOutput(dtype, null);
+    const sizes = sizesInput !== undefined ? ctx.inputInts(sizesInput) : null;
+    if (sizes) return ctx.oneOutput(dtype, sizes);
+    const sc = ctx.inputConstant(scalesInput);
+    if (sc && sc.data.length === x.length) {
+      const s = Array.from(sc.data as Float32Array, Number);
+      return ctx.oneOutput(dtype, x.map((d, i) => (s[i] === 1 ? d : Number.isInteger(s[i]) ? mulDim(d, s[i]) : isKnown(d) ? Math.floor(d * s[i]) : null)));
+    }
+    return ctx.oneOutput(dtype, x.map(() => null));
+  };
+}
 
 /** Source index nearest-mode Resize reads for output index i (ONNX's formulas). */
 function nearestSource(i: number, n: number, s: number, ctm: string, mode: string): number {
@@ -57,6 +74,7 @@ function integerScales(ctx: GradContext): (number | null)[] {
 // each block: dy reshaped to [..., d, s, ...] and reduced over the factor axes.
 export const Resize: GradRule = {
   opType: 'Resize',
+  inferShape: resizedShape(2, 3),
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const { e } = ctx;

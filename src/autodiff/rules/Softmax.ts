@@ -1,4 +1,5 @@
 import type { GradContext, GradRule } from '../types';
+import { sameShape } from './shapeCommon';
 
 /** Axes a (Log)Softmax normalizes over: one axis from opset 13, the flattened tail before. */
 export function softmaxAxes(ctx: GradContext): number[] {
@@ -12,6 +13,7 @@ export function softmaxAxes(ctx: GradContext): number[] {
 // are live at once (attention probabilities are the largest tensors of a UNet's backward)
 export const Softmax: GradRule = {
   opType: 'Softmax',
+  inferShape: sameShape,
   gradFunc: (ctx) => [() => {
     const { e } = ctx;
     const y = ctx.y(0);

@@ -1,9 +1,14 @@
 import type { GradRule } from '../types';
-import { isKnown } from '../dims';
+import { isKnown, mulDim } from '../dims';
 
 // y's axis i holds reps[i] copies of x's: dy reshaped to [r0, d0, r1, d1, ...], summed over the r's.
 export const Tile: GradRule = {
   opType: 'Tile',
+  inferShape: (ctx) => {
+    const x = ctx.inputShape(0), reps = ctx.inputValues(1);
+    if (!x) return ctx.oneOutput(ctx.inputDtype(0), null);
+    return ctx.oneOutput(ctx.inputDtype(0), reps ? x.map((d, i) => mulDim(d, reps[i])) : x.map(() => null));
+  },
   differentiable: [0],
   gradFunc: (ctx) => [() => {
     const { e } = ctx;

@@ -1,8 +1,63 @@
-// Shared pieces of the Conv and ConvTranspose rules: their attributes with the defaults and
-// auto_pad resolved, and the weight gradient as one Conv that runs over the batch axis.
-import type { GradContext } from '../types';
+// Shared pieces of the Conv and ConvTranspose rules: the output size (pools share it), their
+// attributes with the defaults and auto_pad resolved, and the weight gradient as one Conv that
+// runs over the batch axis.
+import type { GradContext, ShapeContext } from '../types';
 import type { AttrValue } from '../../onnx';
-import { isKnown } from '../dims';
+import { type Dim, isKnown, mulDim, opaque } from '../dims';
+
+/**
+ * The output shape of a Conv, ConvTranspose (`transposed`) or pooling node; symbolic spatial
+ * sizes stay symbolic where the size is preserved, else become an opaque `conv(...)` atom.
+ */
+export function convOutputShape(ctx: ShapeContext, transposed: boolean): Dim[] | null {
+  const x = ctx.inputShape(0), w = ctx.inputShape(1);
+  if (!x) return null;
+  const nd = x.length - 2;
+  if (nd < 1) return null;
+  const kernel = ctx.attr<number[]>('kernel_shape') ?? (w ? w.slice(2) : null);
+  if (!kernel) return null;
+  const strides = ctx.attr<number[]>('strides') ?? Array(nd).fill(1);
+  const dil = ctx.attr<number[]>('dilations') ?? Array(nd).fill(1);
+  const pads = ctx.attr<number[]>('pads') ?? Array(2 * nd).fill(0);
+  const autoPad = ctx.attr<string>('auto_pad', 'NOTSET');
+  const group = ctx.attr<number>('group', 1);
+  const out: Dim[] = [x[0]];
+  if (ctx.node.opType === 'ConvTranspose') out.push(w ? mulDim(w[1], group) : null);
+  else if (ctx.node.opType === 'Conv') out.push(w ? w[0] : null);
+  else out.push(x[1]);
+  const outputShape = ctx.attr<number[]>('output_shape');
+  for (let i = 0; i < nd; i++) {
+    const d = x[i + 2];
+    const k = kernel[i];
+    if (!isKnown(k as Dim)) { out.push(null); continue; }
+    const ke = ((k as number) - 1) * dil[i] + 1;
+    const s = strides[i];
+    if (transposed) {
+      if (outputShape) { out.push(outputShape[i]); continue; }
+      const op = (ctx.attr<number[]>('output_padding') ?? [])[i] ?? 0;
+      if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') { out.push(mulDim(d, s)); continue; }
+      const extra = op + ke - pads[i] - pads[i + nd];
+      out.push(isKnown(d) ? s * (d - 1) + extra : extra === s ? mulDim(d, s) : opaque('convT', [d, s, extra]));
+      continue;
+    }
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      out.push(isKnown(d) ? Math.ceil(d / s) : s === 1 ? d : opaque('ceildiv', [d, s]));
+      continue;
+    }
+    const pb = autoPad === 'VALID' ? 0 : pads[i];
+    const pe = autoPad === 'VALID' ? 0 : pads[i + nd];
+    const ceil = ctx.attr<number>('ceil_mode', 0);
+    if (isKnown(d)) {
+      const v = (d + pb + pe - ke) / s;
+      out.push((ceil ? Math.ceil(v) : Math.floor(v)) + 1);
+    } else if (s === 1 && pb + pe === ke - 1) {
+      out.push(d);
+    } else {
+      out.push(opaque('conv', [d, ke, s, pb + pe, ceil]));
+    }
+  }
+  return out;
+}
 
 export interface ConvAttrs {
   nd: number;

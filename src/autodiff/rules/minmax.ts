@@ -1,10 +1,14 @@
 import type { GradRule } from '../types';
 import { lazy } from '../types';
+import { isKnown } from '../dims';
+import { broadcastShape } from './shapeCommon';
 
 /** Max/Min: the gradient goes to the inputs equal to the result, shared evenly on ties (as torch). */
-export function extremumRule(opType: string): GradRule {
+export function extremumRule(opType: 'Max' | 'Min'): GradRule {
+  const pick = opType === 'Max' ? Math.max : Math.min;
   return {
     opType,
+    inferShape: broadcastShape({ combine: (x, y) => (isKnown(x) && isKnown(y) ? pick(x, y) : null) }),
     gradFunc: (ctx) => {
       const { e } = ctx;
       const dt = e.dtypeOf(ctx.out[0]);

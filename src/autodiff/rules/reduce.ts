@@ -1,6 +1,38 @@
-// ReduceSum and ReduceMean: put the reduced axes back (keepdims) and broadcast to x's shape.
-import type { GradContext } from '../types';
-import { isKnown } from '../dims';
+// Reductions: the output shape (every Reduce* and ArgMax/ArgMin), and for the gradients of
+// ReduceSum and ReduceMean, the reduced axes put back (keepdims) and broadcast to x's shape.
+import type { GradContext, ShapeFunc } from '../types';
+import { type Dim, isKnown, prodDims } from '../dims';
+import { normalizeAxis } from './shapeCommon';
+
+export interface ReducedShapeOptions {
+  /** ArgMax/ArgMin: one axis from the `axis` attribute, int64 indices out */
+  argIndices?: boolean;
+  /** ReduceProd: the product of a tracked 1-D shape is tracked (an element count) */
+  product?: boolean;
+}
+
+/** x's shape with the reduced axes set to 1 (keepdims) or removed; no axes: all of them. */
+export function reducedShape(opts: ReducedShapeOptions = {}): ShapeFunc {
+  return (ctx) => {
+    const x = ctx.inputShape(0);
+    const keep = ctx.attr<number>('keepdims', 1);
+    const dtype = opts.argIndices ? 'int64' : ctx.inputDtype(0);
+    if (!x) return ctx.oneOutput(dtype, null);
+    let axes: number[] | null | undefined;
+    if (opts.argIndices) axes = [ctx.attr<number>('axis', 0)];
+    else axes = ctx.attr<number[]>('axes') ?? (ctx.in[1] ? ctx.inputInts(1) : undefined);
+    if (axes === null) return ctx.oneOutput(dtype, keep ? x.map(() => null) : null);
+    if (axes === undefined || axes.length === 0) {
+      if (ctx.attr<number>('noop_with_empty_axes', 0) && !opts.argIndices) return ctx.oneOutput(dtype, x, ctx.inputValues(0));
+      axes = x.map((_, i) => i);
+    }
+    const reduced = new Set(axes.map((a) => normalizeAxis(a, x.length)));
+    const shape = keep ? x.map((d, i) => (reduced.has(i) ? 1 : d)) : x.filter((_, i) => !reduced.has(i));
+    let values: Dim[] | null = null;
+    if (opts.product && x.length === 1 && !keep) { const v = ctx.inputValues(0); if (v) values = [prodDims(v)]; }
+    return ctx.oneOutput(dtype, shape, values);
+  };
+}
 
 interface ReducedAxes { axes: number[] | null; dynamic: string | null; noop: boolean }
 

@@ -5,7 +5,7 @@
  */
 
 import { addNoise } from '../schedule';
-import { arange, linspace, roundHalfEven } from './numpyCompat';
+import { spacedTimesteps } from './timestepSpacing';
 import {
   BASE_DEFAULTS,
   assertInferenceSteps,
@@ -57,25 +57,11 @@ export class DDIMScheduler implements Scheduler {
     const T = this.config.numTrainTimesteps;
     assertInferenceSteps(numInferenceSteps, T);
     this.numInferenceSteps = numInferenceSteps;
-    switch (this.config.timestepSpacing) {
-      case 'linspace':
-        this.schedule = linspace(0, T - 1, numInferenceSteps).map(roundHalfEven).reverse();
-        break;
-      case 'leading': {
-        // Integer stride from 0; stepsOffset shifts the grid (SD1.5 uses 1, giving 1..981).
-        const stride = Math.floor(T / numInferenceSteps);
-        this.schedule = Array.from({ length: numInferenceSteps }, (_, i) => i * stride)
-          .reverse()
-          .map((t) => t + this.config.stepsOffset);
-        break;
-      }
-      case 'trailing':
-        // Stride back from T so that the first step starts at pure noise (t = T-1).
-        this.schedule = arange(T, 0, -T / numInferenceSteps).map((t) => roundHalfEven(t) - 1);
-        break;
-      default:
-        throw new Error(`unsupported timestepSpacing: ${String(this.config.timestepSpacing)}`);
-    }
+    this.schedule = spacedTimesteps(this.config.timestepSpacing, numInferenceSteps, {
+      numTrainTimesteps: T,
+      stepsOffset: this.config.stepsOffset,
+      roundLinspace: true,
+    });
   }
 
   scaleModelInput(sample: Float32Array, _t: number): Float32Array {

@@ -11,7 +11,8 @@
  * lambda_s using the current and previous data predictions D0, D1.
  */
 
-import { interpOnIndexGrid, linspace, arange, roundHalfEven } from './numpyCompat';
+import { interpOnIndexGrid, roundHalfEven } from './numpyCompat';
+import { spacedTimesteps } from './timestepSpacing';
 import { karrasSigmas, sigmaToTimestep, sigmasFromAlphasCumprod } from './sigmas';
 import {
   BASE_DEFAULTS,
@@ -107,27 +108,14 @@ export class DPMSolverMultistepScheduler implements Scheduler {
   setTimesteps(numInferenceSteps: number): void {
     const { numTrainTimesteps: T, stepsOffset } = this.config;
     assertInferenceSteps(numInferenceSteps, T);
-    const lastTimestep = T - this.clippedTimestepCount();
-    let timesteps: number[];
-    switch (this.config.timestepSpacing) {
-      case 'linspace':
-        // One extra point so that the dropped t = 0 end keeps the stride even.
-        timesteps = linspace(0, lastTimestep - 1, numInferenceSteps + 1).map(roundHalfEven).reverse().slice(0, -1);
-        break;
-      case 'leading': {
-        const stride = Math.floor(lastTimestep / (numInferenceSteps + 1));
-        timesteps = Array.from({ length: numInferenceSteps + 1 }, (_, i) => i * stride)
-          .reverse()
-          .slice(0, -1)
-          .map((t) => t + stepsOffset);
-        break;
-      }
-      case 'trailing':
-        timesteps = arange(lastTimestep, 0, -T / numInferenceSteps).map((t) => roundHalfEven(t) - 1);
-        break;
-      default:
-        throw new Error(`unsupported timestepSpacing: ${String(this.config.timestepSpacing)}`);
-    }
+    // The final step goes to the last sigma itself, so the grid's point nearest t = 0 is dropped.
+    let timesteps = spacedTimesteps(this.config.timestepSpacing, numInferenceSteps, {
+      numTrainTimesteps: T,
+      stepsOffset,
+      timestepLimit: T - this.clippedTimestepCount(),
+      dropLast: true,
+      roundLinspace: true,
+    });
 
     let sigmas: number[];
     if (this.config.useKarrasSigmas) {

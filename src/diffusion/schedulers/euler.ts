@@ -10,7 +10,8 @@
  * variance-preserving input it was trained on.
  */
 
-import { roundHalfEven, arange, interpOnIndexGrid, linspace } from './numpyCompat';
+import { interpOnIndexGrid } from './numpyCompat';
+import { spacedTimesteps } from './timestepSpacing';
 import { karrasSigmas, sigmaToTimestep, sigmasFromAlphasCumprod } from './sigmas';
 import {
   BASE_DEFAULTS,
@@ -84,25 +85,13 @@ export class EulerDiscreteScheduler implements Scheduler {
   setTimesteps(numInferenceSteps: number): void {
     const { numTrainTimesteps: T, stepsOffset } = this.config;
     assertInferenceSteps(numInferenceSteps, T);
-    let timesteps: number[];
-    switch (this.config.timestepSpacing) {
-      case 'linspace':
-        timesteps = linspace(0, T - 1, numInferenceSteps).reverse();
-        break;
-      case 'leading': {
-        const stride = Math.floor(T / numInferenceSteps);
-        timesteps = Array.from({ length: numInferenceSteps }, (_, i) => i * stride + stepsOffset).reverse();
-        break;
-      }
-      case 'trailing':
-        timesteps = arange(T, 0, -T / numInferenceSteps).map((t) => roundHalfEven(t) - 1);
-        break;
-      default:
-        throw new Error(`unsupported timestepSpacing: ${String(this.config.timestepSpacing)}`);
-    }
     // diffusers keeps Euler timesteps as float32; rounding here keeps the
     // fractional 'linspace' timesteps bit-identical to what a diffusers UNet sees.
-    timesteps = timesteps.map(Math.fround);
+    let timesteps = spacedTimesteps(this.config.timestepSpacing, numInferenceSteps, {
+      numTrainTimesteps: T,
+      stepsOffset,
+      roundLinspace: false,
+    }).map(Math.fround);
 
     let sigmas = timesteps.map((t) => interpOnIndexGrid(t, this.trainingSigmas));
     if (this.config.useKarrasSigmas) {

@@ -8,7 +8,7 @@ import { identitySeed, photoSeed, renderStyled, sampleIdentity, STYLES, type Ide
 import type { SeededRandom } from '../../diffusion/random';
 import { buildGradientModel } from '../../autodiff';
 import { encodeModel } from '../../onnx';
-import { gradName } from '../../finetune/trainGraphs';
+import { gradName } from '../../packs/graphIO';
 import { liftInitializers, paramFeeds } from '../../training/lift';
 import { trainLoop, type TrainLoopResult } from '../../training/loop';
 import type { ProgressSink } from '../../training/progress';

@@ -7,7 +7,7 @@ import { buildTrainingModel, withFixedDims } from '../../../src/autodiff';
 import { encodeModel, feedInputs, inlineExternalData, type ModelProto } from '../../../src/onnx';
 import { loadModelFile } from '../../../src/onnx/fs';
 import { buildTinyModels } from '../../../src/models';
-import { Adam } from '../../../src/train/adam';
+import { Adam } from '../../../src/finetune/adam';
 import type { Feeds, Session } from '../../../src/runtime/types';
 import { rng, runtime } from './fdHarness';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPackFromDisk } from '../../../src/packs/node';
 import type { LoadedPack } from '../../../src/packs/types';
 import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
-import { createPersonalizer, type Personalizer } from '../../../src/pipeline/personalize';
+import { createPersonalizer, type Personalizer } from '../../../src/finetune/personalize';
 import { locateFaceInFile } from '../../../src/finetune/faceNode';
 import { cropToSquare, type SquareCrop } from '../../../src/face/crop';
 import type { RgbaImage } from '../../../src/face/image';

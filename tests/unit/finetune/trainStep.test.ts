@@ -8,28 +8,32 @@ import { LidbRng } from '../../../src/lidb/random';
 import { SeededRandom } from '../../../src/diffusion/random';
 import { drawNoise, type NoiseDraw } from '../../../src/finetune/draws';
 import { cloneLidb } from '../../../src/finetune/lidbParams';
+import { openFineTuneGraphs, type FineTuneGraphs } from '../../../src/finetune/fineTuneGraphs';
 import { trainStep } from '../../../src/finetune/trainStep';
+import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { setUp, type Setup } from './helpers';
 
 let s: Setup;
+let graphs: FineTuneGraphs;
 let lidb: Lidb;
 let draw: NoiseDraw;
 beforeAll(async () => {
   s = await setUp();
+  graphs = openFineTuneGraphs(createNodeRuntime({ backend: 'cpu' }), s.pack);
   // rank 2 with every component non-zero, so no gradient is zero for a structural reason
   const rng = new LidbRng(77, 'test');
   lidb = rankRelax(s.predicted, 2, rng, 0.05);
   for (const w of lidb.layers.values()) for (let i = w.b; i < 2 * w.b; i++) w.uTrain[i] = rng.normal() * 0.05;
   draw = drawNoise(new SeededRandom(99), 1000, s.latent.length);
 });
-afterAll(async () => { await s?.personalizer.release(); });
+afterAll(async () => { await Promise.all([s?.personalizer.release(), graphs?.release()]); });
 
-const forwardLoss = (l: Lidb) => s.personalizer.denoisingLoss(l, s.latent, [draw]);
+const forwardLoss = (l: Lidb) => s.personalizer.denoisingLoss({ lidb: l }, s.latent, [draw]);
 
 describe('UNet train step + text-encoder VJP on the tiny pack', () => {
   it('reports the forward graphs\' loss and gradients that match central differences of it', async () => {
-    const sessions = await s.personalizer.trainSessions();
-    const ctx = s.personalizer.trainContext(s.latent);
+    const sessions = await graphs.train();
+    const ctx = graphs.context(s.latent);
     const { loss, grads } = await trainStep(sessions, ctx, lidb, draw);
     const plain = await forwardLoss(lidb);
     expect(Math.abs(loss - plain)).toBeLessThan(1e-5 * plain);
@@ -77,7 +81,7 @@ describe('UNet train step + text-encoder VJP on the tiny pack', () => {
   });
 
   it('gives every layer, UNet and text encoder, a non-zero gradient', async () => {
-    const { grads } = await trainStep(await s.personalizer.trainSessions(), s.personalizer.trainContext(s.latent), lidb, draw);
+    const { grads } = await trainStep(await graphs.train(), graphs.context(s.latent), lidb, draw);
     for (const l of s.pack.manifest.lora.layers) {
       const g = grads.get(l.name)!;
       expect(g.dTrain.length, l.name).toBe(l.a! * 2);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, opsetVersion, producers, readTensorProto, valueType, type ModelProto, type NodeProto, type ValueInfoProto } from '../../../src/onnx';
 import { buildHypernet, HYPERNET_IO, TINY_HYPERNET, TINY_SEED } from '../../../src/models';
-import { subSeed } from '../../../src/models/init';
+import { subSeed } from '../../../src/diffusion/random';
 import { auxDims, lidbFromRows, lidbToSlots, makeAuxBases, readAuxFile, type AuxBases, type LoraSlots } from '../../../src/lidb';
 import { loadPackFromDisk } from '../../../src/packs/node';
 import { loraInputNames, validateManifest, type PackManifest } from '../../../src/packs/manifest';

@@ -9,7 +9,7 @@ import { buildHypernet, TINY_HYPERNET } from '../../../src/models/hypernet';
 import { sd15LoraLayers } from '../../../src/lidb/layers';
 import { loadPackFromDisk } from '../../../src/packs/node';
 import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
-import { createPersonalizer } from '../../../src/pipeline/personalize';
+import { createPersonalizer } from '../../../src/finetune/personalize';
 import { checkLayerCount, hasSd15Dimensions, packExport, PackInputError, SD15_LAYER_COUNTS } from '../../../src/packer';
 import { run as packCli } from '../../../tools/commands/pack';
 import { copyExport, fixture, packFixture, removeTempDirs, tempDir } from './helpers';

@@ -7,7 +7,8 @@ import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../../src/packs/node';
 import type { LoadedPack } from '../../../src/packs/types';
 import { createPipeline } from '../../../src/pipeline/pipeline';
-import { createPersonalizer } from '../../../src/pipeline/personalize';
+import { openFineTuneGraphs } from '../../../src/finetune/fineTuneGraphs';
+import { createPersonalizer } from '../../../src/finetune/personalize';
 import { modelSource } from '../../../src/pipeline/modelSource';
 import { zeroLoraFeeds } from '../../../src/pipeline/lora';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer';
@@ -189,13 +190,14 @@ describe('hyperbooth pack on the committed fixtures', () => {
     it(`${layout}: one fine-tune step through the train graph${layout === 'diffusers' ? 's (UNet + text encoder)' : ' (UNet only)'}: finite loss, finite non-zero gradients for every layer`, async () => {
       const { pack } = built[layout];
       const personalizer = await createPersonalizer(runtime, pack);
+      const graphs = openFineTuneGraphs(runtime, pack);
       try {
         const layers = pack.manifest.lora.layers;
         const lidb = initLidb(layers, 2, new LidbRng(5, 'init'));
         // U_train = 0 would zero ∂/∂D_train: give it small values so both factors get gradient
         for (const w of lidb.layers.values()) for (let i = 0; i < w.uTrain.length; i++) w.uTrain[i] = 0.01 * Math.sin(i + 1);
         const latent = rng.randn(4 * 8 * 8);
-        const step = await trainStep(await personalizer.trainSessions(), personalizer.trainContext(latent), lidb, drawNoise(new SeededRandom(9), 1000, latent.length));
+        const step = await trainStep(await graphs.train(), graphs.context(latent), lidb, drawNoise(new SeededRandom(9), 1000, latent.length));
         expect(Number.isFinite(step.loss)).toBe(true);
         expect(step.loss).toBeGreaterThan(0);
         expect(step.grads.size).toBe(layers.length);
@@ -214,7 +216,7 @@ describe('hyperbooth pack on the committed fixtures', () => {
         expect(outcome.losses).toHaveLength(1);
         expect(outcome.stoppedEarly).toBeUndefined();
       } finally {
-        await personalizer.release();
+        await Promise.all([personalizer.release(), graphs.release()]);
       }
     });
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { runLidb, lidbTargetName, parseShardSpec, identityPhotoRecords } from '../../../src/training/lidbStage';
 import { loadPackFromDisk } from '../../../src/packs/node';
-import { createPersonalizer } from '../../../src/pipeline/personalize';
+import { createPersonalizer } from '../../../src/finetune/personalize';
 import { readLidbFile, initLidb } from '../../../src/lidb';
 import { LidbRng } from '../../../src/lidb/random';
 import { heldOutDraws } from '../../../src/finetune/draws';
@@ -53,8 +53,8 @@ describe('train lidb', () => {
       const name = manifest.lora.layers[0].name;
       expect(Array.from(lidb.layers.get(name)!.dTrain)).not.toEqual(Array.from(start.layers.get(name)!.dTrain));
       expect(Array.from(lidb.layers.get(name)!.dTrain)).not.toEqual(Array.from(other.layers.get(name)!.dTrain));
-      const before = await p.denoisingLoss(start, latent, draws);
-      const after = await p.denoisingLoss(lidb, latent, draws);
+      const before = await p.denoisingLoss({ lidb: start }, latent, draws);
+      const after = await p.denoisingLoss({ lidb }, latent, draws);
       expect(after).toBeLessThan(before);
     } finally {
       await p.release();

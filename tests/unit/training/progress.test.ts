@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Ema, formatDuration, progressText } from '../../../src/training/progress';
 import { checkpointName, decodeCheckpoint, encodeCheckpoint, latestCheckpointPath, loadCheckpoint, saveCheckpoint } from '../../../src/training/checkpoint';
 import { SeededRandom } from '../../../src/diffusion/random';
-import { Adam } from '../../../src/train/adam';
+import { Adam } from '../../../src/finetune/adam';
 import { tempDir } from './helpers';
 
 describe('progress line', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Adam } from '../../../src/train/adam';
+import { Adam } from '../../../src/finetune/adam';
 
 /** Adam in float64, written out from the paper's algorithm, for comparison. */
 function reference(p0: number[], grads: number[][], lr: number, b1: number, b2: number, eps: number, wd: number): number[] {
