@@ -27,7 +27,7 @@ export function readPackGraph(pack: PackContents, model: PackModel): ModelProto 
   return inlineExternalData(decodeModel(pack.files(model.file)), memoryExternalReader(external));
 }
 
-function setInitializers(model: ModelProto, values: Record<string, Float32Array>, label: string): void {
+export function setInitializers(model: ModelProto, values: Record<string, Float32Array>, label: string): void {
   const byName = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
   for (const [name, v] of Object.entries(values)) {
     const t = byName.get(name);
