@@ -13,7 +13,7 @@ import type { SchedulerName } from '../diffusion/schedulers';
 import type { Runtime } from '../runtime/types';
 import type { IdentityEmbedder } from './embedder/embedder';
 import { cosine } from './features';
-import { selectMethods, type MethodSettings } from './methods';
+import { MethodResources, selectMethods, type MethodContext, type MethodSettings } from './methods';
 
 export interface EvalSettings extends MethodSettings {
   /** held-out identities 0 … ids−1 of world `seed` */
@@ -37,7 +37,6 @@ export const DEFAULT_EVAL: Omit<EvalSettings, 'seed' | 'methods'> = {
   stepsImage: 25,
   ftSteps: 40,
   lidbSteps: 400,
-  learningRate: 1e-3,
   rank: 4,
   guidance: 7.5,
   scheduler: 'ddim',
@@ -96,7 +95,8 @@ export function validateEvalSettings(s: EvalSettings): void {
   int('--ft-steps', s.ftSteps, 0, 10_000);
   int('--lidb-steps', s.lidbSteps, 0, 10_000);
   int('--rank', s.rank, 1, 64);
-  if (!(s.learningRate > 0 && s.learningRate <= 1)) throw new Error(`--lr must be in (0, 1], got ${s.learningRate}`);
+  if (s.learningRate !== undefined && !(s.learningRate > 0 && s.learningRate <= 1)) throw new Error(`--lr must be in (0, 1], got ${s.learningRate}`);
+  if (s.maxSteps !== undefined) int('--max-steps', s.maxSteps, 0, 10_000);
   if (!(s.guidance >= 0) || !Number.isFinite(s.guidance)) throw new Error(`--guidance must be a finite number ≥ 0, got ${s.guidance}`);
   if (!s.styles.length) throw new Error('at least one style is needed');
   for (const st of s.styles) if (!(STYLES as readonly string[]).includes(st)) throw new Error(`unknown style '${st}' (styles: ${STYLES.join(', ')})`);
@@ -175,13 +175,14 @@ export async function runEvaluation(
   if (!identities.length) return results;
   const pipeline = await createPipeline(runtime, pack);
   const personalizer = await createPersonalizer(runtime, pack);
-  const ctx = { personalizer, pipeline, settings };
+  const ctx: MethodContext = { runtime, pack, personalizer, pipeline, settings, resources: new MethodResources() };
   try {
     // open every session before timing, so the first method measured does not pay for it
     const warm = referenceSelfie(0, settings.seed, size);
     await personalizer.predict(warm, 0);
     await personalizer.encodeLatent(warm);
     await personalizer.prepare();
+    for (const method of methods) await method.prepare?.(ctx);
     for (const [done, i] of identities.entries()) {
       const idSeed = identitySeed('heldout', i, settings.seed);
       const identity = sampleIdentity(idSeed);
@@ -218,6 +219,7 @@ export async function runEvaluation(
       hooks.onImages?.({ identity: i, reference, methods: Object.fromEntries(Object.entries(made).map(([m, imgs]) => [m, imgs.slice(0, settings.styles.length)])) });
     }
   } finally {
+    await ctx.resources.release();
     await pipeline.release();
     await personalizer.release();
   }

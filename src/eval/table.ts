@@ -32,7 +32,7 @@ export function renderTable(result: EvalResult): string {
   const p = result.protocol;
   const lines = [
     `Held-out identities 0–${p.ids - 1} of world ${p.seed} × ${p.styles.length} styles × ${p.seeds} seeds, ${p.stepsImage} ${p.scheduler} steps at guidance ${p.guidance}; ` +
-      `fine-tune ${p.ftSteps} steps (lidb-400: ${p.lidbSteps}) at lr ${p.learningRate}, rank ${p.rank}. Means with 95% bootstrap intervals over identities.`,
+      `fine-tune ${p.ftSteps} steps (lidb-400: ${p.lidbSteps}) at ${p.learningRate === undefined ? "each method's own learning rate" : `lr ${p.learningRate}`}${p.maxSteps === undefined ? '' : `, at most ${p.maxSteps} steps`}, rank ${p.rank}. Means with 95% bootstrap intervals over identities.`,
     '',
     '| method | identity | style | similarity | seconds/id |',
     '|---|---|---|---|---|',

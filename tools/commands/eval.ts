@@ -29,7 +29,7 @@ export const DEFAULT_SCORERS = fileURLToPath(new URL('../../public/models/eval/s
 
 const USAGE = `usage: hyperbooth eval --pack <dir> --seed <S> --out <run dir> [--ids ${DEFAULT_EVAL.ids}] [--seeds ${DEFAULT_EVAL.seeds}]
                       [--steps-image ${DEFAULT_EVAL.stepsImage}] [--styles all|a,b,…] [--methods a,b,…] [--shard i/n] [--json <file>]
-                      [--ft-steps ${DEFAULT_EVAL.ftSteps}] [--lidb-steps ${DEFAULT_EVAL.lidbSteps}] [--lr ${DEFAULT_EVAL.learningRate}] [--rank ${DEFAULT_EVAL.rank}] [--guidance ${DEFAULT_EVAL.guidance}]
+                      [--ft-steps ${DEFAULT_EVAL.ftSteps}] [--lidb-steps ${DEFAULT_EVAL.lidbSteps}] [--lr <one for all; default each method's own>] [--max-steps N] [--rank ${DEFAULT_EVAL.rank}] [--guidance ${DEFAULT_EVAL.guidance}]
                       [--scheduler ddim|euler|dpmpp2m] [--embedder <onnx>] [--scorers <scorers.json>] [--images <dir>]
        hyperbooth eval merge <run dir>… [--json <file>]
        hyperbooth eval rescore <run dir> --out <new run dir> [--embedder <onnx>] [--scorers <json>] [--json <file>]
@@ -61,7 +61,7 @@ function stringFlag(args: ParsedArgs, name: string): string | undefined {
   return v;
 }
 
-const KNOWN = new Set(['pack', 'ids', 'seed', 'seeds', 'out', 'json', 'steps-image', 'ft-steps', 'lidb-steps', 'lr', 'rank', 'guidance', 'scheduler', 'styles', 'methods', 'shard', 'embedder', 'scorers', 'images']);
+const KNOWN = new Set(['pack', 'ids', 'seed', 'seeds', 'out', 'json', 'steps-image', 'ft-steps', 'lidb-steps', 'lr', 'max-steps', 'rank', 'guidance', 'scheduler', 'styles', 'methods', 'shard', 'embedder', 'scorers', 'images']);
 const KNOWN_FIT = new Set(['out', 'ids', 'photos', 'check-ids']);
 
 async function runFit(args: ParsedArgs): Promise<number> {
@@ -130,7 +130,8 @@ function settingsFromArgs(args: ParsedArgs): EvalSettings {
     stepsImage: intFlag(args, 'steps-image', DEFAULT_EVAL.stepsImage),
     ftSteps: intFlag(args, 'ft-steps', DEFAULT_EVAL.ftSteps),
     lidbSteps: intFlag(args, 'lidb-steps', DEFAULT_EVAL.lidbSteps),
-    learningRate: numberFlag(args, 'lr', DEFAULT_EVAL.learningRate),
+    ...(args.flags.lr !== undefined ? { learningRate: numberFlag(args, 'lr', NaN) } : {}),
+    ...(args.flags['max-steps'] !== undefined ? { maxSteps: intFlag(args, 'max-steps') } : {}),
     rank: intFlag(args, 'rank', DEFAULT_EVAL.rank),
     guidance: numberFlag(args, 'guidance', DEFAULT_EVAL.guidance),
     scheduler: scheduler as SchedulerName,

@@ -1,0 +1,16 @@
+import { loadPackFromDisk } from './src/packs/node';
+import { createNodeRuntime } from './src/runtime/nodeRuntime';
+import { openUnetWeightTraining, dreamboothFineTune } from './src/eval/baselines/dreambooth';
+import { renderPhoto, sampleIdentity, identitySeed, photoSeed } from './src/dataset';
+const pack = await loadPackFromDisk('./public/models/tiny');
+const rt = createNodeRuntime();
+let t = performance.now();
+const tr = await openUnetWeightTraining(rt, pack);
+console.log('open ms', performance.now() - t);
+const idSeed = identitySeed('val', 0, 0);
+const face = renderPhoto(sampleIdentity(idSeed), photoSeed(idSeed, 0), { size: 64 });
+const latent = await tr.graphs.encodeLatent(face);
+t = performance.now();
+const out = await dreamboothFineTune(tr, latent, { steps: 10, learningRate: 1e-4, seed: 1 });
+console.log('10 steps ms', performance.now() - t, out.stepMs.map(Math.round), out.losses.map((l) => l.toFixed(4)));
+await tr.release();
