@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<{ summary: string; run(argv: string
   pack: () => import('./commands/pack'),
   dataset: () => import('./commands/dataset'),
   eval: () => import('./commands/eval'),
+  'sweep-lr': () => import('./commands/sweepLr'),
   train: () => import('./commands/train'),
 };
 

