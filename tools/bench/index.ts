@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ summary: string; run(argv: string[
   grad: () => import('./grad'),
   pack: () => import('./pack'),
   personalize: () => import('./personalize'),
+  baselines: () => import('./baselines'),
 };
 
 async function main(argv: string[]): Promise<number> {
