@@ -12,6 +12,8 @@ export type PackErrorKind =
   | 'layer-count'
   /** the --hypernet graph breaks the I/O contract of src/models/hypernet.ts */
   | 'hypernet'
+  /** an external-data entry points outside the export, or at bytes its file does not have */
+  | 'external-data'
   /** the options contradict each other or the export */
   | 'options';
 
