@@ -6,10 +6,18 @@ import { readSafetensors, writeSafetensors, type RawTensor } from '../safetensor
 import { encodeFloats, toFloat32 } from '../safetensors/decode';
 import { isJsonObject, parseStrictJson, type JsonObject } from '../safetensors/json';
 import { LidbFileError, rethrowSafetensors, type LidbFileErrorCode } from './errors';
+import { outOfRangeMessage } from './finite';
 import { auxDims, type LidbLayerSpec } from './layers';
 import type { Lidb, LidbLayerWeights } from './lidb';
 
 export const LIDB_FORMAT = 'hyperbooth-lidb/1';
+
+/**
+ * A slot is aux (|entry| ≤ AUX_MAX_ABS = 2) times D_train or U_train, summed over at most
+ * 65536 terms (MANIFEST_LIMITS.layerWidth): with |value| ≤ 1e30 it stays below 1.4e35, inside
+ * float32's 3.4e38, so a LiDB that reads is a LiDB whose slots are finite.
+ */
+export const LIDB_MAX_ABS = 1e30;
 
 export interface LidbMeta {
   packId: string;
@@ -140,9 +148,8 @@ function readMatrix(t: RawTensor, rows: number, cols: number, what: string): Flo
     fail('bad-shape', `${t.name} is ${JSON.stringify(t.shape)}, expected [${rows}, ${cols}] (${what})`);
   }
   const v = toFloat32(t);
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) fail('non-finite', `${t.name} holds ${v[i]} at index ${i}`);
-  }
+  const bad = outOfRangeMessage(t.name, v, LIDB_MAX_ABS, 'its slot (aux bases × this) would overflow float32');
+  if (bad) fail('non-finite', bad);
   return v;
 }
 
