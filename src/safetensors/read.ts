@@ -29,16 +29,27 @@ const fail = (code: ConstructorParameters<typeof SafetensorsError>[0], msg: stri
   throw new SafetensorsError(code, msg);
 };
 
-function readHeaderLength(bytes: Uint8Array): number {
+/** Tighter bounds a caller knows for its kind of file (a LiDB for a given pack, say). */
+export interface SafetensorsLimits {
+  /** header bytes (default MAX_HEADER_BYTES) */
+  maxHeaderBytes?: number;
+  /** tensors in the header */
+  maxTensors?: number;
+  /** what the limits are of, for the message: "a LiDB for this pack's 128 layers" */
+  what?: string;
+}
+
+function readHeaderLength(bytes: Uint8Array, limits: SafetensorsLimits): number {
+  const max = Math.min(limits.maxHeaderBytes ?? MAX_HEADER_BYTES, MAX_HEADER_BYTES);
   if (bytes.byteLength < 8) {
     fail('truncated', `file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const lo = view.getUint32(0, true);
   const hi = view.getUint32(4, true);
-  if (hi !== 0 || lo > MAX_HEADER_BYTES) {
+  if (hi !== 0 || lo > max) {
     const n = BigInt(hi) * 2n ** 32n + BigInt(lo);
-    fail('header-too-large', `header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`);
+    fail('header-too-large', `header length ${n} is over the ${max}-byte limit${limits.what ? ` of ${limits.what}` : ''}`);
   }
   return lo;
 }
@@ -85,8 +96,8 @@ function decodeHeaderText(bytes: Uint8Array): string {
   }
 }
 
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
-  const n = readHeaderLength(bytes);
+export function readSafetensors(bytes: Uint8Array, limits: SafetensorsLimits = {}): SafetensorsFile {
+  const n = readHeaderLength(bytes, limits);
   if (8 + n > bytes.byteLength) {
     fail('truncated', `header claims ${n} bytes but the file has only ${bytes.byteLength - 8} after the length`);
   }
@@ -103,6 +114,10 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     throw e;
   }
   if (!isJsonObject(root)) return fail('bad-header', 'header is not a JSON object');
+  if (limits.maxTensors !== undefined) {
+    const count = Object.keys(root).length - (Object.prototype.hasOwnProperty.call(root, '__metadata__') ? 1 : 0);
+    if (count > limits.maxTensors) fail('header-too-large', `header lists ${count} tensors, more than the ${limits.maxTensors}${limits.what ? ` of ${limits.what}` : ''}`);
+  }
 
   const metadata: Record<string, string> = Object.create(null);
   const meta = root.__metadata__;
