@@ -5,7 +5,8 @@
 // time and weights copied one tensor at a time, into a staging folder that replaces --out
 // only when everything succeeded.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../files/atomicWrite';
 import { basename, dirname, join, resolve } from 'node:path';
 import { encodeModel, onnx, tensorDims, type ModelProto } from '../onnx';
 import { convertToFloat16 } from '../onnx/toFloat16';
@@ -252,7 +253,7 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest = validateManifest({ ...draft, files }, `pack ${id}`) as ConvertedManifest;
   const mBytes = manifestBytes(manifest);
-  writeFileSync(join(ctx.staging, 'manifest.json'), mBytes);
+  writeFileAtomic(join(ctx.staging, 'manifest.json'), mBytes);
   const totalBytes = files.reduce((s, f) => s + f.size, 0) + mBytes.byteLength;
   return { manifest, parts: ctx.reports, warnings: ctx.warnings, totalBytes, ms: now() - t0 };
 }
@@ -389,9 +390,7 @@ function writeGraphs(ctx: Context, part: GraphPart, graphs: ModelProto[], names:
 }
 
 function writeFile(root: string, path: string, bytes: Uint8Array): PackFile {
-  const abs = join(root, path);
-  mkdirSync(dirname(abs), { recursive: true });
-  writeFileSync(abs, bytes);
+  writeFileAtomic(join(root, path), bytes);
   return { path, size: bytes.byteLength, sha256: sha256(bytes) };
 }
 

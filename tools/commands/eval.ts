@@ -1,6 +1,7 @@
 // `hyperbooth eval …`: the paper's Table 1 on held-out synthetic identities, and `eval fit`,
 // which refits the scorers (identity recognizer, style classifier, image descriptor) it uses.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../src/files/atomicWrite';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from '../args';
@@ -67,7 +68,7 @@ async function runFit(args: ParsedArgs): Promise<number> {
   const acc = measureAccuracy(scorersFromModel(model), { ids: checkIds, worldSeed: 1 });
   model.accuracy = { ...acc };
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, serializeScorers(model));
+  writeFileAtomic(out, serializeScorers(model));
   console.log(JSON.stringify(acc, null, 2));
   console.log(`wrote ${out}`);
   return 0;
@@ -122,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
     const size = pack.manifest.image.width;
     const writeSheet = ({ identity, reference, methods }: IdentityImages) => {
       const sheet = contactSheet(reference, [...METHODS.map((m) => ({ images: methods[m] })), { images: renderedStyles(identity, settings, size) }]);
-      writeFileSync(resolve(imagesDir!, `identity-${identity}.png`), encodePng(sheet, { rgb: true, deflate: (b) => deflateSync(b) }));
+      writeFileAtomic(resolve(imagesDir!, `identity-${identity}.png`), encodePng(sheet, { rgb: true, deflate: (b) => deflateSync(b) }));
     };
     const t0 = Date.now();
     const result = await runEvaluation(createNodeRuntime({ backend: 'cpu' }), pack, scorers, settings, (p) => {
@@ -138,7 +139,7 @@ export async function run(argv: string[]): Promise<number> {
     const jsonPath = stringFlag(args, 'json');
     if (jsonPath) {
       mkdirSync(dirname(resolve(jsonPath)), { recursive: true });
-      writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+      writeFileAtomic(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
       console.log(`wrote ${jsonPath}`);
     }
     return 0;
