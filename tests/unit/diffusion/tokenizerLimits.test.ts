@@ -6,19 +6,12 @@ import { fileURLToPath } from 'node:url';
 import {
   ClipTokenizer, CLIP_SPLIT_PATTERN, KNOWN_TOKENIZER_PATTERNS, MAX_PROMPT_CHARS, TokenizerError, tokenizerFromVocabMerges,
 } from '../../../src/diffusion';
+import { thrownBy } from '../thrownBy';
 
 const tinyJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../../public/models/tiny/tokenizer/tokenizer.json', import.meta.url)), 'utf8'));
 const sd = (f: string) => readFileSync(fileURLToPath(new URL(`../../fixtures/sd/diffusers/tokenizer/${f}`, import.meta.url)), 'utf8');
 
-function refusal(f: () => unknown): TokenizerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TokenizerError);
-    return e as TokenizerError;
-  }
-  throw new Error('accepted');
-}
+const refusal = (f: () => unknown) => thrownBy(TokenizerError, f);
 
 describe('tokenizer.json regexes', () => {
   it("the project's tokenizers (the tiny pack's, the packer's from vocab + merges) are accepted", () => {

@@ -72,24 +72,15 @@ export const weightTargets: FuzzTarget[] = [
     read: (b) => readLidbFile(b, EXPECTED),
     typedCode: codeOf(LidbFileError),
   },
-  {
-    name: 'kohya',
-    seeds: [kohya],
+  ...([['kohya', kohya], ['peft', peft]] as const).map(([name, seed]): FuzzTarget => ({
+    name,
+    seeds: [seed],
     mutators: { ...safetensorsMutators, ...loraMutators, ...byteMutators },
     casesPerMutator: 44,
     mustRefuse: all(safetensorsMutators, loraMutators),
     read: (b) => importLora(b, SMALL_LAYERS),
     typedCode: codeOf(LoraFileError),
-  },
-  {
-    name: 'peft',
-    seeds: [peft],
-    mutators: { ...safetensorsMutators, ...loraMutators, ...byteMutators },
-    casesPerMutator: 44,
-    mustRefuse: all(safetensorsMutators, loraMutators),
-    read: (b) => importLora(b, SMALL_LAYERS),
-    typedCode: codeOf(LoraFileError),
-  },
+  })),
   {
     name: 'aux',
     seeds: [auxBytes, auxF16],

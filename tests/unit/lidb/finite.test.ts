@@ -8,6 +8,7 @@ import {
 } from '../../../src/lidb';
 import { LIDB_MAX_ABS } from '../../../src/lidb/file';
 import { encodeFloats, writeSafetensors, type TensorToWrite } from '../../../src/safetensors';
+import { thrownBy } from '../thrownBy';
 import { AUX_SHA, SMALL_LAYERS } from './helpers';
 
 const l = SMALL_LAYERS[0];
@@ -22,15 +23,7 @@ function kohya(alpha: number, down = 0.5, dtype: 'F32' | 'F16' = 'F32'): Uint8Ar
   ]);
 }
 
-function loraError(f: () => unknown): LoraFileError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LoraFileError);
-    return e as LoraFileError;
-  }
-  throw new Error('accepted');
-}
+const loraError = (f: () => unknown) => thrownBy(LoraFileError, f);
 
 describe('kohya and PEFT LoRAs', () => {
   it('alpha 3e38 (finite as stored) is refused after scaling, naming the tensor, instead of importing as Infinity', () => {
@@ -66,11 +59,9 @@ describe('LiDB and aux files', () => {
     const lidb = initLidb(SMALL_LAYERS, 2, new LidbRng(4));
     const w = lidb.layers.get(l.name)!;
     w.dTrain.fill(3e38);
-    let err: unknown;
-    try { readLidbFile(writeLidbFile(lidb, meta), expected); } catch (e) { err = e; }
-    expect(err).toBeInstanceOf(LidbFileError);
-    expect((err as LidbFileError).code).toBe('non-finite');
-    expect((err as LidbFileError).message).toMatch(new RegExp(`^${l.name.replace(/\./g, '\\.')}\\.down holds 3\\.0\\d+e\\+38 at index 0, beyond ±1e\\+30: its slot \\(aux bases × this\\) would overflow float32$`));
+    const err = thrownBy(LidbFileError, () => readLidbFile(writeLidbFile(lidb, meta), expected));
+    expect(err.code).toBe('non-finite');
+    expect(err.message).toMatch(new RegExp(`^${l.name.replace(/\./g, '\\.')}\\.down holds 3\\.0\\d+e\\+38 at index 0, beyond ±1e\\+30: its slot \\(aux bases × this\\) would overflow float32$`));
     // at the bound, with every aux entry at its bound of 2, the slot is still finite
     w.dTrain.fill(Math.fround(LIDB_MAX_ABS) > LIDB_MAX_ABS ? Math.fround(LIDB_MAX_ABS * 0.999) : Math.fround(LIDB_MAX_ABS));
     const { lidb: read } = readLidbFile(writeLidbFile(lidb, meta), expected);
@@ -81,11 +72,9 @@ describe('LiDB and aux files', () => {
 
   it('aux bases with an entry above 2 (not orthonormal) are refused, naming the tensor', () => {
     const bad = { ...aux, bases: new Map([...aux.bases].map(([n, b]) => [n, n === l.name ? { ...b, uAux: b.uAux.map((v, i) => (i === 7 ? 1e20 : v)) } : b])) };
-    let err: unknown;
-    try { readAuxFile(writeAuxFile(bad), SMALL_LAYERS); } catch (e) { err = e; }
-    expect(err).toBeInstanceOf(LidbFileError);
-    expect((err as LidbFileError).code).toBe('non-finite');
-    expect((err as LidbFileError).message).toMatch(/^aux file: down_blocks\.\S+\.u_aux holds 1000000020\d+ at index 7, beyond ±2: the bases are orthonormal/);
+    const err = thrownBy(LidbFileError, () => readAuxFile(writeAuxFile(bad), SMALL_LAYERS));
+    expect(err.code).toBe('non-finite');
+    expect(err.message).toMatch(/^aux file: down_blocks\.\S+\.u_aux holds 1000000020\d+ at index 7, beyond ±2: the bases are orthonormal/);
     expect(() => readAuxFile(writeAuxFile(aux), SMALL_LAYERS)).not.toThrow();
     expect(() => readAuxFile(writeAuxFile(aux, { dtype: 'F16' }), SMALL_LAYERS)).not.toThrow();
   });

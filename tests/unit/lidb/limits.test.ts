@@ -4,18 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { initLidb, LidbFileError, LidbRng, readLidbFile, sd15LoraLayers, writeLidbFile } from '../../../src/lidb';
 import { lidbLimits } from '../../../src/lidb/file';
 import { readSafetensors, writeSafetensors } from '../../../src/safetensors';
+import { thrownBy } from '../thrownBy';
 import { AUX_SHA, SMALL_LAYERS } from './helpers';
 
 const meta = { packId: 'tiny', auxSha256: AUX_SHA, trigger: 'sks', fineTune: { steps: 40, learningRate: 0.01 }, seed: 1, name: 'Ada' };
 
 function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LidbFileError);
-    return `${(e as LidbFileError).code}: ${(e as Error).message}`;
-  }
-  return 'none';
+  const e = thrownBy(LidbFileError, f);
+  return `${e.code}: ${e.message}`;
 }
 
 describe('LiDB limits', () => {

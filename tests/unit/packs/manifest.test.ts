@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPack } from '../../../src/packs/loadPack';
 import { MemoryPackCache } from '../../../src/packs/cache';
 import { ManifestError, MANIFEST_LIMITS, packFileUrl, validateManifest, type PackManifest } from '../../../src/packs/manifest';
+import { thrownBy } from '../thrownBy';
 import { makeFixturePack, serveDir, type StaticServer } from './fixturePack';
 
 const PUBLIC = fileURLToPath(new URL('../../../public/models', import.meta.url));
@@ -21,13 +22,7 @@ afterAll(() => rmSync(fixture.dir, { recursive: true, force: true }));
 function refusal(edit: (m: any) => void, base: PackManifest = tiny): ManifestError {
   const m = structuredClone(base);
   edit(m);
-  try {
-    validateManifest(m, 'm.json');
-  } catch (e) {
-    expect(e).toBeInstanceOf(ManifestError);
-    return e as ManifestError;
-  }
-  throw new Error('accepted');
+  return thrownBy(ManifestError, () => validateManifest(m, 'm.json'));
 }
 
 describe('manifests the project makes', () => {
