@@ -91,6 +91,14 @@ export interface PackPrecision {
   compute: Record<PrecisionGraph, Precision>;
 }
 
+/**
+ * How the app frames a selfie for the pack: `face` a close-up of the face with a little hair
+ * (SD1.5 packs: the paper's crops), `portrait` the whole head-and-shoulders picture (the tiny
+ * pack, trained on whole 64×64 portraits).
+ */
+export type PackCrop = 'face' | 'portrait';
+export const PACK_CROPS: readonly PackCrop[] = ['face', 'portrait'];
+
 export interface PackManifest {
   format: typeof PACK_FORMAT;
   id: string;
@@ -102,6 +110,8 @@ export interface PackManifest {
    * (e.g. that it was trained on synthetic portraits, so real photos are out of its domain)
    */
   notice?: string;
+  /** optional: how the selfie is cropped for this pack; absent means `face` */
+  crop?: PackCrop;
   image: { width: number; height: number };
   latent: { channels: number; width: number; height: number; scale: number };
   schedule: {
@@ -153,6 +163,7 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
     if (!x.models?.[k]?.file) fail(`missing models.${k}.file`);
   }
   if (x.notice !== undefined && (typeof x.notice !== 'string' || !x.notice.trim() || x.notice.length > MAX_NOTICE)) fail(`"notice" must be a non-empty string of at most ${MAX_NOTICE} characters`);
+  validateCrop(x.crop, fail);
   if (!Array.isArray(x.files) || x.files.length === 0) fail('missing "files"');
   const listed = new Set(x.files!.map((f) => f.path));
   if (x.hypernet !== undefined && !x.hypernet?.model?.file) fail('missing hypernet.model.file');
@@ -178,6 +189,17 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
 }
 
 const MAX_NOTICE = 600;
+
+function validateCrop(crop: unknown, fail: (why: string) => never): void {
+  if (crop !== undefined && !PACK_CROPS.includes(crop as PackCrop)) {
+    fail(`"crop" is ${JSON.stringify(crop)}: use ${PACK_CROPS.map((c) => JSON.stringify(c)).join(' or ')} (or leave it out for "face")`);
+  }
+}
+
+/** The pack's crop, with the default for packs that do not say. */
+export function packCrop(m: Pick<PackManifest, 'crop'>): PackCrop {
+  return m.crop ?? 'face';
+}
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
