@@ -145,7 +145,8 @@ describe('personalization in chromium', () => {
     const w = watch(await context.newPage());
     const { page } = w;
     const t0 = Date.now();
-    await page.goto(env.server.url);
+    // SwiftShader is a software adapter, so the app would pick WASM by itself: force WebGPU
+    await page.goto(`${env.server.url}?backend=webgpu`);
     await waitReady(w);
     expect(await text(page, 'backend')).toBe('WebGPU');
 
