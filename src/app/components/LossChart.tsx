@@ -5,6 +5,8 @@ import { formatLoss, smoothLoss } from '../format';
 
 const HEIGHT = 170;
 const AXIS_FONT = '11px system-ui, sans-serif';
+const X_LABEL = 'fine-tune step';
+const Y_LABEL = 'loss (noise MSE)';
 
 function cssVar(el: Element, name: string, fallback: string): string {
   return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
@@ -46,8 +48,8 @@ export function LossChart({ losses, steps }: { losses: readonly number[]; steps:
         scales: { x: { time: false, range: (_u, min, max) => [1, Math.max(max, steps, min + 1)] } },
         axes: [
           // Steps are whole numbers: no tick at step 1.5.
-          { ...axis, label: 'fine-tune step', size: 34, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
-          { ...axis, label: 'loss (noise MSE)', size: 56 },
+          { ...axis, label: X_LABEL, size: 34, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+          { ...axis, label: Y_LABEL, size: 56 },
         ],
         series: [
           {},
@@ -79,18 +81,20 @@ export function LossChart({ losses, steps }: { losses: readonly number[]; steps:
   const smoothed = smoothLoss(losses).mean.at(-1);
   return (
     <figure className="loss-chart" data-testid="loss-chart" data-points={losses.length}>
-      <div ref={hostRef} className="loss-plot" role="img" aria-label={`Fine-tune loss over ${losses.length} steps`} />
+      <div ref={hostRef} className="loss-plot" role="img" aria-label={`Chart of ${Y_LABEL} against ${X_LABEL}, ${losses.length} of ${steps} steps`} />
       <figcaption>
         {losses.length === 0 ? (
           'The denoising loss appears here, one point per fine-tune step.'
         ) : (
           <>
             <span>
-              Step {losses.length}: loss <strong>{last !== undefined ? formatLoss(last) : '–'}</strong>, smoothed{' '}
+              Step {losses.length}: loss <strong>{last !== undefined ? formatLoss(last) : '–'}</strong> · smoothed{' '}
               <strong data-testid="loss-smoothed">{smoothed !== undefined && Number.isFinite(smoothed) ? formatLoss(smoothed) : '–'}</strong>
-              <span className="legend-swatch legend-dot" aria-hidden="true" /> each step
-              <span className="legend-swatch legend-line" aria-hidden="true" /> smoothed
-              <span className="legend-swatch legend-band" aria-hidden="true" /> spread
+            </span>
+            <span className="loss-legend" aria-hidden="true">
+              <span className="legend-swatch legend-dot" /> each step
+              <span className="legend-swatch legend-line" /> smoothed
+              <span className="legend-swatch legend-band" /> spread
             </span>
             <span className="loss-guide" data-testid="loss-guide">
               A good run: the smoothed line stays level or drifts down inside its band. Single steps jump because each one draws a new

@@ -3,7 +3,6 @@ import { errorText, packIndexUrl } from '../actions';
 import { readPackChoice } from '../packChoice';
 import { readPackIndex, type PackIndexEntry } from '../packIndex';
 import { deleteCachedModels, entryForUrl, planDownload, planText, storageUsageText, switchPack } from '../packPickerActions';
-import { formatMegabytes } from '../statusText';
 import { useAppStore } from '../store';
 
 const URL_CHOICE = 'url';
@@ -42,7 +41,6 @@ function PackOption({ entry, checked, onPick, refresh }: { entry: PackIndexEntry
       <label>
         <input type="radio" name="pack" checked={checked} onChange={onPick} />
         <span className="pack-name">{entry.name ?? entry.id}</span> <code className="pack-id">{entry.id}</code>
-        {entry.size !== undefined && <span className="hint"> · {formatMegabytes(entry.size)} MB</span>}
       </label>
       <span className="hint pack-size" data-testid="pack-size">
         {size}
