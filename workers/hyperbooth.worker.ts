@@ -28,6 +28,7 @@ import { createPersonalizer, type Personalization, type Personalizer } from '../
 import type { LoraValues } from '../src/pipeline/lora';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
+import { chooseWebBackend } from '../src/runtime/backendChoice';
 import type { Session } from '../src/runtime/types';
 import { decodeImageBlob } from '../src/face/decodeBrowser';
 import { createFaceDetectorSession } from '../src/face/blazeface';
@@ -234,7 +235,16 @@ const api: HyperBoothWorkerApi = {
         current = undefined;
       }
       const pack = await loadPack(manifestUrl, { cache: await openPackCache(), onProgress: (p) => notify(onProgress, p) });
-      const { pipeline, backend, notice } = await openPipeline(pack, options.backend ?? 'webgpu');
+      // software WebGPU → WASM; on a real GPU the faster of the two on a probe layer (src/runtime/backendChoice.ts)
+      const choice = await chooseWebBackend({
+        forced: options.backend,
+        manifest: pack.manifest,
+        requiredFeatures: requiredWebgpuFeatures(pack.manifest.precision),
+        open: (b) => createWebRuntime({ prefer: b, requiredFeatures: requiredWebgpuFeatures(pack.manifest.precision) }),
+      });
+      const opened = await openPipeline(pack, choice.backend);
+      const { pipeline, backend } = opened;
+      const notice = opened.notice ?? choice.notice;
       current = { pack, pipeline, backend, notice };
       // personal weights belong to a pack: keep them only when they fit the new one
       if (active) {

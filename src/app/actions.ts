@@ -7,6 +7,7 @@ import { buildRequest } from './request';
 import { getWorkerClient } from './workerClient';
 import { readPackIndex, type PackIndexEntry } from './packIndex';
 import { chooseStartupPack } from './packChoice';
+import { packCrop } from '../packs/manifest';
 
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -85,7 +86,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
   const client = getWorkerClient();
   const { backend } = backendFromUrl();
   try {
-    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, manifestUrl: entry.manifestUrl, loadedBytes: 0, totalBytes: entry.size ?? 0, downloadedBytes: undefined });
+    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, manifestUrl: entry.manifestUrl, loadedBytes: 0, totalBytes: entry.size ?? 0, downloadedBytes: undefined, file: undefined, fromCache: false });
     const track = packProgressTracker(
       entry.size ?? 0,
       (loadedBytes, totalBytes, file, fromCache) => useAppStore.getState().setPack({ loadedBytes, totalBytes, file, fromCache }),
@@ -103,6 +104,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
       imageSize: { ...m.image },
       personalize: { lidb: Boolean(m.lidb), hypernet: Boolean(m.hypernet), fineTune: Boolean(m.train) },
       notice: m.notice,
+      crop: packCrop(m),
     });
     // The pack knows what its fine-tune needs (its learning rate was measured on it); the form
     // takes those defaults unless the person already typed something else.

@@ -1,6 +1,7 @@
 // Upload and crop: the photo goes to the worker (decode, EXIF, shrink, face detection) and
 // comes back with a first crop the person can move and zoom.
 import { errorText } from './actions';
+import { startingCrop } from './packCropStart';
 import { useAppStore } from './store';
 import { getWorkerClient } from './workerClient';
 
@@ -24,7 +25,9 @@ export async function chooseSelfie(file: File): Promise<void> {
   try {
     const prepared = await getWorkerClient().prepareSelfie(file);
     const s = useAppStore.getState();
-    s.setSelfie({ ...prepared, fileName: file.name, current: { ...prepared.crop }, confirmed: false });
+    // the square starts where the pack wants it (Reset comes back here)
+    const crop = startingCrop(s.pack.crop ?? 'face', prepared.crop, prepared);
+    s.setSelfie({ ...prepared, crop, fileName: file.name, current: { ...crop }, confirmed: false });
     // The last run's chart belonged to the old photo.
     if (s.run) s.setRun(null);
   } catch (e) {

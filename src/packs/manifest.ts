@@ -91,6 +91,14 @@ export interface PackPrecision {
   compute: Record<PrecisionGraph, Precision>;
 }
 
+/**
+ * How the app frames a selfie for the pack: `face` a close-up of the face with a little hair
+ * (SD1.5 packs: the paper's crops), `portrait` the whole head-and-shoulders picture (the tiny
+ * pack, trained on whole 64×64 portraits).
+ */
+export type PackCrop = 'face' | 'portrait';
+export const PACK_CROPS: readonly PackCrop[] = ['face', 'portrait'];
+
 export interface PackManifest {
   format: typeof PACK_FORMAT;
   id: string;
@@ -102,6 +110,8 @@ export interface PackManifest {
    * (e.g. that it was trained on synthetic portraits, so real photos are out of its domain)
    */
   notice?: string;
+  /** optional: how the selfie is cropped for this pack; absent means `face` */
+  crop?: PackCrop;
   image: { width: number; height: number };
   latent: { channels: number; width: number; height: number; scale: number };
   schedule: {
@@ -208,6 +218,18 @@ type Fail = (field: string, why: string) => never;
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function validateCrop(crop: unknown, fail: Fail): void {
+  if (crop !== undefined && !PACK_CROPS.includes(crop as PackCrop)) {
+    fail('crop', `"crop" is ${JSON.stringify(crop)}: use ${PACK_CROPS.map((c) => JSON.stringify(c)).join(' or ')} (or leave it out for "face")`);
+  }
+}
+
+/** The pack's crop, with the default for packs that do not say. */
+export function packCrop(m: Pick<PackManifest, 'crop'>): PackCrop {
+  return m.crop ?? 'face';
+}
+
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 /** `v` as an object, or a failure naming `field`. */
@@ -246,6 +268,7 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(text(m.id, 'id', MANIFEST_LIMITS.textChars, fail))) fail('id', `id ${describe(m.id)} may only hold letters, digits, '.', '_' and '-'`);
   if (m.description !== undefined) text(m.description, 'description', MANIFEST_LIMITS.descriptionChars, fail);
   if (m.notice !== undefined && (typeof m.notice !== 'string' || !m.notice.trim() || m.notice.length > MAX_NOTICE)) fail('notice', `"notice" must be a non-empty string of at most ${MAX_NOTICE} characters`);
+  validateCrop(m.crop, fail);
   validateShapes(m, fail);
   const models = object(m.models, 'models', fail);
   for (const k of ['textEncoder', 'unet', 'vaeEncoder', 'vaeDecoder'] as const) {

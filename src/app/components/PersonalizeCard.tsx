@@ -1,7 +1,7 @@
 import { stepSectionId } from '../hooks/useFlow';
 import { cancelPersonalize, startPersonalize } from '../personalizeActions';
 import { personalizeFraction, personalizeProgressText } from '../statusText';
-import { useAppStore, type FineTuneFields } from '../store';
+import { DEFAULT_FINE_TUNE, useAppStore, type FineTuneFields } from '../store';
 import { LossChart } from './LossChart';
 import { ProgressBar } from './ProgressBar';
 
@@ -11,6 +11,17 @@ const FIELDS: { key: keyof FineTuneFields; label: string; testId: string; hint: 
   { key: 'rank', label: 'Rank', testId: 'ft-rank', hint: 'relaxed rank of the personal weights', inputMode: 'numeric' },
   { key: 'seed', label: 'Seed', testId: 'ft-seed', hint: 'noise and timesteps of the fine-tune', inputMode: 'numeric' },
 ];
+
+/** Fields whose default the pack sets when it loads (its manifest's train.defaults). */
+const PACK_DEFAULTS: ReadonlySet<keyof FineTuneFields> = new Set(['steps', 'learningRate', 'rank']);
+
+/**
+ * Until the pack has loaded, an untouched pack-set field shows nothing rather than the app's
+ * fallback, which the pack's own default (e.g. learning rate 0.01, not 0.001) then replaces.
+ */
+function shownValue(key: keyof FineTuneFields, value: string, packReady: boolean): string {
+  return !packReady && PACK_DEFAULTS.has(key) && value === DEFAULT_FINE_TUNE[key] ? '' : value;
+}
 
 function RunProgress() {
   const run = useAppStore((s) => s.run);
@@ -82,7 +93,8 @@ export function PersonalizeCard() {
                     type="text"
                     inputMode={f.inputMode}
                     data-testid={f.testId}
-                    value={fields[f.key]}
+                    value={shownValue(f.key, fields[f.key], packReady)}
+                    placeholder={PACK_DEFAULTS.has(f.key) && !packReady ? 'pack default' : undefined}
                     onChange={(e) => setFields({ [f.key]: e.target.value })}
                   />
                 </label>
