@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { decodeModel, encodeModel, externalLocation, inlineExternalData, opsetVersion, valueType, type ModelProto } from '../onnx';
 import { fileExternalReader } from '../onnx/fs';
 import { inferShapes } from '../autodiff/shapes';
-import { HYPERNET_IO } from '../models/hypernet';
+import { HYPERNET_IO } from '../packs/graphIO';
 import { PackInputError } from './errors';
 import { checkPlainExport, declaredShape } from './inspect';
 
