@@ -7,7 +7,7 @@ import { alphasCumprodFor } from '../diffusion/schedule';
 import { resizeSquare, toPixelValues } from '../face/crop';
 import type { RgbaImage as FaceImage } from '../face/image';
 import { readAuxFile, type AuxBases } from '../lidb/aux';
-import { IO, TRAIN_IO } from '../packs/graphIO';
+import { HYPERNET_IO, IO, TRAIN_IO } from '../packs/graphIO';
 import type { PackManifest } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
 import { onFirstUse, packSessions } from '../pipeline/sessions';
@@ -73,7 +73,7 @@ export function openFineTuneGraphs(runtime: Runtime, pack: PackContents): FineTu
 
     hypernet: onFirstUse(() => {
       if (!manifest.hypernet) return Promise.reject(new Error('the pack has no hypernetwork'));
-      return sessions.open('hypernetwork', manifest.hypernet.model, ['pixel_values']);
+      return sessions.open('hypernetwork', manifest.hypernet.model, [HYPERNET_IO.input]);
     }),
 
     async encodeLatent(face) {

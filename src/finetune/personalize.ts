@@ -10,6 +10,7 @@ import type { AuxBases } from '../lidb/aux';
 import { writeLidbFile } from '../lidb/file';
 import { initLidb, lidbFromRows, rankRelax, type Lidb } from '../lidb/lidb';
 import { LidbRng } from '../lidb/random';
+import { HYPERNET_IO } from '../packs/graphIO';
 import type { PackManifest } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
 import type { Runtime } from '../runtime/types';
@@ -118,8 +119,8 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     if (!h) return initLidb(layers, 1, new LidbRng(seed, 'init'));
     const session = await graphs.hypernet();
     const pixels = toPixelValues(resizeSquare(face, h.imageSize), h.normalize);
-    const out = await session.run({ pixel_values: { type: 'float32', dims: [1, 3, h.imageSize, h.imageSize], data: pixels } }, ['lidb_down', 'lidb_up']);
-    return lidbFromRows(layers, out.lidb_down.data as Float32Array, out.lidb_up.data as Float32Array, manifest.lidb!.aMax, manifest.lidb!.bMax);
+    const out = await session.run({ [HYPERNET_IO.input]: { type: 'float32', dims: [1, 3, h.imageSize, h.imageSize], data: pixels } }, [HYPERNET_IO.down, HYPERNET_IO.up]);
+    return lidbFromRows(layers, out[HYPERNET_IO.down].data as Float32Array, out[HYPERNET_IO.up].data as Float32Array, manifest.lidb!.aMax, manifest.lidb!.bMax);
   };
 
   const fineTune = async (start: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome> => {

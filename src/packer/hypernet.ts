@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeModel, encodeModel, inlineExternalData, opsetVersion, valueType, type ModelProto } from '../onnx';
 import { inferShapes } from '../autodiff/shapes';
-import { HYPERNET_IO } from '../models/hypernet';
+import { HYPERNET_IO } from '../packs/graphIO';
 import { PackInputError } from './errors';
 import { confinedExternalFiles, externalLocationOf } from './externalData';
 import { checkPlainExport, declaredShape } from './inspect';
