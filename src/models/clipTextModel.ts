@@ -3,7 +3,7 @@
 // is the hidden state at the first EOS token, as CLIP computes it.
 import { GraphBuilder } from '../onnx';
 import { WeightInit } from './init';
-import { Net, attentionCore, layerNorm, linear, quickGelu, type LoraSlot } from './layers';
+import { Net, attentionCore, layerNorm, linear, quickGelu, type LoraSlot, type WeightSource } from './layers';
 
 export interface ClipTextConfig {
   vocabSize: number;
@@ -20,13 +20,15 @@ export interface BuildOptions {
   seed: number;
   /** add a LoRA slot (graph inputs) to every q/k/v/out projection; default true */
   loraSlots?: boolean;
+  /** the parameters from a checkpoint instead of the seeded init */
+  weights?: WeightSource;
 }
 
 export interface BuiltGraph { builder: GraphBuilder; slots: LoraSlot[] }
 
 export function buildClipTextModel(cfg: ClipTextConfig, opts: BuildOptions): BuiltGraph {
   const b = new GraphBuilder('text_encoder');
-  const n = new Net(b, new WeightInit(opts.seed), opts.loraSlots ?? true);
+  const n = new Net(b, new WeightInit(opts.seed), opts.loraSlots ?? true, opts.weights);
   const D = cfg.hiddenSize;
   const T = cfg.maxLength;
   if (D % cfg.heads !== 0) throw new Error(`hidden size ${D} does not split into ${cfg.heads} heads`);
@@ -35,9 +37,9 @@ export function buildClipTextModel(cfg: ClipTextConfig, opts: BuildOptions): Bui
 
   const last = n.scope('text_model', () => {
     let h = n.scope('embeddings', () => {
-      const tok = n.scope('token_embedding', () => b.op1('Gather', [b.param('weight', n.init.normal(cfg.vocabSize * D, 1), [cfg.vocabSize, D]), ids]));
+      const tok = n.scope('token_embedding', () => b.op1('Gather', [n.param('weight', [cfg.vocabSize, D], () => n.init.normal(cfg.vocabSize * D, 1)), ids]));
       const pos = n.scope('position_embedding', () => {
-        const table = b.param('weight', n.init.normal(T * D, 0.5), [T, D]);
+        const table = n.param('weight', [T, D], () => n.init.normal(T * D, 0.5));
         const positionIds = b.constant(BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
         return b.op1('Gather', [table, positionIds]);
       });
