@@ -14,6 +14,12 @@ export interface ClipTextConfig {
   heads: number;
   eosTokenId: number;
   layerNormEps: number;
+  /**
+   * The causal mask's value above the diagonal; default float32's lowest, as CLIP builds it.
+   * Packs that may store weights in float16 give float16's lowest (-65504): after softmax both
+   * are exactly 0 in float32 and float16.
+   */
+  maskFill?: number;
 }
 
 export interface BuildOptions {
@@ -48,7 +54,8 @@ export function buildClipTextModel(cfg: ClipTextConfig, opts: BuildOptions): Bui
 
     // causal mask: position i attends to j ≤ i (float min above the diagonal, as CLIP builds it)
     const maskData = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) maskData[i * T + j] = -3.4028234663852886e38;
+    const fill = cfg.maskFill ?? -3.4028234663852886e38;
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) maskData[i * T + j] = fill;
     const mask = b.constant(maskData, [1, 1, T, T]);
 
     n.scope('encoder', () => {

@@ -5,7 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { externalLocation, onnx, tensorDims, type ExternalDataReader, type ModelProto, type TensorProto } from '../onnx';
+import { externalLocation, onnx, tensorDims, type ModelProto, type TensorProto } from '../onnx';
 import type { PackFile } from '../packs/manifest';
 import { float32BytesToFloat16 } from './fp16';
 import { PackInputError } from './errors';
@@ -82,9 +82,16 @@ export class ChunkWriter {
   }
 }
 
+/** Reads an external tensor's bytes: synchronously from an export's files, or asynchronously (a checkpoint streamed from a File). */
+export type WeightReader = (location: string, offset: number, length: number | undefined) => Uint8Array | Promise<Uint8Array>;
+
 export interface ExternalizeOptions {
-  /** the export graph's reader for tensors that are still external there */
-  readSource: ExternalDataReader;
+  /** the source graph's reader for tensors that are still external there */
+  readSource: WeightReader;
+  /** checked between tensors */
+  signal?: AbortSignal;
+  /** after each external source tensor is copied, with the bytes read from the source */
+  onTensor?: (name: string, bytes: number) => void;
   /** float16 initializers whose source bytes are float32 (from storeWeightsAsFp16) */
   toFloat16?: ReadonlySet<string>;
   thresholdBytes?: number;
@@ -102,7 +109,7 @@ export interface Externalized {
  * same name (the train graphs share them) at the same bytes. Tensors are rewritten in place:
  * the models are the packer's working copies.
  */
-export function externalizeWeights(models: readonly ModelProto[], writer: ChunkWriter, opts: ExternalizeOptions): Externalized {
+export async function externalizeWeights(models: readonly ModelProto[], writer: ChunkWriter, opts: ExternalizeOptions): Promise<Externalized> {
   const threshold = opts.thresholdBytes ?? EXTERNAL_THRESHOLD_BYTES;
   const placed = new Map<string, { location: string; offset: number; length: number; dims: number[]; dataType: number }>();
   let bytes = 0;
@@ -112,12 +119,15 @@ export function externalizeWeights(models: readonly ModelProto[], writer: ChunkW
       const inline = t.rawData ?? new Uint8Array(0);
       if (!ext && inline.byteLength < threshold) continue;
       if (placed.has(t.name!)) throw new Error(`initializer ${t.name} is listed twice`);
-      let data = ext ? opts.readSource(ext.location, ext.offset, ext.length) : inline;
+      opts.signal?.throwIfAborted();
+      let data = ext ? await opts.readSource(ext.location, ext.offset, ext.length) : inline;
+      const readBytes = ext ? data.byteLength : 0;
       if (opts.toFloat16?.has(t.name!)) data = float32BytesToFloat16(data, t.name!);
       const at = writer.add(t.name!, data);
       placed.set(t.name!, { ...at, dims: tensorDims(t), dataType: t.dataType ?? 0 });
       pointAt(t, at);
       bytes += data.byteLength;
+      if (readBytes) opts.onTensor?.(t.name!, readBytes);
     }
   } catch (e) {
     writer.abort();
