@@ -6,7 +6,6 @@
 // only when everything succeeded.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from '../files/atomicWrite';
 import { basename, dirname, join, resolve } from 'node:path';
 import { encodeModel, onnx, tensorDims, type ExternalDataReader, type ModelProto } from '../onnx';
 import { convertToFloat16 } from '../onnx/toFloat16';
@@ -21,6 +20,8 @@ import { manifestBytes } from '../packs/writePack';
 import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights, type WeightReader } from './chunks';
 import { PackInputError } from './errors';
 import { storeWeightsAsFp16 } from './fp16';
+import { folderSink } from './folderSink';
+import { putFile, type PackSink } from './sink';
 import { declareOutput, keepOutputs, pinInputDims, renameValue } from './graphEdit';
 import { checkHypernet, loadHypernet } from './hypernet';
 import { checkPlainExport, inspectTextEncoder, inspectUnet, relaxTimestepBatch, vaeMomentsValue, vaeScaleFactor, type TextFacts, type UnetFacts } from './inspect';
@@ -130,7 +131,8 @@ export interface PackResult {
 
 export interface PackContext {
   opts: PackOptions;
-  staging: string;
+  /** where the pack's files go (a staging folder in Node) */
+  sink: PackSink;
   chunkBytes: number;
   fp16: boolean;
   warnings: string[];
@@ -170,7 +172,7 @@ export async function writePackStaged(
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const ctx: PackContext = {
-    opts, staging, chunkBytes, fp16: !!opts.fp16, warnings: [], reports: [],
+    opts, sink: folderSink(staging), chunkBytes, fp16: !!opts.fp16, warnings: [], reports: [],
     log: opts.log ?? (() => undefined),
   };
   try {
@@ -254,7 +256,7 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
 
   const layers: LoraLayer[] = [...p.unetLayers, ...text.layers].map((l) => ({ ...l, ...auxDims(l) }));
   const files: PackFile[] = [...text.files, ...vaeDecoder.files, ...vaeEncoder.files, ...unet.files];
-  const put = (path: string, bytes: Uint8Array) => { files.push(writeFile(ctx.staging, path, bytes)); };
+  const put = (path: string, bytes: Uint8Array) => { files.push(putFile(ctx.sink, path, bytes)); };
 
   put('tokenizer/tokenizer.json', new TextEncoder().encode(`${JSON.stringify(p.tokenizer)}\n`));
   const auxSeed = opts.auxSeed ?? DEFAULT_AUX_SEED;
@@ -317,7 +319,7 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest = validateManifest({ ...draft, files }, `pack ${id}`) as ConvertedManifest;
   const mBytes = manifestBytes(manifest);
-  writeFileAtomic(join(ctx.staging, 'manifest.json'), mBytes);
+  ctx.sink.writeFile('manifest.json', mBytes);
   const totalBytes = files.reduce((s, f) => s + f.size, 0) + mBytes.byteLength;
   return { manifest, parts: ctx.reports, warnings: ctx.warnings, totalBytes, ms: now() - t0 };
 }
@@ -469,22 +471,16 @@ function packPrecision(fp16: boolean): PackPrecision {
  * folder: the weights once into chunks, then each .onnx.
  */
 async function writeGraphs(ctx: PackContext, part: GraphPart, graphs: ModelProto[], names: string[], src: GraphSource, toFloat16: ReadonlySet<string>): Promise<{ models: PackModel[]; files: PackFile[] }> {
-  const dir = join(ctx.staging, part);
-  const writer = new ChunkWriter(dir, part, ctx.chunkBytes);
+  const writer = new ChunkWriter(ctx.sink, part, ctx.chunkBytes);
   const ext = await externalizeWeights(graphs, writer, { readSource: src.readWeights ?? src.readExternal!, toFloat16, ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}), ...(src.onTensor ? { onTensor: src.onTensor } : {}) });
   const chunkPaths = ext.files.map((f) => f.path);
   const files = [...ext.files];
   const models = graphs.map((g, i) => {
     const path = `${part}/${names[i]}`;
-    files.push(writeFile(ctx.staging, path, encodeModel(g)));
+    files.push(putFile(ctx.sink, path, encodeModel(g)));
     return { file: path, ...(chunkPaths.length ? { externalData: chunkPaths } : {}) };
   });
   return { models, files };
-}
-
-function writeFile(root: string, path: string, bytes: Uint8Array): PackFile {
-  writeFileAtomic(join(root, path), bytes);
-  return { path, size: bytes.byteLength, sha256: sha256(bytes) };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
