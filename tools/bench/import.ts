@@ -3,13 +3,13 @@
 // fp16 ≈ 2.0 GiB, fp32 ≈ 4.0 GiB), made on disk by streaming (tools/bench/lib/sd1Checkpoint.ts)
 // into .bench/. The target (issue 11) is conversion ≤ 2× the time to read the file once; each
 // measurement runs in a process of its own and reports that process's peak RSS (VmHWM).
-import { spawn } from 'node:child_process';
 import { existsSync, openSync, readSync, closeSync, rmSync, statfsSync, statSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from '../args';
 import { printTable, vmHwmMb } from './lib/report';
+import { runBenchChild } from './lib/child';
 import { SD15_SHAPE, sd1CheckpointTensors, writeRandomCheckpoint } from './lib/sd1Checkpoint';
 import { packCheckpoint } from '../../src/checkpoint/packCheckpoint';
 
@@ -23,20 +23,7 @@ const USAGE = `usage: npm run bench -- import [--dtype F16|F32] [--fp16] [--rege
 
 const GiB = 2 ** 30;
 
-function runChild(args: string[]): Promise<Record<string, number>> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; process.stderr.write(`  | ${d}`); });
-    child.on('error', fail);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) fail(new Error(`child ${args.join(' ')} failed (exit ${code}): ${err.trim().split('\n').slice(-5).join('\n')}`));
-      else ok(JSON.parse(line));
-    });
-  });
-}
+const runChild = async (args: string[]): Promise<Record<string, number>> => JSON.parse(await runBenchChild(fileURLToPath(import.meta.url), args));
 
 /** In a child: read the whole file once, 16 MiB at a time, as a baseline for the conversion. */
 function childRead(path: string): Record<string, number> {
