@@ -206,14 +206,23 @@ describe('pack picker in chromium', () => {
   });
 });
 
+/** The app ready in a fresh browser context (no cache, no saved state), closed when `use` ends. */
+async function inFreshApp(use: (page: Page, log: string[]) => Promise<void>): Promise<void> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const log = watch(page);
+    await page.goto(server.url);
+    await waitReady(page, log);
+    await use(page, log);
+  } finally {
+    await context.close();
+  }
+}
+
 describe('a pack built by `hyperbooth pack` in chromium', () => {
   test('the fixture SD1.5-structured pack loads through the pack URL field, generates, personalizes one step', async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      const log = watch(page);
-      await page.goto(server.url);
-      await waitReady(page, log);
+    await inFreshApp(async (page, log) => {
       const fixture = JSON.parse(readFileSync(join(root, 'sd-fixture', 'manifest.json'), 'utf8')) as PackManifest;
       const fixtureBytes = fixture.files.reduce((a, f) => a + f.size, 0);
       await page.getByTestId('pack-url').fill(`${packs.url}sd-fixture/manifest.json`);
@@ -246,9 +255,7 @@ describe('a pack built by `hyperbooth pack` in chromium', () => {
       expect(await page.getByTestId('loss-chart').getAttribute('data-points')).toBe('1');
       expect(await page.getByTestId('status').textContent()).toMatch(/^Ready · personalized: /);
       expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
 
@@ -263,12 +270,7 @@ describe('a pack with a hypernetwork and no fine-tune graphs in chromium', () =>
     const manifest = { ...rest, id: 'tiny-hypernet-only', name: 'Tiny without fine-tune graphs', files: rest.files.filter((f) => !trainFiles.has(f.path)) };
     expect(manifest.files.length).toBeLessThan(tiny.files.length);
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      const log = watch(page);
-      await page.goto(server.url);
-      await waitReady(page, log);
+    await inFreshApp(async (page, log) => {
       await page.getByTestId('pack-url').fill(`${packs.url}tiny-hypernet-only/manifest.json`);
       await page.getByTestId('pack-load').click();
       // the notice shows once the new pack is ready (the old one had fine-tune graphs)
@@ -285,8 +287,6 @@ describe('a pack with a hypernetwork and no fine-tune graphs in chromium', () =>
       expect(await page.getByTestId('status').textContent()).toMatch(/^Ready · personalized: /);
       expect(await page.getByTestId('error').count()).toBe(0);
       expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
