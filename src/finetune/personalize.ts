@@ -17,7 +17,7 @@ import type { Runtime } from '../runtime/types';
 import { Adam } from './adam';
 import { drawNoise, type NoiseDraw } from './draws';
 import { denoisingLoss } from './evaluate';
-import { openFineTuneGraphs, personalizePrompt } from './fineTuneGraphs';
+import { openFineTuneGraphs, personalizePrompt, requireTrainGraphs } from './fineTuneGraphs';
 import { cloneLidb, firstNonFinite, lidbGradRecord, lidbParams } from './lidbParams';
 import { trainStep } from './trainStep';
 
@@ -93,7 +93,7 @@ export interface Personalizer {
   personalize(input: FaceCropInput, opts: PersonalizeOptions): Promise<Personalization>;
   /** the denoising loss over `draws`, measured with the plain forward graphs */
   denoisingLoss(lidb: Lidb, latent: Float32Array, draws: readonly NoiseDraw[]): Promise<number>;
-  /** opens the fine-tune's train graphs now rather than at the first fine-tune, so a backend that refuses them says so here */
+  /** opens the fine-tune's train graphs (when the pack has them) now rather than at the first fine-tune, so a backend that refuses them says so here */
   prepare(): Promise<void>;
   release(): Promise<void>;
 }
@@ -126,6 +126,8 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
   const fineTune = async (start: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome> => {
     const { settings } = opts;
     validateFineTuneSettings(settings);
+    requireTrainGraphs(manifest, settings.steps);
+    if (settings.steps === 0) return { lidb: cloneLidb(start), losses: [], stepMs: [] };
     const sessions = await graphs.train();
     const ctx = graphs.context(latent);
     const lidb = cloneLidb(start);
@@ -173,12 +175,13 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     fineTune,
 
     async prepare() {
-      await graphs.train();
+      if (manifest.train) await graphs.train();
     },
 
     async personalize(input, opts) {
       const { settings } = opts;
       validateFineTuneSettings(settings);
+      requireTrainGraphs(manifest, settings.steps);
       const progress = (stage: PersonalizeStage, step = 0, extra: Partial<PersonalizeProgress> = {}) =>
         opts.onProgress?.({ stage, step, steps: settings.steps, ...extra });
       // each model's input is resampled from the photo itself, not from another resampled copy
