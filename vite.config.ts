@@ -72,6 +72,13 @@ export default defineConfig({
   // instead of also embedding them, which would put a second 27 MB copy of the wasm in the build.
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
   worker: { format: 'es' },
-  // onnxruntime-web locates its wasm files relative to its own module; pre-bundling would move it.
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  optimizeDeps: {
+    // Vite's start-up scan follows index.html's imports but not `new Worker(new URL(...))`, so
+    // the worker's dependencies (onnx-proto, @huggingface/tokenizers, ...) were found only when
+    // the worker ran, and the optimizer then reloaded the page mid-download. Scanning the
+    // worker too pre-bundles them before the first page is served.
+    entries: ['index.html', 'workers/*.worker.ts'],
+    // onnxruntime-web locates its wasm files relative to its own module; pre-bundling would move it.
+    exclude: ['onnxruntime-web'],
+  },
 });

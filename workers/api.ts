@@ -1,8 +1,12 @@
 // The one typed interface between the UI and the worker (through comlink). The UI imports only
 // these types; everything behind them (onnxruntime-web, the pipeline) lives in the worker.
+import type { SquareCrop } from '../src/face/crop';
 import type { PackManifest } from '../src/packs/manifest';
-import type { GenerateOptions } from '../src/pipeline/pipeline';
+import type { GenerateOptions, GeneratedImage, StepInfo } from '../src/pipeline/pipeline';
 import type { FineTuneSettings, PersonalizeProgress } from '../src/finetune/personalize';
+
+export type { SquareCrop } from '../src/face/crop';
+export type { GeneratedImage } from '../src/pipeline/pipeline';
 
 export type { LoraValues, LoraSlotValue } from '../src/pipeline/lora';
 
@@ -33,28 +37,17 @@ export type { SchedulerName } from '../src/diffusion/schedulers';
 /** generate()'s request: the pipeline's options less the step callback, which comlink passes apart. */
 export type GenerateRequest = Omit<GenerateOptions, 'onStep'>;
 
-export interface StepProgress {
-  /** index of the image being made (0-based) and how many in all */
-  image: number;
-  images: number;
-  step: number;
-  steps: number;
+/** The pipeline's step report, with the worker's clock. */
+export interface StepProgress extends StepInfo {
   /** milliseconds since this generate() call started, measured in the worker */
   elapsedMs?: number;
 }
 
-export interface GeneratedImage {
-  prompt: string;
-  seed: number;
-  width: number;
-  height: number;
-  /** RGBA, width*height*4 */
-  rgba: Uint8ClampedArray;
-  /** set when the prompt was longer than the text encoder takes */
-  truncatedNote?: string;
-  /** the backend that made this image (differs from loadPack's when WebGPU failed mid-run) */
-  backend?: Backend;
-  /** why `backend` is not the one loadPack reported, when it is not */
+export interface GenerateResult {
+  images: GeneratedImage[];
+  /** the backend that made the images (differs from loadPack's when WebGPU failed mid-run) */
+  backend: Backend;
+  /** why `backend` is not the preferred one, when it is not */
   notice?: string;
 }
 
@@ -65,13 +58,10 @@ export interface LoadOptions {
 
 export interface HyperBoothWorkerApi extends PersonalizationApi {
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
-  generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GeneratedImage[]>;
+  generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GenerateResult>;
 }
 
 // ---- Personalization (issue 4): selfie → face crop → hypernetwork → fine-tune → LiDB ----
-
-/** A square crop in the (shrunk, upright) selfie's pixel coordinates. */
-export interface SquareCrop { x: number; y: number; size: number }
 
 export interface PreparedSelfie {
   /** the decoded, EXIF-rotated, shrunk photo the crop refers to */
@@ -89,9 +79,28 @@ export interface PreparedSelfie {
 
 export type { FineTuneSettings, PersonalizeStage, PersonalizeProgress } from '../src/finetune/personalize';
 
+/** What a LiDB file says about itself, read by the worker from the file's metadata. */
+export interface LidbInfo {
+  packId: string;
+  trigger: string;
+  rank: number;
+  /** the fine-tune's seed */
+  seed: number;
+  /** the display name stored in the file, when it has one */
+  name?: string;
+  /** the fine-tune's settings, when the file records all four */
+  settings?: FineTuneSettings;
+  /** fine-tune steps actually run, when the file says */
+  stepsDone?: number;
+  /** why the fine-tune ended early, when the file says it did */
+  stoppedEarly?: string;
+}
+
 export interface PersonalizeResult {
   /** the `.lidb.safetensors` bytes (format hyperbooth-lidb/1) of the personal weights */
   lidb: Uint8Array;
+  /** what `lidb` says about itself (the same as usePersonalization(lidb) would return) */
+  info: LidbInfo;
   /** 64×64-ish RGBA thumbnail of the crop */
   thumbnail: { width: number; height: number; rgba: Uint8ClampedArray };
   losses: number[];
@@ -113,6 +122,8 @@ export interface PersonalizationApi {
   /**
    * Runs on the loaded pack's backend (manifest.train.defaults has the pack's default settings).
    * The result also becomes the active personalization, as usePersonalization(result.lidb) would.
+   * A pack with a hypernetwork but no fine-tune graphs takes `settings.steps = 0` only: the
+   * result is then the hypernetwork's prediction at the relaxed rank.
    */
   personalize(
     selfie: { rgba: Uint8ClampedArray; width: number; height: number; crop: SquareCrop },
@@ -125,7 +136,7 @@ export interface PersonalizationApi {
    * validates a .lidb.safetensors against the active pack and makes it the active personalization:
    * generate() then adds its slots (a request's own `lora` entries win per layer); null clears it
    */
-  usePersonalization(lidb: Uint8Array | null): Promise<{ rank: number; meta: Record<string, string> } | null>;
+  usePersonalization(lidb: Uint8Array | null): Promise<LidbInfo | null>;
   /**
    * the active personalization as a file: LiDB itself, or multiplied out as kohya / PEFT LoRA
    * (an imported LoRA has no LiDB form: only kohya / PEFT)

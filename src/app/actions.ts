@@ -3,12 +3,14 @@
 import type { Backend, PackProgress } from '../../workers/api';
 import { rgbaToPngUrl, pngFileName } from './imageUtils';
 import { DEFAULT_FINE_TUNE, useAppStore, type GalleryItem } from './store';
-import { buildRequest } from './request';
+import { buildRequest, type BuiltRequest } from './request';
+import { errorText, runTask } from './taskRunner';
 import { getWorkerClient } from './workerClient';
 import { readPackIndex, type PackIndexEntry } from './packIndex';
 import { chooseStartupPack } from './packChoice';
+import { packCrop } from '../packs/manifest';
 
-export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+export { errorText } from './taskRunner';
 
 /** `?backend=wasm` or `?backend=webgpu` forces a backend (tests compare the two). */
 export function backendFromUrl(search = location.search): { backend?: Backend; problem?: string } {
@@ -85,7 +87,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
   const client = getWorkerClient();
   const { backend } = backendFromUrl();
   try {
-    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, manifestUrl: entry.manifestUrl, loadedBytes: 0, totalBytes: entry.size ?? 0, downloadedBytes: undefined });
+    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, manifestUrl: entry.manifestUrl, loadedBytes: 0, totalBytes: entry.size ?? 0, downloadedBytes: undefined, file: undefined, fromCache: false });
     const track = packProgressTracker(
       entry.size ?? 0,
       (loadedBytes, totalBytes, file, fromCache) => useAppStore.getState().setPack({ loadedBytes, totalBytes, file, fromCache }),
@@ -103,6 +105,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
       imageSize: { ...m.image },
       personalize: { lidb: Boolean(m.lidb), hypernet: Boolean(m.hypernet), fineTune: Boolean(m.train) },
       notice: m.notice,
+      crop: packCrop(m),
     });
     // The pack knows what its fine-tune needs (its learning rate was measured on it); the form
     // takes those defaults unless the person already typed something else.
@@ -128,54 +131,51 @@ let nextKey = 0;
 
 export async function generateImages(): Promise<void> {
   const store = useAppStore.getState();
-  if (store.task || store.pack.phase !== 'ready') return;
+  if (store.pack.phase !== 'ready') return;
   const built = buildRequest(store.settings, {
     styleIds: store.styleIds,
     trigger: store.pack.trigger,
     personalized: store.active !== null,
   });
-  if (typeof built === 'string') {
-    store.setError(built);
-    return;
+  await runTask(
+    'generate',
+    {
+      failure: (why) => why,
+      refusal: typeof built === 'string' ? built : undefined,
+      clearWarning: true,
+      cleanup: () => useAppStore.getState().setProgress(null),
+    },
+    () => generateWith(built as BuiltRequest, store.active?.name),
+  );
+}
+
+async function generateWith({ request: req, items: promptItems }: BuiltRequest, personalization: string | undefined): Promise<void> {
+  useAppStore.getState().setProgress({ image: 0, images: req.prompts.length, step: 0, steps: req.steps });
+  const { images, backend, notice } = await getWorkerClient().generate(req, (p) => useAppStore.getState().setProgress(p));
+  const items: GalleryItem[] = [];
+  for (const [i, img] of images.entries()) {
+    const item: GalleryItem = {
+      key: `img-${nextKey++}`,
+      url: await rgbaToPngUrl(img.rgba, img.width, img.height),
+      prompt: img.prompt,
+      label: promptItems[i]?.label,
+      seed: img.seed,
+      width: img.width,
+      height: img.height,
+      fileName: pngFileName(img.prompt, img.seed),
+      truncatedNote: img.truncatedNote,
+    };
+    if (personalization) item.personalization = personalization;
+    items.push(item);
   }
-  const { request: req, items: promptItems } = built;
-  const personalization = store.active?.name;
-  store.setError(null);
-  store.setWarning(null);
-  store.setTask('generate');
-  store.setProgress({ image: 0, images: req.prompts.length, step: 0, steps: req.steps });
-  try {
-    const images = await getWorkerClient().generate(req, (p) => useAppStore.getState().setProgress(p));
-    const items: GalleryItem[] = [];
-    for (const [i, img] of images.entries()) {
-      const item: GalleryItem = {
-        key: `img-${nextKey++}`,
-        url: await rgbaToPngUrl(img.rgba, img.width, img.height),
-        prompt: img.prompt,
-        label: promptItems[i]?.label,
-        seed: img.seed,
-        width: img.width,
-        height: img.height,
-        fileName: pngFileName(img.prompt, img.seed),
-        truncatedNote: img.truncatedNote,
-      };
-      if (personalization) item.personalization = personalization;
-      items.push(item);
-    }
-    // The newest batch goes first; inside it, images keep the order they were made in.
-    useAppStore.getState().addImages(items);
-    if (personalization && useAppStore.getState().active?.name === personalization) useAppStore.getState().setPersonalImages(true);
-    // WebGPU can fail mid-run; the worker then finishes on WASM and says so on the images.
-    const last = images.at(-1);
-    if (last?.backend) useAppStore.getState().setBackend(last.backend, last.notice ?? useAppStore.getState().backendNotice);
-    const note = images.find((i) => i.truncatedNote)?.truncatedNote;
-    if (note) useAppStore.getState().setWarning(`Prompt truncated: ${note}`);
-  } catch (e) {
-    useAppStore.getState().setError(errorText(e));
-  } finally {
-    useAppStore.getState().setTask(null);
-    useAppStore.getState().setProgress(null);
-  }
+  const s = useAppStore.getState();
+  // The newest batch goes first; inside it, images keep the order they were made in.
+  s.addImages(items);
+  if (personalization && s.active?.name === personalization) s.setPersonalImages(true);
+  // WebGPU can fail mid-run; the worker then finishes on WASM and says so.
+  s.setBackend(backend, notice ?? s.backendNotice);
+  const note = images.find((i) => i.truncatedNote)?.truncatedNote;
+  if (note) s.setWarning(`Prompt truncated: ${note}`);
 }
 
 export function randomSeed(): number {

@@ -29,20 +29,36 @@ export function formatDate(ms: number, locale?: string): string {
   return new Date(ms).toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+export interface SmoothedLoss {
+  /** exponentially weighted mean of the losses so far (NaN before the first finite one) */
+  mean: number[];
+  /** mean ± one weighted standard deviation: where most single steps land */
+  low: number[];
+  high: number[];
+}
+
 /**
- * Exponential moving average of the losses: each step's loss is noisy (a random timestep and
- * noise draw), the trend is what tells whether the fine-tune is learning.
+ * Each step's loss is noisy (a random timestep and noise draw), so the chart shows what tells
+ * whether the fine-tune is learning: an exponentially weighted mean with its spread. Weights are
+ * normalised (Σ smoothingⁱ·lossₜ₋ᵢ / Σ smoothingⁱ), so the first steps are plain averages rather
+ * than a line anchored to whatever the first draw happened to be. A non-finite loss is skipped.
  */
-export function lossTrend(losses: readonly number[], smoothing = 0.7): number[] {
-  const out: number[] = [];
-  let avg: number | undefined;
+export function smoothLoss(losses: readonly number[], smoothing = 0.8): SmoothedLoss {
+  const out: SmoothedLoss = { mean: [], low: [], high: [] };
+  let w = 0;
+  let wx = 0;
+  let wxx = 0;
   for (const l of losses) {
-    if (!Number.isFinite(l)) {
-      out.push(avg ?? Number.NaN);
-      continue;
+    if (Number.isFinite(l)) {
+      w = smoothing * w + 1;
+      wx = smoothing * wx + l;
+      wxx = smoothing * wxx + l * l;
     }
-    avg = avg === undefined ? l : smoothing * avg + (1 - smoothing) * l;
-    out.push(avg);
+    const mean = w > 0 ? wx / w : Number.NaN;
+    const sd = w > 0 ? Math.sqrt(Math.max(0, wxx / w - mean * mean)) : Number.NaN;
+    out.mean.push(mean);
+    out.low.push(mean - sd);
+    out.high.push(mean + sd);
   }
   return out;
 }

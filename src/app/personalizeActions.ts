@@ -1,16 +1,18 @@
 // The Personalize button: the confirmed crop → hypernetwork → fine-tune in the worker, with
 // progress and the loss streamed back. The result becomes the active personalization and is
 // saved at once, so nothing is lost to a reload afterwards.
-import type { PersonalizeResult } from '../../workers/api';
-import { errorText } from './actions';
+import type { FineTuneSettings, PersonalizeResult } from '../../workers/api';
 import { nameFromFile, uniqueName } from './fileNames';
 import { rgbaToPngBlob } from './imageUtils';
-import { activeFromRecord, saveRecord, takenNames } from './libraryActions';
+import { activateNewRecord, takenNames } from './libraryActions';
+import { createRecord, lidbFields } from './records';
 import { buildFineTuneSettings } from './request';
 import { stepSectionId } from './hooks/useFlow';
-import { newRecordId, sha256Hex, type PersonalizationRecord } from './storage/personalizations';
-import { useAppStore, type PersonalizeRun } from './store';
+import { useAppStore, type AppState, type PersonalizeRun, type SelfieState } from './store';
+import { errorText, runTask } from './taskRunner';
 import { getWorkerClient } from './workerClient';
+
+const app = (): AppState => useAppStore.getState();
 
 /** How the run ended, in words, when it did not run every step. */
 export function outcomeOf(result: Pick<PersonalizeResult, 'stoppedEarly' | 'losses'>, steps: number): PersonalizeRun['outcome'] {
@@ -40,78 +42,69 @@ function revealStyles(): void {
   requestAnimationFrame(() => document.getElementById(stepSectionId('styles'))?.scrollIntoView({ behavior: 'smooth', block: 'nearest' }));
 }
 
+/** Fine-tune settings from the form; a pack without fine-tune graphs takes the hypernetwork's prediction as is (0 steps). */
+function settingsFor(fields: AppState['fineTune'], pack: AppState['pack']): FineTuneSettings | string {
+  const canFineTune = pack.personalize?.fineTune ?? true;
+  return buildFineTuneSettings(canFineTune ? fields : { ...fields, steps: '0' });
+}
+
 export async function startPersonalize(): Promise<void> {
-  const store = useAppStore.getState();
-  const selfie = store.selfie;
-  if (store.task || store.pack.phase !== 'ready' || !selfie?.confirmed) return;
-  const settings = buildFineTuneSettings(store.fineTune);
-  if (typeof settings === 'string') {
-    store.setError(settings);
-    return;
-  }
-  store.setError(null);
-  store.setWarning(null);
-  store.setTask('personalize');
-  store.setRun({ progress: null, losses: [], cancelling: false, steps: settings.steps });
-  try {
-    const result = await getWorkerClient().personalize(
-      { rgba: selfie.rgba, width: selfie.width, height: selfie.height, crop: selfie.current },
-      settings,
-      (p) => {
-        const s = useAppStore.getState();
-        if (!s.run) return;
-        const losses = p.stage === 'fine-tune' && p.loss !== undefined && p.step >= 1 ? [...s.run.losses.slice(0, p.step - 1), p.loss] : s.run.losses;
-        s.updateRun({ progress: p, losses });
-      },
-    );
-    // WebGPU can fail mid-fine-tune; the worker then reran it on WASM and says so.
-    if (result.backend && result.backend !== useAppStore.getState().backend) {
-      useAppStore.getState().setBackend(result.backend, result.notice ?? useAppStore.getState().backendNotice);
-    }
-    useAppStore.getState().updateRun({
-      losses: result.losses,
-      outcome: outcomeOf(result, settings.steps),
-      cancelling: false,
-      progress: { stage: 'done', step: result.losses.length, steps: settings.steps, etaMs: 0 },
-    });
-    // personalize() already made them active; asking again returns the file's metadata as read back.
-    const applied = await getWorkerClient().usePersonalization(result.lidb);
-    const pack = useAppStore.getState().pack;
-    const record: PersonalizationRecord = {
-      id: newRecordId(),
-      name: uniqueName(nameFromFile(selfie.fileName), takenNames()),
-      createdAt: Date.now(),
-      packId: applied?.meta.pack_id ?? pack.id ?? '',
-      trigger: applied?.meta.trigger ?? pack.trigger ?? '',
-      rank: applied?.rank ?? result.settings.rank,
-      source: 'fine-tune',
-      lidb: result.lidb,
-      sha256: await sha256Hex(result.lidb),
-      settings: result.settings,
-      losses: result.losses,
-    };
-    const thumb = await pngBytes(result.thumbnail);
-    if (thumb) record.thumbnailPng = thumb;
-    if (result.stoppedEarly) record.stoppedEarly = result.stoppedEarly;
-    useAppStore.getState().setActive(activeFromRecord(record));
-    revealStyles();
-    await saveRecord(record);
-  } catch (e) {
-    useAppStore.getState().setError(`Personalization failed: ${errorText(e)}`);
-    useAppStore.getState().updateRun({ cancelling: false });
-  } finally {
-    useAppStore.getState().setTask(null);
-  }
+  const { selfie, pack, fineTune } = app();
+  if (pack.phase !== 'ready' || !selfie?.confirmed) return;
+  const settings = settingsFor(fineTune, pack);
+  await runTask(
+    'personalize',
+    {
+      failure: (why) => `Personalization failed: ${why}`,
+      refusal: typeof settings === 'string' ? settings : undefined,
+      clearWarning: true,
+      onFailure: () => app().updateRun({ cancelling: false }),
+    },
+    () => personalizeWith(selfie, settings as FineTuneSettings),
+  );
+}
+
+async function personalizeWith(selfie: SelfieState, settings: FineTuneSettings): Promise<void> {
+  app().setRun({ progress: null, losses: [], cancelling: false, steps: settings.steps });
+  const result = await getWorkerClient().personalize(
+    { rgba: selfie.rgba, width: selfie.width, height: selfie.height, crop: selfie.current },
+    settings,
+    (p) => {
+      const run = app().run;
+      if (!run) return;
+      const losses = p.stage === 'fine-tune' && p.loss !== undefined && p.step >= 1 ? [...run.losses.slice(0, p.step - 1), p.loss] : run.losses;
+      app().updateRun({ progress: p, losses });
+    },
+  );
+  // WebGPU can fail mid-fine-tune; the worker then reran it on WASM and says so.
+  if (result.backend && result.backend !== app().backend) app().setBackend(result.backend, result.notice ?? app().backendNotice);
+  app().updateRun({
+    losses: result.losses,
+    outcome: outcomeOf(result, settings.steps),
+    cancelling: false,
+    progress: { stage: 'done', step: result.losses.length, steps: settings.steps, etaMs: 0 },
+  });
+  const record = await createRecord({
+    ...lidbFields(result.info),
+    name: uniqueName(nameFromFile(selfie.fileName), takenNames()),
+    source: 'fine-tune',
+    weightsFile: result.lidb,
+    settings: result.settings,
+    losses: result.losses,
+    stoppedEarly: result.stoppedEarly,
+    thumbnailPng: await pngBytes(result.thumbnail),
+  });
+  revealStyles();
+  await activateNewRecord(record);
 }
 
 export async function cancelPersonalize(): Promise<void> {
-  const store = useAppStore.getState();
-  if (store.task !== 'personalize' || store.run?.cancelling) return;
-  store.updateRun({ cancelling: true });
+  if (app().task !== 'personalize' || app().run?.cancelling) return;
+  app().updateRun({ cancelling: true });
   try {
     await getWorkerClient().cancelPersonalize();
   } catch (e) {
-    useAppStore.getState().setError(`Could not cancel: ${errorText(e)}`);
-    useAppStore.getState().updateRun({ cancelling: false });
+    app().setError(`Could not cancel: ${errorText(e)}`);
+    app().updateRun({ cancelling: false });
   }
 }

@@ -17,19 +17,6 @@ export function fineTuneSummary(settings: FineTuneSettings | undefined, stepsDon
   return `${plural(settings.steps, 'step')}, ${rest}`;
 }
 
-/** Steps a LiDB file's `fine_tune` metadata says were run (`stepsDone`), when it says so. */
-export function stepsDoneFromMeta(fineTuneJson: string | undefined): { stepsDone?: number; stoppedEarly?: string } {
-  try {
-    const ft = JSON.parse(fineTuneJson ?? '') as Record<string, unknown>;
-    const out: { stepsDone?: number; stoppedEarly?: string } = {};
-    if (typeof ft.stepsDone === 'number' && Number.isInteger(ft.stepsDone) && ft.stepsDone >= 0) out.stepsDone = ft.stepsDone;
-    if (typeof ft.stoppedEarly === 'string' && ft.stoppedEarly) out.stoppedEarly = ft.stoppedEarly;
-    return out;
-  } catch {
-    return {};
-  }
-}
-
 const FORMAT_NAMES: Record<UseLoraResult['format'], string> = { kohya: 'kohya', peft: 'PEFT', mixed: 'kohya + PEFT' };
 
 /** "kohya LoRA at strength 0.8: applied to 16 of 16 layers, 4 modules ignored (no slot here)" */

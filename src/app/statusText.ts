@@ -49,6 +49,11 @@ export function personalizeProgressText(p: PersonalizeProgress): string {
   }
 }
 
+/** The worker has reported at least one file of the pack being loaded. */
+export function hasPackProgress(pack: PackState): boolean {
+  return pack.file !== undefined || pack.loadedBytes > 0;
+}
+
 export interface StatusExtras {
   task?: Task | null;
   personalize?: PersonalizeProgress | null;
@@ -79,6 +84,9 @@ export function statusText(pack: PackState, progress: StepProgress | null, extra
     case 'listing':
       return 'Looking for model packs…';
     case 'loading': {
+      // before the worker's first progress report nobody knows yet whether the bytes come from
+      // the network or the cache: "Downloading … 0.0 / 9.6 MB" would be wrong half the time
+      if (!hasPackProgress(pack)) return `Loading ${name}…`;
       const verb = pack.fromCache ? `Loading ${name} from cache` : `Downloading ${name}`;
       if (pack.totalBytes <= 0) return `${verb}…`;
       return `${verb}: ${formatMegabytes(pack.loadedBytes)} / ${formatMegabytes(pack.totalBytes)} MB`;

@@ -2,6 +2,7 @@
 // *Actions.ts modules; this one holds state and plain setters so components stay dumb.
 import { create } from 'zustand';
 import type { Backend, PersonalizeProgress, PreparedSelfie, SchedulerName, SquareCrop, StepProgress } from '../../workers/api';
+import type { PackCrop } from '../packs/manifest';
 import type { FineTuneFields, Settings } from './request';
 import type { PersonalizationRecord } from './storage/personalizations';
 
@@ -29,6 +30,8 @@ export interface PackState {
   personalize?: { lidb: boolean; hypernet: boolean; fineTune: boolean };
   /** the pack's manifest notice (its training domain …), shown beside the upload */
   notice?: string;
+  /** how the pack wants the selfie cropped (its manifest's `crop`, default face) */
+  crop?: PackCrop;
 }
 
 /** What the worker is busy with; one thing at a time (it runs one job at a time anyway). */

@@ -2,8 +2,9 @@
 // `<dir>/<split>.json` (the index, with the SHA-256 of the bin) and optionally PNGs of every
 // record in `<dir>/<split>-png/`.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openAtomic, writeFileAtomic } from '../files/atomicWrite';
 import { deflateSync } from 'node:zlib';
 import { encodePng } from './png';
 import {
@@ -43,28 +44,30 @@ export function writeShard(dir: string, spec: DatasetSpec, opts: WriteShardOptio
   const batch = Math.max(1, Math.floor((4 << 20) / per));
   const buffer = new Uint8Array(batch * per);
   const hash = createHash('sha256');
-  const fd = openSync(binPath, 'w');
+  const bin = openAtomic(binPath);
   try {
     const total = index.records.length;
     for (let first = 0; first < total; first += batch) {
       const n = Math.min(batch, total - first);
       for (let k = 0; k < n; k++) renderRecordInto(index, first + k, buffer, k * per);
       const chunk = buffer.subarray(0, n * per);
-      writeSync(fd, chunk);
+      bin.write(chunk);
       hash.update(chunk);
       if (pngDir) {
         const slice: Shard = { index: { ...index, records: index.records.slice(first, first + n) }, pixels: chunk };
         for (let k = 0; k < n; k++) {
-          writeFileSync(join(pngDir, recordPngName(index, index.records[first + k])), encodePng(shardImage(slice, k), { rgb: true, deflate: (b) => deflateSync(b) }));
+          writeFileAtomic(join(pngDir, recordPngName(index, index.records[first + k])), encodePng(shardImage(slice, k), { rgb: true, deflate: (b) => deflateSync(b) }));
         }
       }
       opts.onProgress?.(first + n, total);
     }
-  } finally {
-    closeSync(fd);
+    bin.commit();
+  } catch (e) {
+    bin.abort();
+    throw e;
   }
   index.sha256 = hash.digest('hex');
-  writeFileSync(indexPath, JSON.stringify(index));
+  writeFileAtomic(indexPath, JSON.stringify(index));
   return { index, indexPath, binPath, pngDir };
 }
 

@@ -69,7 +69,7 @@ export function byteToUnicode(): string[] {
 }
 
 /** CLIP's base alphabet in CLIP's id order: printable bytes first, then the remapped ones. */
-function byteAlphabet(): string[] {
+export function byteAlphabet(): string[] {
   const table = byteToUnicode();
   const order: number[] = [];
   for (let b = 0; b < 256; b++) if (table[b].codePointAt(0) === b) order.push(b);

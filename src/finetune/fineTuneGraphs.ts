@@ -7,7 +7,7 @@ import { alphasCumprodFor } from '../diffusion/schedule';
 import { resizeSquare, toPixelValues } from '../face/crop';
 import type { RgbaImage as FaceImage } from '../face/image';
 import { readAuxFile, type AuxBases } from '../lidb/aux';
-import { IO, TRAIN_IO } from '../packs/graphIO';
+import { HYPERNET_IO, IO, TRAIN_IO } from '../packs/graphIO';
 import type { PackManifest } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
 import { onFirstUse, packSessions } from '../pipeline/sessions';
@@ -36,11 +36,23 @@ export interface FineTuneGraphs {
 /** "a <trigger> face": HyperDreamBooth's fine-tune prompt, without a class prior. */
 export const personalizePrompt = (trigger: string): string => `a ${trigger} face`;
 
+/**
+ * A pack with a hypernetwork but no train graphs personalizes with 0 fine-tune steps (the
+ * prediction as is); asking it for steps is refused before any graph opens.
+ */
+export function requireTrainGraphs(manifest: PackManifest, steps: number): void {
+  if (steps > 0 && !manifest.train) {
+    throw new Error(`model pack "${manifest.id}" has no fine-tune graphs (manifest "train"): personalize with 0 fine-tune steps to use the hypernetwork's prediction`);
+  }
+}
+
 /** Checks the pack can personalize; opens nothing until a graph is first asked for. */
 export function openFineTuneGraphs(runtime: Runtime, pack: PackContents): FineTuneGraphs {
   const { manifest, files } = pack;
   if (!manifest.lidb) throw new Error(`model pack "${manifest.id}" has no LiDB aux bases (manifest "lidb"), so it cannot personalize`);
-  if (!manifest.train) throw new Error(`model pack "${manifest.id}" has no fine-tune graphs (manifest "train"), so it cannot personalize`);
+  if (!manifest.train && !manifest.hypernet) {
+    throw new Error(`model pack "${manifest.id}" has neither a hypernetwork nor fine-tune graphs (manifest "hypernet", "train"), so it cannot personalize`);
+  }
   const train = manifest.train;
   const aux = readAuxFile(files(manifest.lidb.aux), manifest.lora.layers);
   const inputIds = tokenIdsTensor(manifest.text, [packTokenizer(pack).encode(personalizePrompt(manifest.trigger), manifest.text.maxLength).ids]);
@@ -62,18 +74,21 @@ export function openFineTuneGraphs(runtime: Runtime, pack: PackContents): FineTu
       return { manifest, aux, inputIds, latent, alphasCumprod };
     },
 
-    train: onFirstUse(async (): Promise<TrainSessions> => ({
-      textEncoder: await textEncoder(),
-      unetTrain: await sessions.open('UNet train step', train.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]),
-      // a pack whose LoRA covers the UNet only ships no text-encoder gradient graph
-      ...(train.textEncoder ? { textEncoderGrad: await sessions.open('text encoder gradient', train.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]) } : {}),
-    })),
+    train: onFirstUse(async (): Promise<TrainSessions> => {
+      requireTrainGraphs(manifest, 1);
+      return {
+        textEncoder: await textEncoder(),
+        unetTrain: await sessions.open('UNet train step', train!.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]),
+        // a pack whose LoRA covers the UNet only ships no text-encoder gradient graph
+        ...(train!.textEncoder ? { textEncoderGrad: await sessions.open('text encoder gradient', train!.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]) } : {}),
+      };
+    }),
 
     forward: async () => ({ textEncoder: await textEncoder(), unet: await unet() }),
 
     hypernet: onFirstUse(() => {
       if (!manifest.hypernet) return Promise.reject(new Error('the pack has no hypernetwork'));
-      return sessions.open('hypernetwork', manifest.hypernet.model, ['pixel_values']);
+      return sessions.open('hypernetwork', manifest.hypernet.model, [HYPERNET_IO.input]);
     }),
 
     async encodeLatent(face) {

@@ -11,13 +11,14 @@ import { initLidb, lidbFromRows, type Lidb } from '../lidb/lidb';
 import type { PersonalWeights } from '../lidb/personal';
 import { writePersonalFile } from '../lidb/personalFile';
 import { LidbRng } from '../lidb/random';
+import { HYPERNET_IO } from '../packs/graphIO';
 import type { PackManifest } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
 import type { Runtime } from '../runtime/types';
 import { Adam } from './adam';
 import { drawNoise, type NoiseDraw } from './draws';
 import { denoisingLoss } from './evaluate';
-import { openFineTuneGraphs, personalizePrompt } from './fineTuneGraphs';
+import { openFineTuneGraphs, personalizePrompt, requireTrainGraphs } from './fineTuneGraphs';
 import { firstNonFinite } from './lidbParams';
 import { DEFAULT_RELAXATION, relax, RELAXATIONS, type Relaxation } from './relaxation';
 import { slotTrainStep } from './trainStep';
@@ -96,7 +97,7 @@ export interface Personalizer {
   personalize(input: FaceCropInput, opts: PersonalizeOptions): Promise<Personalization>;
   /** the denoising loss over `draws`, measured with the plain forward graphs */
   denoisingLoss(weights: PersonalWeights, latent: Float32Array, draws: readonly NoiseDraw[]): Promise<number>;
-  /** opens the fine-tune's train graphs now rather than at the first fine-tune, so a backend that refuses them says so here */
+  /** opens the fine-tune's train graphs (when the pack has them) now rather than at the first fine-tune, so a backend that refuses them says so here */
   prepare(): Promise<void>;
   release(): Promise<void>;
 }
@@ -123,8 +124,8 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     if (!h) return initLidb(layers, 1, new LidbRng(seed, 'init'));
     const session = await graphs.hypernet();
     const pixels = toPixelValues(resizeSquare(face, h.imageSize), h.normalize);
-    const out = await session.run({ pixel_values: { type: 'float32', dims: [1, 3, h.imageSize, h.imageSize], data: pixels } }, ['lidb_down', 'lidb_up']);
-    return lidbFromRows(layers, out.lidb_down.data as Float32Array, out.lidb_up.data as Float32Array, manifest.lidb!.aMax, manifest.lidb!.bMax);
+    const out = await session.run({ [HYPERNET_IO.input]: { type: 'float32', dims: [1, 3, h.imageSize, h.imageSize], data: pixels } }, [HYPERNET_IO.down, HYPERNET_IO.up]);
+    return lidbFromRows(layers, out[HYPERNET_IO.down].data as Float32Array, out[HYPERNET_IO.up].data as Float32Array, manifest.lidb!.aMax, manifest.lidb!.bMax);
   };
 
   const relaxed = (prediction: Lidb, settings: FineTuneSettings) =>
@@ -133,9 +134,11 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
   const fineTune = async (prediction: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome> => {
     const { settings } = opts;
     validateFineTuneSettings(settings);
+    requireTrainGraphs(manifest, settings.steps);
+    const weights = relaxed(prediction, settings);
+    if (settings.steps === 0) return { ...weights.snapshot(), losses: [], stepMs: [] };
     const sessions = await graphs.train();
     const ctx = graphs.context(latent);
-    const weights = relaxed(prediction, settings);
     const { params } = weights;
     const adam = new Adam(params, { lr: settings.learningRate });
     const rng = new SeededRandom(settings.seed);
@@ -180,12 +183,13 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     fineTune,
 
     async prepare() {
-      await graphs.train();
+      if (manifest.train) await graphs.train();
     },
 
     async personalize(input, opts) {
       const { settings } = opts;
       validateFineTuneSettings(settings);
+      requireTrainGraphs(manifest, settings.steps);
       const progress = (stage: PersonalizeStage, step = 0, extra: Partial<PersonalizeProgress> = {}) =>
         opts.onProgress?.({ stage, step, steps: settings.steps, ...extra });
       // each model's input is resampled from the photo itself, not from another resampled copy

@@ -7,6 +7,7 @@ import { readSafetensors, writeSafetensors } from '../safetensors';
 import { encodeFloats, toFloat32 } from '../safetensors/decode';
 import { parseStrictJson } from '../safetensors/json';
 import { LidbFileError, rethrowSafetensors } from './errors';
+import { outOfRangeMessage } from './finite';
 import { auxDims, type LidbLayerSpec } from './layers';
 import { LidbRng } from './random';
 
@@ -122,6 +123,12 @@ export function writeAuxFile(aux: AuxBases, opts: { dtype?: 'F32' | 'F16' } = {}
  * Reads a pack's aux file; with `expected` (the manifest's layers) it also checks that the file
  * covers exactly those layers with the same sizes.
  */
+/**
+ * Orthonormal columns have no entry above 1 (F16 rounding adds ~1e-3); the bound is what lets
+ * readLidbFile's LIDB_MAX_ABS guarantee finite slots.
+ */
+export const AUX_MAX_ABS = 2;
+
 export function readAuxFile(bytes: Uint8Array, expected?: readonly LidbLayerSpec[]): AuxBases {
   const fail = (code: ConstructorParameters<typeof LidbFileError>[0], msg: string): never => {
     throw new LidbFileError(code, `aux file: ${msg}`);
@@ -154,7 +161,8 @@ export function readAuxFile(bytes: Uint8Array, expected?: readonly LidbLayerSpec
       if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols) fail('bad-shape', `${r.name}.${suffix} is ${JSON.stringify(t.shape)}, expected [${rows}, ${cols}]`);
       if (t.dtype !== 'F32' && t.dtype !== 'F16') fail('bad-dtype', `${r.name}.${suffix} is ${t.dtype}, expected F32 or F16`);
       const v = toFloat32(t);
-      if (!v.every(Number.isFinite)) fail('non-finite', `${r.name}.${suffix} holds NaN or infinity`);
+      const bad = outOfRangeMessage(`${r.name}.${suffix}`, v, AUX_MAX_ABS, 'the bases are orthonormal, so no entry exceeds 1');
+      if (bad) fail('non-finite', bad);
       return v;
     };
     bases.set(r.name, { ...r, dAux: get('d_aux', r.nIn, r.a), uAux: get('u_aux', r.b, r.nOut) });

@@ -2,14 +2,22 @@
 // `<path>.up` = U_train [r, b]; the metadata ties it to the pack (id and sha256 of the aux bases
 // it was trained against) so loading it into another pack fails with a reason instead of
 // silently producing noise.
-import { readSafetensors, writeSafetensors, type RawTensor } from '../safetensors';
+import { readSafetensors, writeSafetensors, type RawTensor, type SafetensorsLimits } from '../safetensors';
 import { encodeFloats, toFloat32 } from '../safetensors/decode';
 import { isJsonObject, parseStrictJson, type JsonObject } from '../safetensors/json';
 import { LidbFileError, rethrowSafetensors, type LidbFileErrorCode } from './errors';
+import { outOfRangeMessage } from './finite';
 import { auxDims, type LidbLayerSpec } from './layers';
 import type { Lidb, LidbLayerWeights } from './lidb';
 
 export const LIDB_FORMAT = 'hyperbooth-lidb/1';
+
+/**
+ * A slot is aux (|entry| ≤ AUX_MAX_ABS = 2) times D_train or U_train, summed over at most
+ * 65536 terms (MANIFEST_LIMITS.layerWidth): with |value| ≤ 1e30 it stays below 1.4e35, inside
+ * float32's 3.4e38, so a LiDB that reads is a LiDB whose slots are finite.
+ */
+export const LIDB_MAX_ABS = 1e30;
 
 export interface LidbMeta {
   packId: string;
@@ -145,15 +153,33 @@ export function checkPackBinding(md: Record<string, string>, expected: Omit<Lidb
   return parseMeta(md);
 }
 
+/** Header bytes one layer can take: two tensor entries and its a and b in the metadata, generously. */
+const HEADER_BYTES_PER_LAYER = (name: string) => 2 * (name.length + 120) + 2 * (name.length + 24);
+/** trigger, name, fine_tune settings, pack id, sha256 and the rest of the metadata */
+const HEADER_BYTES_METADATA = 64 * 1024;
+
+/**
+ * What a LiDB for these layers can hold: two tensors per layer and a header of about the size
+ * its entries need, both with a margin (×2 header, +16 tensors) so a LiDB with an odd layer
+ * still reports which layer is wrong. A 35 MB header for a 128-layer pack is refused unparsed.
+ */
+export function lidbLimits(layers: readonly LidbLayerSpec[]): SafetensorsLimits {
+  const perLayer = layers.reduce((sum, l) => sum + HEADER_BYTES_PER_LAYER(l.name), 0);
+  return {
+    maxHeaderBytes: 2 * perLayer + HEADER_BYTES_METADATA,
+    maxTensors: 2 * layers.length + 16,
+    what: `a LiDB for this pack's ${layers.length} layers`,
+  };
+}
+
 function readMatrix(t: RawTensor, rows: number, cols: number, what: string): Float32Array {
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') fail('bad-dtype', `${t.name} is ${t.dtype}; LiDB tensors are F32, F16 or BF16`);
   if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols) {
     fail('bad-shape', `${t.name} is ${JSON.stringify(t.shape)}, expected [${rows}, ${cols}] (${what})`);
   }
   const v = toFloat32(t);
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) fail('non-finite', `${t.name} holds ${v[i]} at index ${i}`);
-  }
+  const bad = outOfRangeMessage(t.name, v, LIDB_MAX_ABS, 'its slot (aux bases × this) would overflow float32');
+  if (bad) fail('non-finite', bad);
   return v;
 }
 
@@ -162,7 +188,8 @@ function readMatrix(t: RawTensor, rows: number, cols: number, what: string): Flo
  * (sha256), exactly the pack's layers with its a and b, one rank throughout, finite values.
  */
 export function readLidbFile(bytes: Uint8Array, expected: LidbExpectation): { lidb: Lidb; meta: LidbFileMeta } {
-  const file = rethrowSafetensors('LiDB file', (c, m, cause) => new LidbFileError(c, m, { cause }), () => readSafetensors(bytes));
+  const limits = lidbLimits(expected.layers);
+  const file = rethrowSafetensors('LiDB file', (c, m, cause) => new LidbFileError(c, m, { cause }), () => readSafetensors(bytes, limits));
   const md = file.metadata;
   if (md.format !== LIDB_FORMAT) {
     fail('wrong-format', md.format === undefined

@@ -8,6 +8,7 @@ import type { LoraLayer } from '../packs/manifest';
 import { readSafetensors, writeSafetensors, type RawTensor, type TensorToWrite } from '../safetensors';
 import { elementCount, encodeFloats, toFloat32 } from '../safetensors/decode';
 import { LoraFileError, rethrowSafetensors, type LoraFileErrorCode } from './errors';
+import { outOfRangeMessage } from './finite';
 import { LIDB_FORMAT } from './file';
 import type { AuxBases } from './aux';
 import type { Lidb } from './lidb';
@@ -195,6 +196,9 @@ export function importLora(bytes: Uint8Array, layers: readonly LoraLayer[], opts
     const scale = (alpha / rank) * strength;
     const slotDown = transpose(downW, rank, l.nIn);
     for (let i = 0; i < slotDown.length; i++) slotDown[i] *= scale;
+    // alpha 3e38 or a large strength overflows float32 here, though every stored value is finite
+    const overflow = outOfRangeMessage(`${down.name} × alpha/rank ${alpha}/${rank}${strength !== 1 ? ` × strength ${strength}` : ''}`, slotDown);
+    if (overflow) fail('non-finite', overflow);
     slots.set(l.name, { rank, down: slotDown, up: transpose(upW, l.nOut, rank) });
   }
 
@@ -221,7 +225,8 @@ export function importLora(bytes: Uint8Array, layers: readonly LoraLayer[], opts
 function floats(t: RawTensor, fail: (code: LoraFileErrorCode, msg: string) => never): Float32Array {
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && t.dtype !== 'F64') fail('bad-dtype', `${t.name} is ${t.dtype}, expected a float type`);
   const v = toFloat32(t);
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) fail('non-finite', `${t.name} holds ${v[i]} at index ${i}`);
+  const bad = outOfRangeMessage(t.name, v);
+  if (bad) fail('non-finite', bad);
   return v;
 }
 

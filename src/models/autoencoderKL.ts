@@ -3,7 +3,7 @@
 // the decoder graph starts at post_quant_conv. Scaling by 0.18215 and clamping stay in the pipeline.
 import { GraphBuilder } from '../onnx';
 import { WeightInit } from './init';
-import { Net, attentionCore, conv2d, fromTokens, groupNorm, linear, silu, toTokens, upsampleNearest2x } from './layers';
+import { Net, attentionCore, conv2d, fromTokens, groupNorm, linear, silu, toTokens, upsampleNearest2x, type WeightSource } from './layers';
 import type { BuiltGraph } from './clipTextModel';
 
 export interface VaeConfig {
@@ -47,9 +47,9 @@ function midBlock(n: Net, cfg: VaeConfig, x: string, channels: number, size: num
   });
 }
 
-export function buildVaeEncoder(cfg: VaeConfig, opts: { seed: number }): BuiltGraph {
+export function buildVaeEncoder(cfg: VaeConfig, opts: { seed: number; weights?: WeightSource }): BuiltGraph {
   const b = new GraphBuilder('vae_encoder');
-  const n = new Net(b, new WeightInit(opts.seed), false);
+  const n = new Net(b, new WeightInit(opts.seed), false, opts.weights);
   const ch = cfg.blockOutChannels;
   const sample = b.input('sample', 'float32', ['batch', cfg.imageChannels, cfg.imageSize, cfg.imageSize]);
   let size = cfg.imageSize;
@@ -79,9 +79,9 @@ export function buildVaeEncoder(cfg: VaeConfig, opts: { seed: number }): BuiltGr
   return { builder: b, slots: [] };
 }
 
-export function buildVaeDecoder(cfg: VaeConfig, opts: { seed: number }): BuiltGraph {
+export function buildVaeDecoder(cfg: VaeConfig, opts: { seed: number; weights?: WeightSource }): BuiltGraph {
   const b = new GraphBuilder('vae_decoder');
-  const n = new Net(b, new WeightInit(opts.seed), false);
+  const n = new Net(b, new WeightInit(opts.seed), false, opts.weights);
   const rev = [...cfg.blockOutChannels].reverse();
   let size = cfg.imageSize / 2 ** (rev.length - 1);
   const latent = b.input('latent_sample', 'float32', ['batch', cfg.latentChannels, size, size]);

@@ -3,7 +3,7 @@
 // is the hidden state at the first EOS token, as CLIP computes it.
 import { GraphBuilder } from '../onnx';
 import { WeightInit } from './init';
-import { Net, attentionCore, layerNorm, linear, quickGelu, type LoraSlot } from './layers';
+import { Net, attentionCore, layerNorm, linear, quickGelu, type LoraSlot, type WeightSource } from './layers';
 
 export interface ClipTextConfig {
   vocabSize: number;
@@ -14,19 +14,27 @@ export interface ClipTextConfig {
   heads: number;
   eosTokenId: number;
   layerNormEps: number;
+  /**
+   * The causal mask's value above the diagonal; default float32's lowest, as CLIP builds it.
+   * Packs that may store weights in float16 give float16's lowest (-65504): after softmax both
+   * are exactly 0 in float32 and float16.
+   */
+  maskFill?: number;
 }
 
 export interface BuildOptions {
   seed: number;
   /** add a LoRA slot (graph inputs) to every q/k/v/out projection; default true */
   loraSlots?: boolean;
+  /** the parameters from a checkpoint instead of the seeded init */
+  weights?: WeightSource;
 }
 
 export interface BuiltGraph { builder: GraphBuilder; slots: LoraSlot[] }
 
 export function buildClipTextModel(cfg: ClipTextConfig, opts: BuildOptions): BuiltGraph {
   const b = new GraphBuilder('text_encoder');
-  const n = new Net(b, new WeightInit(opts.seed), opts.loraSlots ?? true);
+  const n = new Net(b, new WeightInit(opts.seed), opts.loraSlots ?? true, opts.weights);
   const D = cfg.hiddenSize;
   const T = cfg.maxLength;
   if (D % cfg.heads !== 0) throw new Error(`hidden size ${D} does not split into ${cfg.heads} heads`);
@@ -35,9 +43,9 @@ export function buildClipTextModel(cfg: ClipTextConfig, opts: BuildOptions): Bui
 
   const last = n.scope('text_model', () => {
     let h = n.scope('embeddings', () => {
-      const tok = n.scope('token_embedding', () => b.op1('Gather', [b.param('weight', n.init.normal(cfg.vocabSize * D, 1), [cfg.vocabSize, D]), ids]));
+      const tok = n.scope('token_embedding', () => b.op1('Gather', [n.param('weight', [cfg.vocabSize, D], () => n.init.normal(cfg.vocabSize * D, 1)), ids]));
       const pos = n.scope('position_embedding', () => {
-        const table = b.param('weight', n.init.normal(T * D, 0.5), [T, D]);
+        const table = n.param('weight', [T, D], () => n.init.normal(T * D, 0.5));
         const positionIds = b.constant(BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
         return b.op1('Gather', [table, positionIds]);
       });
@@ -46,7 +54,8 @@ export function buildClipTextModel(cfg: ClipTextConfig, opts: BuildOptions): Bui
 
     // causal mask: position i attends to j ≤ i (float min above the diagonal, as CLIP builds it)
     const maskData = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) maskData[i * T + j] = -3.4028234663852886e38;
+    const fill = cfg.maskFill ?? -3.4028234663852886e38;
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) maskData[i * T + j] = fill;
     const mask = b.constant(maskData, [1, 1, T, T]);
 
     n.scope('encoder', () => {

@@ -48,10 +48,9 @@
 import { GraphBuilder } from '../onnx';
 import { auxDims, type LidbLayerSpec } from '../lidb/layers';
 import type { TypedArray } from '../onnx/dtype';
+import { HYPERNET_IO } from '../packs/graphIO';
 import { WeightInit } from './init';
 import { Net, attentionCore, conv2d, geluErf, layerNorm, linear, toTokens } from './layers';
-
-export const HYPERNET_IO = { input: 'pixel_values', down: 'lidb_down', up: 'lidb_up' } as const;
 
 /** CLIP's image normalization: the mean/std the ViT encoders HyperDreamBooth re-implementations start from were trained with. */
 export const CLIP_NORMALIZE = {

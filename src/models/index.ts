@@ -10,5 +10,5 @@ export type { VaeConfig } from './autoencoderKL';
 export { LORA_RANK_DIM, type LoraSlot } from './layers';
 export { Prng, WeightInit } from './init';
 export { promptWords, TINY_TRIGGER } from './promptWords';
-export { buildHypernet, HYPERNET_IO, CLIP_NORMALIZE, TINY_HYPERNET } from './hypernet';
+export { buildHypernet, CLIP_NORMALIZE, TINY_HYPERNET } from './hypernet';
 export type { HypernetConfig, BuiltHypernet } from './hypernet';

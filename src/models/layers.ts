@@ -1,7 +1,7 @@
 // The torch modules the Stable Diffusion graphs are made of, written as the node patterns
 // torch.onnx / the diffusers export emit for them, so passes written against these graphs
 // (LoRA lookup, autodiff, fp16) meet the same structure a real SD1.5 export has.
-import { GraphBuilder, float } from '../onnx';
+import { GraphBuilder, float, type TensorProto } from '../onnx';
 import { WeightInit } from './init';
 
 /** One LoRA-able projection: its diffusers module path and its size (y = x·W, W is [nIn, nOut]). */
@@ -10,12 +10,31 @@ export interface LoraSlot { name: string; nIn: number; nOut: number }
 /** The free dimension every slot input shares, so one graph serves any LoRA rank. */
 export const LORA_RANK_DIM = 'lora_rank';
 
+/**
+ * How a checkpoint stores a parameter against the builder's `dims`: 'same' (same element order;
+ * trailing 1s may differ, e.g. GroupNorm's [C] for [C, 1, 1]) or 'transposed' (a torch Linear's
+ * [out, in] — or a 1×1 conv's [out, in, 1, 1] — for the builder's [in, out]).
+ */
+export type WeightLayout = 'same' | 'transposed';
+
+/** Where parameters come from when not from the seeded init: a checkpoint, by diffusers module path. */
+export interface WeightSource {
+  tensor(name: string, dims: number[], layout: WeightLayout): TensorProto;
+}
+
 /** What every builder needs: the graph, the seeded weights, and whether projections get slots. */
 export class Net {
   readonly slots: LoraSlot[] = [];
-  constructor(readonly b: GraphBuilder, readonly init: WeightInit, readonly loraSlots: boolean) {}
+  constructor(readonly b: GraphBuilder, readonly init: WeightInit, readonly loraSlots: boolean, readonly weights?: WeightSource) {}
 
   scope<T>(name: string, fn: () => T): T { return this.b.scope(name, fn); }
+
+  /** A parameter of the current module: from `weights` when given, else `random()` (called in the same order either way). */
+  param(leaf: string, dims: number[], random: () => Float32Array, layout: WeightLayout = 'same'): string {
+    const w = this.weights;
+    if (!w) return this.b.param(leaf, random(), dims);
+    return this.b.paramTensor(leaf, (name) => w.tensor(name, dims, layout));
+  }
 }
 
 export function silu(n: Net, x: string): string {
@@ -46,8 +65,8 @@ export function layerNorm(n: Net, name: string, x: string, dim: number, eps = 1e
     const v = b.op1('ReduceMean', [b.op1('Pow', [d, b.scalar(2)])], { axes: [-1], keepdims: 1 });
     const std = b.op1('Sqrt', [b.op1('Add', [v, b.scalar(eps)])]);
     const y = b.op1('Div', [d, std]);
-    const g = b.param('weight', init.ones(dim), [dim]);
-    const beta = b.param('bias', init.zeros(dim), [dim]);
+    const g = n.param('weight', [dim], () => init.ones(dim));
+    const beta = n.param('bias', [dim], () => init.zeros(dim));
     return b.op1('Add', [b.op1('Mul', [y, g]), beta]);
   });
 }
@@ -60,8 +79,8 @@ export function groupNorm(n: Net, name: string, x: string, channels: number, gro
     const grouped = b.op1('Reshape', [x, b.ints([0, groups, -1])]);
     const normed = b.op1('InstanceNormalization', [grouped, b.constant(init.ones(groups), [groups]), b.constant(init.zeros(groups), [groups])], { epsilon: eps });
     const back = b.op1('Reshape', [normed, b.op1('Shape', [x])]);
-    const g = b.param('weight', init.ones(channels), [channels, 1, 1]);
-    const beta = b.param('bias', init.zeros(channels), [channels, 1, 1]);
+    const g = n.param('weight', [channels, 1, 1], () => init.ones(channels));
+    const beta = n.param('bias', [channels, 1, 1], () => init.zeros(channels));
     return b.op1('Add', [b.op1('Mul', [back, g]), beta]);
   });
 }
@@ -75,8 +94,8 @@ export function conv2d(n: Net, name: string, x: string, cin: number, cout: numbe
   const pads = opts.pads ?? [p, p, p, p];
   const s = opts.stride ?? 1;
   return n.scope(name, () => {
-    const w = b.param('weight', init.fanIn(cout * cin * k * k, cin * k * k), [cout, cin, k, k]);
-    const bias = b.param('bias', init.bias(cout), [cout]);
+    const w = n.param('weight', [cout, cin, k, k], () => init.fanIn(cout * cin * k * k, cin * k * k));
+    const bias = n.param('bias', [cout], () => init.bias(cout));
     // kernel_shape written out: onnxruntime-web's WebGPU Conv needs it
     return b.op1('Conv', [x, w, bias], { dilations: [1, 1], group: 1, kernel_shape: [k, k], pads, strides: [s, s] });
   });
@@ -86,8 +105,8 @@ export function conv2d(n: Net, name: string, x: string, cin: number, cout: numbe
 export function gemm(n: Net, name: string, x: string, nIn: number, nOut: number): string {
   const { b, init } = n;
   return n.scope(name, () => {
-    const w = b.param('weight', init.fanIn(nOut * nIn, nIn), [nOut, nIn]);
-    const bias = b.param('bias', init.bias(nOut), [nOut]);
+    const w = n.param('weight', [nOut, nIn], () => init.fanIn(nOut * nIn, nIn));
+    const bias = n.param('bias', [nOut], () => init.bias(nOut));
     return b.op1('Gemm', [x, w, bias], { alpha: float(1), beta: float(1), transB: 1 });
   });
 }
@@ -105,7 +124,7 @@ export function linear(n: Net, name: string, x: string, nIn: number, nOut: numbe
   const { b, init } = n;
   return n.scope(name, () => {
     // stored in ONNX orientation [in, out] (the export's transposed copy of torch's [out, in])
-    const w = b.param('weight', init.fanIn(nIn * nOut, nIn), [nIn, nOut]);
+    const w = n.param('weight', [nIn, nOut], () => init.fanIn(nIn * nOut, nIn), 'transposed');
     let y = b.op1('MatMul', [x, w]);
     if (opts.lora) {
       const path = b.modulePath;
@@ -121,7 +140,7 @@ export function linear(n: Net, name: string, x: string, nIn: number, nOut: numbe
         });
       }
     }
-    if (opts.bias ?? true) y = b.op1('Add', [y, b.param('bias', init.bias(nOut), [nOut])]);
+    if (opts.bias ?? true) y = b.op1('Add', [y, n.param('bias', [nOut], () => init.bias(nOut))]);
     return y;
   });
 }

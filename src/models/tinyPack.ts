@@ -174,6 +174,8 @@ export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
     version: '1.0.0',
     name: 'Tiny (random weights)',
     description: "Random-weight miniature of SD1.5's architecture",
+    // trained on the dataset's whole 64×64 portraits, not face close-ups
+    crop: 'portrait',
     image: { width: TINY_VAE.imageSize, height: TINY_VAE.imageSize },
     latent: { channels: TINY_UNET.inChannels, width: latentSize, height: latentSize, scale: 0.18215 },
     schedule: { numTrainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012, betaSchedule: 'scaled_linear', predictionType: 'epsilon' },

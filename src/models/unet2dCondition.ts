@@ -16,7 +16,12 @@ export interface UNetConfig {
   layersPerBlock: number;
   crossAttentionDim: number;
   textLength: number;
+  /** per-head width, when the head count follows the width (the tiny pack) */
   attentionHeadDim: number;
+  /** a fixed head count instead (SD1.x: 8 at every width); the head width is then channels / heads */
+  attentionHeads?: number;
+  /** which levels (down order; up blocks mirror them) have cross-attention transformers; default all (SD1.5: all but the last) */
+  crossAttentionLevels?: boolean[];
   normGroups: number;
   /** ResnetBlock2D GroupNorm epsilon */
   resnetEps: number;
@@ -44,14 +49,15 @@ function resnetBlock(c: Ctx, name: string, x: string, cin: number, cout: number)
 
 function attention(c: Ctx, name: string, x: string, dim: number, context: string | null): string {
   const { n, cfg } = c;
-  const heads = dim / cfg.attentionHeadDim;
+  const heads = cfg.attentionHeads ?? dim / cfg.attentionHeadDim;
+  const headDim = dim / heads;
   const kvDim = context ? cfg.crossAttentionDim : dim;
   const kvIn = context ?? x;
   return n.scope(name, () => {
     const q = linear(n, 'to_q', x, dim, dim, { bias: false, lora: true });
     const k = linear(n, 'to_k', kvIn, kvDim, dim, { bias: false, lora: true });
     const v = linear(n, 'to_v', kvIn, kvDim, dim, { bias: false, lora: true });
-    return linear(n, 'to_out.0', attentionCore(n, q, k, v, heads, cfg.attentionHeadDim), dim, dim, { lora: true });
+    return linear(n, 'to_out.0', attentionCore(n, q, k, v, heads, headDim), dim, dim, { lora: true });
   });
 }
 
@@ -102,11 +108,14 @@ function timeProjection(n: Net, t: string, dim: number): string {
 
 export function buildUNet(cfg: UNetConfig, opts: BuildOptions): BuiltGraph {
   const b = new GraphBuilder('unet');
-  const n = new Net(b, new WeightInit(opts.seed), opts.loraSlots ?? true);
+  const n = new Net(b, new WeightInit(opts.seed), opts.loraSlots ?? true, opts.weights);
   const ch = cfg.blockOutChannels;
   const L = cfg.layersPerBlock;
+  const hasAttention = (level: number) => cfg.crossAttentionLevels?.[level] ?? true;
+  if (cfg.crossAttentionLevels && cfg.crossAttentionLevels.length !== ch.length) throw new Error(`crossAttentionLevels has ${cfg.crossAttentionLevels.length} entries for ${ch.length} levels`);
   for (const c of ch) {
-    if (c % cfg.attentionHeadDim !== 0) throw new Error(`${c} channels do not split into heads of ${cfg.attentionHeadDim}`);
+    const split = cfg.attentionHeads ?? c / cfg.attentionHeadDim;
+    if (!Number.isInteger(split) || c % split !== 0) throw new Error(`${c} channels do not split into ${cfg.attentionHeads ? `${cfg.attentionHeads} heads` : `heads of ${cfg.attentionHeadDim}`}`);
   }
   if (cfg.sampleSize % 2 ** (ch.length - 1) !== 0) throw new Error(`sample size ${cfg.sampleSize} cannot be halved ${ch.length - 1} times`);
 
@@ -132,7 +141,7 @@ export function buildUNet(cfg: UNetConfig, opts: BuildOptions): BuiltGraph {
       let cin = i === 0 ? ch[0] : ch[i - 1];
       for (let j = 0; j < L; j++) {
         h = resnetBlock(c, `resnets.${j}`, h, cin, out);
-        h = transformer2d(c, `attentions.${j}`, h, out, size);
+        if (hasAttention(i)) h = transformer2d(c, `attentions.${j}`, h, out, size);
         skips.push({ value: h, channels: out });
         cin = out;
       }
@@ -161,7 +170,7 @@ export function buildUNet(cfg: UNetConfig, opts: BuildOptions): BuiltGraph {
         const cin = (j === 0 ? prev : out) + skip.channels;
         const joined = b.op1('Concat', [h, skip.value], { axis: 1 });
         h = resnetBlock(c, `resnets.${j}`, joined, cin, out);
-        h = transformer2d(c, `attentions.${j}`, h, out, size);
+        if (hasAttention(rev.length - 1 - i)) h = transformer2d(c, `attentions.${j}`, h, out, size);
       }
       if (!isFinal) {
         h = n.scope('upsamplers.0', () => conv2d(n, 'conv', upsampleNearest2x(n, h), out, out));

@@ -99,6 +99,13 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A named parameter whose initializer is made elsewhere (e.g. pointing at a checkpoint's bytes). */
+  paramTensor(leaf: string, make: (name: string) => TensorProto): string {
+    const name = this.unique(this.modulePath ? `${this.modulePath}.${leaf}` : leaf);
+    this.initializers.push({ ...make(name), name });
+    return name;
+  }
+
   /** An anonymous constant initializer (shapes, axes, scalars). */
   constant(data: TypedArray, dims: number[]): string {
     const name = this.unique(`onnx::Constant_${this.constCount++}`);

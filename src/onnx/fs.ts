@@ -1,5 +1,6 @@
 // Node-only file helpers (the browser gets bytes from src/packs instead).
-import { readFileSync, writeFileSync, openSync, readSync, closeSync, mkdirSync, fstatSync } from 'node:fs';
+import { readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { writeFileAtomic } from '../files/atomicWrite';
 import { dirname, join, basename } from 'node:path';
 import { decodeModel, encodeModel, encodeModelWithExternalData } from './model';
 import type { ModelProto } from './proto';
@@ -32,14 +33,14 @@ export function loadModelFile(path: string): { model: ModelProto; readExternal: 
 
 /** Writes `path` and, if `externalThresholdBytes` is given, `<name>.data` beside it. */
 export function saveModelFile(path: string, model: ModelProto, externalThresholdBytes?: number): string[] {
-  mkdirSync(dirname(path), { recursive: true });
   if (externalThresholdBytes === undefined) {
-    writeFileSync(path, encodeModel(model));
+    writeFileAtomic(path, encodeModel(model));
     return [path];
   }
   const location = `${basename(path)}.data`;
   const { model: bytes, data } = encodeModelWithExternalData(model, { location, thresholdBytes: externalThresholdBytes });
-  writeFileSync(path, bytes);
-  writeFileSync(join(dirname(path), location), data);
+  // the data first: a model is never left pointing at external data that is not there yet
+  writeFileAtomic(join(dirname(path), location), data);
+  writeFileAtomic(path, bytes);
   return [path, join(dirname(path), location)];
 }

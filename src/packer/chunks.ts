@@ -2,13 +2,11 @@
 // of at most `chunkBytes` each (a browser reads each file into one ArrayBuffer, which cannot
 // exceed 2 GB), never splitting a tensor, hashing as it writes. Only one tensor is in memory
 // at a time, so converting SD1.5's 3.4 GB UNet needs little more memory than its largest tensor.
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { externalLocation, onnx, tensorDims, type ExternalDataReader, type ModelProto, type TensorProto } from '../onnx';
+import { externalLocation, onnx, tensorDims, type ModelProto, type TensorProto } from '../onnx';
 import type { PackFile } from '../packs/manifest';
 import { float32BytesToFloat16 } from './fp16';
 import { PackInputError } from './errors';
+import type { IncrementalHash, PackSink, SinkFile } from './sink';
 
 export const DEFAULT_CHUNK_BYTES = 512 * 1024 * 1024;
 /** Browsers cap one ArrayBuffer at 2 GB (and some at less): chunks stay well below. */
@@ -17,17 +15,16 @@ export const MAX_CHUNK_BYTES = 1536 * 1024 * 1024;
 export const EXTERNAL_THRESHOLD_BYTES = 1024;
 const ALIGN = 64;
 
-interface OpenChunk { index: number; fd: number; size: number; hash: Hash }
+interface OpenChunk { index: number; file: SinkFile; size: number; hash: IncrementalHash }
 
-/** Appends tensors to `<dir>/<prefix>.<n>.bin`, starting a new file when the next tensor would not fit. */
+/** Appends tensors to `<folder>/<prefix>.<n>.bin` in the sink, starting a new file when the next tensor would not fit. */
 export class ChunkWriter {
   private current: OpenChunk | null = null;
   private readonly done: PackFile[] = [];
 
-  /** `folder` is the pack-relative folder (e.g. `unet`), `absDir` where it is on disk */
-  constructor(private readonly absDir: string, private readonly folder: string, private readonly chunkBytes: number, private readonly prefix = 'weights') {
+  /** `folder` is the pack-relative folder (e.g. `unet`) */
+  constructor(private readonly sink: PackSink, private readonly folder: string, private readonly chunkBytes: number, private readonly prefix = 'weights') {
     if (!(chunkBytes >= ALIGN) || chunkBytes > MAX_CHUNK_BYTES) throw new PackInputError('options', `chunk size ${chunkBytes} bytes: give between ${ALIGN} bytes and ${MAX_CHUNK_BYTES / 2 ** 20} MB`);
-    mkdirSync(absDir, { recursive: true });
   }
 
   private fileName(index: number): string { return `${this.prefix}.${index}.bin`; }
@@ -45,7 +42,7 @@ export class ChunkWriter {
     }
     if (!c) {
       const index = this.done.length;
-      c = this.current = { index, fd: openSync(join(this.absDir, this.fileName(index)), 'w'), size: 0, hash: createHash('sha256') };
+      c = this.current = { index, file: this.sink.openFile(`${this.folder}/${this.fileName(index)}`), size: 0, hash: this.sink.sha256() };
     }
     const padNow = (ALIGN - (c.size % ALIGN)) % ALIGN;
     if (padNow) this.write(c, new Uint8Array(padNow));
@@ -55,8 +52,7 @@ export class ChunkWriter {
   }
 
   private write(c: OpenChunk, bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.byteLength) done += writeSync(c.fd, bytes, done, bytes.byteLength - done);
+    c.file.write(bytes);
     c.hash.update(bytes);
     c.size += bytes.byteLength;
   }
@@ -64,8 +60,8 @@ export class ChunkWriter {
   private close(): void {
     const c = this.current;
     if (!c) return;
-    closeSync(c.fd);
-    this.done.push({ path: `${this.folder}/${this.fileName(c.index)}`, size: c.size, sha256: c.hash.digest('hex') });
+    c.file.close();
+    this.done.push({ path: `${this.folder}/${this.fileName(c.index)}`, size: c.size, sha256: c.hash.hex() });
     this.current = null;
   }
 
@@ -77,14 +73,21 @@ export class ChunkWriter {
 
   /** Closes without listing (after an error; the staging folder is removed anyway). */
   abort(): void {
-    if (this.current) closeSync(this.current.fd);
+    if (this.current) this.current.file.close();
     this.current = null;
   }
 }
 
+/** Reads an external tensor's bytes: synchronously from an export's files, or asynchronously (a checkpoint streamed from a File). */
+export type WeightReader = (location: string, offset: number, length: number | undefined) => Uint8Array | Promise<Uint8Array>;
+
 export interface ExternalizeOptions {
-  /** the export graph's reader for tensors that are still external there */
-  readSource: ExternalDataReader;
+  /** the source graph's reader for tensors that are still external there */
+  readSource: WeightReader;
+  /** checked between tensors */
+  signal?: AbortSignal;
+  /** after each external source tensor is copied, with the bytes read from the source */
+  onTensor?: (name: string, bytes: number) => void;
   /** float16 initializers whose source bytes are float32 (from storeWeightsAsFp16) */
   toFloat16?: ReadonlySet<string>;
   thresholdBytes?: number;
@@ -102,7 +105,7 @@ export interface Externalized {
  * same name (the train graphs share them) at the same bytes. Tensors are rewritten in place:
  * the models are the packer's working copies.
  */
-export function externalizeWeights(models: readonly ModelProto[], writer: ChunkWriter, opts: ExternalizeOptions): Externalized {
+export async function externalizeWeights(models: readonly ModelProto[], writer: ChunkWriter, opts: ExternalizeOptions): Promise<Externalized> {
   const threshold = opts.thresholdBytes ?? EXTERNAL_THRESHOLD_BYTES;
   const placed = new Map<string, { location: string; offset: number; length: number; dims: number[]; dataType: number }>();
   let bytes = 0;
@@ -112,12 +115,15 @@ export function externalizeWeights(models: readonly ModelProto[], writer: ChunkW
       const inline = t.rawData ?? new Uint8Array(0);
       if (!ext && inline.byteLength < threshold) continue;
       if (placed.has(t.name!)) throw new Error(`initializer ${t.name} is listed twice`);
-      let data = ext ? opts.readSource(ext.location, ext.offset, ext.length) : inline;
+      opts.signal?.throwIfAborted();
+      let data = ext ? await opts.readSource(ext.location, ext.offset, ext.length) : inline;
+      const readBytes = ext ? data.byteLength : 0;
       if (opts.toFloat16?.has(t.name!)) data = float32BytesToFloat16(data, t.name!);
       const at = writer.add(t.name!, data);
       placed.set(t.name!, { ...at, dims: tensorDims(t), dataType: t.dataType ?? 0 });
       pointAt(t, at);
       bytes += data.byteLength;
+      if (readBytes) opts.onTensor?.(t.name!, readBytes);
     }
   } catch (e) {
     writer.abort();

@@ -12,8 +12,12 @@ export type PackErrorKind =
   | 'layer-count'
   /** the --hypernet graph breaks the I/O contract of src/models/hypernet.ts */
   | 'hypernet'
+  /** an external-data entry points outside the export, or at bytes its file does not have */
+  | 'external-data'
   /** the options contradict each other or the export */
-  | 'options';
+  | 'options'
+  /** a .safetensors checkpoint or diffusers folder is refused (src/checkpoint/errors.ts says why) */
+  | 'checkpoint';
 
 export class PackInputError extends Error {
   constructor(readonly kind: PackErrorKind, message: string) {

@@ -2,11 +2,12 @@
 // and the pack it goes into (one row per LoRA layer of the pack, rows aMax/bMax wide), then
 // it is copied in as hypernet/model.onnx.
 import { readFileSync } from 'node:fs';
-import { decodeModel, encodeModel, externalLocation, inlineExternalData, opsetVersion, valueType, type ModelProto } from '../onnx';
-import { fileExternalReader } from '../onnx/fs';
+import { dirname } from 'node:path';
+import { decodeModel, encodeModel, inlineExternalData, opsetVersion, valueType, type ModelProto } from '../onnx';
 import { inferShapes } from '../autodiff/shapes';
-import { HYPERNET_IO } from '../models/hypernet';
+import { HYPERNET_IO } from '../packs/graphIO';
 import { PackInputError } from './errors';
+import { confinedExternalFiles, externalLocationOf } from './externalData';
 import { checkPlainExport, declaredShape } from './inspect';
 
 export interface HypernetCheck {
@@ -26,7 +27,9 @@ export function loadHypernet(path: string): ModelProto {
   } catch (e) {
     return fail(`${path}: ${(e as Error).message}`);
   }
-  if ((model.graph?.initializer ?? []).some((t) => externalLocation(t))) model = inlineExternalData(model, fileExternalReader(path));
+  if ((model.graph?.initializer ?? []).some((t) => externalLocationOf(t, path))) {
+    model = inlineExternalData(model, confinedExternalFiles(path, dirname(path), `--hypernet ${path}`).read);
+  }
   return model;
 }
 

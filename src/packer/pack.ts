@@ -5,9 +5,9 @@
 // time and weights copied one tensor at a time, into a staging folder that replaces --out
 // only when everything succeeded.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { encodeModel, onnx, tensorDims, type ModelProto } from '../onnx';
+import { encodeModel, onnx, tensorDims, type ExternalDataReader, type ModelProto } from '../onnx';
 import { convertToFloat16 } from '../onnx/toFloat16';
 import { buildTextEncoderGradModel, buildUnetTrainModel } from '../finetune/trainGraphs';
 import { tokenizerFromVocabMerges, type ClipTokenizerJson } from '../diffusion/tokenizerBuild';
@@ -17,15 +17,17 @@ import { makeAuxBases, writeAuxFile } from '../lidb/aux';
 import { CLIP_NORMALIZE } from '../models/hypernet';
 import { PACK_FORMAT, validateManifest, type LoraLayer, type PackFile, type PackManifest, type PackModel, type PackPrecision } from '../packs/manifest';
 import { manifestBytes } from '../packs/writePack';
-import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights } from './chunks';
+import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights, type WeightReader } from './chunks';
 import { PackInputError } from './errors';
 import { storeWeightsAsFp16 } from './fp16';
+import { folderSink } from './folderSink';
+import { putFile, type PackSink } from './sink';
 import { declareOutput, keepOutputs, pinInputDims, renameValue } from './graphEdit';
 import { checkHypernet, loadHypernet } from './hypernet';
 import { checkPlainExport, inspectTextEncoder, inspectUnet, relaxTimestepBatch, vaeMomentsValue, vaeScaleFactor, type TextFacts, type UnetFacts } from './inspect';
 import { addLoraSlots, checkLayerCount, hasSd15Dimensions, type CountCheck } from './layers';
 import { locateExport, readJsonFile, type ExportParts, type GraphPart } from './layout';
-import { loadSourceGraph, type SourceGraph } from './source';
+import { loadSourceGraph } from './source';
 import { opsLackingOnWebgpu } from './webgpuOps';
 
 /** Seed of the aux bases unless --aux-seed says otherwise: packs of the same base model then share bases. */
@@ -61,6 +63,8 @@ export interface PackOptions {
   recompute?: boolean;
   /** progress lines */
   log?: (line: string) => void;
+  /** stops the conversion between tensors (the staging folder is removed) */
+  signal?: AbortSignal;
 }
 
 /** How the weights were converted; written to manifest.json as "conversion" (the app ignores it). */
@@ -80,6 +84,22 @@ export interface PackConversion {
   timestepRelaxed?: boolean;
   /** the UNet train graph recomputes block activations in its backward pass */
   recompute?: 'auto';
+  /** a .safetensors checkpoint or diffusers folder: what was read and how */
+  checkpoint?: CheckpointConversion;
+}
+
+/** What `hyperbooth pack --from model.safetensors` read (src/checkpoint), for the manifest and the summary. */
+export interface CheckpointConversion {
+  layout: 'single-file' | 'diffusers';
+  /** tensor dtypes in the file(s), with counts; all converted to float32 as read */
+  dtypes: Record<string, number>;
+  /** where the noise schedule came from */
+  schedule: string;
+  tokenizer: string;
+  /** keys read besides the weights (e.g. betas) */
+  used: string[];
+  /** keys ignored (schedule buffers not needed, model_ema.*, position_ids, …) */
+  ignored: string[];
 }
 
 export type ConvertedManifest = PackManifest & { conversion: PackConversion };
@@ -109,10 +129,10 @@ export interface PackResult {
   ms: number;
 }
 
-interface Context {
+export interface PackContext {
   opts: PackOptions;
-  parts: ExportParts;
-  staging: string;
+  /** where the pack's files go (a staging folder in Node) */
+  sink: PackSink;
   chunkBytes: number;
   fp16: boolean;
   warnings: string[];
@@ -130,22 +150,33 @@ const FP16_NOTE = 'weights are stored once, as float16. The UNet, text encoder a
 const FP16_MIN_BYTES = EXTERNAL_THRESHOLD_BYTES;
 
 export async function packExport(opts: PackOptions): Promise<PackResult> {
+  const parts = locateExport(opts.from);
+  return writePackStaged(opts, parts.dir, (ctx, id, t0) => convert(ctx, parts, id, t0));
+}
+
+/**
+ * Runs `build` against a staging folder beside --out and swaps it in only when everything
+ * succeeded, so a refused or failed conversion leaves --out as it was. Both inputs (an ONNX
+ * export here, a checkpoint in src/checkpoint) write their packs through this.
+ */
+export async function writePackStaged(
+  opts: PackOptions, sourcePath: string, build: (ctx: PackContext, id: string, t0: number) => Promise<Omit<PackResult, 'dir'>>,
+): Promise<PackResult> {
   const t0 = now();
   const out = resolve(opts.out);
-  const parts = locateExport(opts.from);
-  if (resolve(parts.dir) === out) throw new PackInputError('options', '--out must not be the export folder');
+  if (resolve(sourcePath) === out) throw new PackInputError('options', '--out must not be the --from path');
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const id = opts.id ?? basename(out);
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(id)) throw new PackInputError('options', `pack id "${id}" may only hold letters, digits, '.', '_' and '-' (give --id)`);
   const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  const ctx: Context = {
-    opts, parts, staging, chunkBytes, fp16: !!opts.fp16, warnings: [], reports: [],
+  const ctx: PackContext = {
+    opts, sink: folderSink(staging), chunkBytes, fp16: !!opts.fp16, warnings: [], reports: [],
     log: opts.log ?? (() => undefined),
   };
   try {
-    const result = convert(ctx, id, t0);
+    const result = await build(ctx, id, t0);
     replaceFolder(staging, out);
     return { ...result, dir: out };
   } catch (e) {
@@ -154,8 +185,8 @@ export async function packExport(opts: PackOptions): Promise<PackResult> {
   }
 }
 
-function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> {
-  const { opts, parts } = ctx;
+async function convert(ctx: PackContext, parts: ExportParts, id: string, t0: number): Promise<Omit<PackResult, 'dir'>> {
+  const { opts } = ctx;
   const schedule = readSchedule(parts.schedulerConfig);
   const tokenizer = readTokenizer(parts);
 
@@ -175,23 +206,59 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
   if (unetCount.level === 'warning') ctx.warnings.push(`${unetSrc.name}: ${unetCount.message}`);
   ctx.log(`${unetSrc.name}: ${unetCount.message}`);
 
-  const text = convertTextEncoder(ctx, tokenizer);
-  if (text.facts.hiddenSize !== unetFacts.contextDim) {
-    throw new PackInputError('io', `the text encoder's width ${text.facts.hiddenSize} differs from the UNet's cross-attention width ${unetFacts.contextDim}: the parts come from different models`);
+  const text = await convertTextEncoder(ctx, parts, tokenizer);
+  if (text.hiddenSize !== unetFacts.contextDim) {
+    throw new PackInputError('io', `the text encoder's width ${text.hiddenSize} differs from the UNet's cross-attention width ${unetFacts.contextDim}: the parts come from different models`);
   }
-  const vaeDecoder = convertVae(ctx, 'vae_decoder');
-  const vaeEncoder = convertVae(ctx, 'vae_encoder');
-  const geometry = imageGeometry(ctx, unetFacts, vaeDecoder.scale);
+  const vaeDecoder = await convertVae(ctx, parts, 'vae_decoder');
+  const vaeEncoder = await convertVae(ctx, parts, 'vae_encoder');
+  const geometry = imageGeometry(ctx, parts, unetFacts, vaeDecoder.scale);
   if (vaeEncoder.latentChannels !== undefined && vaeEncoder.latentChannels !== 2 * unetFacts.latentChannels) {
     throw new PackInputError('io', `the VAE encoder gives ${vaeEncoder.latentChannels} moment channels, the UNet takes ${unetFacts.latentChannels} latent channels (expected twice as many moments)`);
   }
-  const unet = convertUnet(ctx, unetSrc, unetFacts, unetSlots.model, unetSlots.layers, unetCount, geometry.latent, text.maxLength);
+  const unet = await writeUnetPart(ctx, unetSrc, unetFacts, unetSlots.model, unetSlots.layers, unetCount, geometry.latent, text.maxLength);
+  const storage = Object.fromEntries(ctx.reports.map((r) => [r.part, r.storage])) as Record<GraphPart, string>;
+  return finishPack(ctx, id, t0, {
+    schedule, tokenizer: tokenizer.json, text, vaeEncoder, vaeDecoder, unet, unetLayers: unetSlots.layers, geometry,
+    latentChannels: unetFacts.latentChannels, timestepDtype: unetFacts.timestepDtype, timestepShape: unetFacts.timestepShape,
+    timestepRelaxed: unetFacts.timestepWasStaticOne,
+    source: { folder: basename(parts.dir), storage },
+    name: `Stable Diffusion (${basename(parts.dir)})`,
+    description: `Converted by hyperbooth pack from the ONNX export ${basename(parts.dir)}${ctx.fp16 ? ', float16 weights' : ''}`,
+  });
+}
 
-  const layers: LoraLayer[] = [...unetSlots.layers, ...text.layers].map((l) => ({ ...l, ...auxDims(l) }));
+/** What finishPack needs from the converted parts, whatever the input was. */
+export interface FinishedParts {
+  schedule: PackManifest['schedule'];
+  tokenizer: ClipTokenizerJson;
+  text: Converted & { layers: LoraLayer[]; grad?: PackModel; maxLength: number; hiddenSize: number; inputDtype: PackManifest['text']['inputDtype'] };
+  vaeEncoder: Converted;
+  vaeDecoder: Converted;
+  unet: Converted & { train: PackModel };
+  unetLayers: LoraLayer[];
+  geometry: { latent: number; image: number; scale: number };
+  latentChannels: number;
+  timestepDtype: PackManifest['unet']['timestepDtype'];
+  timestepShape: PackManifest['unet']['timestepShape'];
+  timestepRelaxed?: boolean;
+  source: PackConversion['source'];
+  checkpoint?: CheckpointConversion;
+  name: string;
+  description: string;
+}
+
+/** Tokenizer, LiDB aux bases, hypernetwork and manifest: the rest of the pack once the graphs are written. */
+export function finishPack(ctx: PackContext, id: string, t0: number, p: FinishedParts): Omit<PackResult, 'dir'> {
+  const { opts } = ctx;
+  const { text, vaeDecoder, vaeEncoder, unet, geometry } = p;
+
+
+  const layers: LoraLayer[] = [...p.unetLayers, ...text.layers].map((l) => ({ ...l, ...auxDims(l) }));
   const files: PackFile[] = [...text.files, ...vaeDecoder.files, ...vaeEncoder.files, ...unet.files];
-  const put = (path: string, bytes: Uint8Array) => { files.push(writeFile(ctx.staging, path, bytes)); };
+  const put = (path: string, bytes: Uint8Array) => { files.push(putFile(ctx.sink, path, bytes)); };
 
-  put('tokenizer/tokenizer.json', new TextEncoder().encode(`${JSON.stringify(tokenizer.json)}\n`));
+  put('tokenizer/tokenizer.json', new TextEncoder().encode(`${JSON.stringify(p.tokenizer)}\n`));
   const auxSeed = opts.auxSeed ?? DEFAULT_AUX_SEED;
   const aux = writeAuxFile(makeAuxBases(layers, auxSeed), { dtype: ctx.fp16 ? 'F16' : 'F32' });
   put('lidb/aux.safetensors', aux);
@@ -206,28 +273,28 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
     ctx.log(`hypernetwork ${opts.hypernet}: pixel_values [1, 3, ${check.imageSize}, ${check.imageSize}] → lidb_down [${layers.length}, ${aMax}], lidb_up [${layers.length}, ${bMax}]: matches the pack`);
   }
 
-  const storage = Object.fromEntries(ctx.reports.map((r) => [r.part, r.storage])) as Record<GraphPart, string>;
   const conversion: PackConversion = {
     tool: 'hyperbooth pack',
-    source: { folder: basename(parts.dir), storage },
+    source: p.source,
     weights: ctx.fp16 ? 'float16' : 'float32',
     compute: ctx.fp16 ? 'float16' : 'float32',
     ...(ctx.fp16 ? { fp16MinBytes: FP16_MIN_BYTES, note: FP16_NOTE } : {}),
     chunkBytes: ctx.chunkBytes,
-    ...(unetFacts.timestepWasStaticOne ? { timestepRelaxed: true } : {}),
+    ...(p.timestepRelaxed ? { timestepRelaxed: true } : {}),
     ...(opts.recompute ? { recompute: 'auto' as const } : {}),
+    ...(p.checkpoint ? { checkpoint: p.checkpoint } : {}),
   };
   const draft = {
     format: PACK_FORMAT,
     id,
     version: '1.0.0',
-    name: opts.name ?? `Stable Diffusion (${basename(parts.dir)})`,
-    description: `Converted by hyperbooth pack from the ONNX export ${basename(parts.dir)}${ctx.fp16 ? ', float16 weights' : ''}`,
+    name: opts.name ?? p.name,
+    description: p.description,
     image: { width: geometry.image, height: geometry.image },
-    latent: { channels: unetFacts.latentChannels, width: geometry.latent, height: geometry.latent, scale: geometry.scale },
-    schedule,
-    text: { maxLength: text.maxLength, hiddenSize: text.facts.hiddenSize, inputDtype: text.facts.inputDtype },
-    unet: { timestepDtype: unetFacts.timestepDtype, timestepShape: unetFacts.timestepShape },
+    latent: { channels: p.latentChannels, width: geometry.latent, height: geometry.latent, scale: geometry.scale },
+    schedule: p.schedule,
+    text: { maxLength: text.maxLength, hiddenSize: text.hiddenSize, inputDtype: text.inputDtype },
+    unet: { timestepDtype: p.timestepDtype, timestepShape: p.timestepShape },
     vaeEncoderOutput: 'moments' as const,
     trigger: opts.trigger ?? DEFAULT_TRIGGER,
     tokenizer: 'tokenizer/tokenizer.json',
@@ -252,23 +319,36 @@ function convert(ctx: Context, id: string, t0: number): Omit<PackResult, 'dir'> 
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest = validateManifest({ ...draft, files }, `pack ${id}`) as ConvertedManifest;
   const mBytes = manifestBytes(manifest);
-  writeFileSync(join(ctx.staging, 'manifest.json'), mBytes);
+  ctx.sink.writeFile('manifest.json', mBytes);
   const totalBytes = files.reduce((s, f) => s + f.size, 0) + mBytes.byteLength;
   return { manifest, parts: ctx.reports, warnings: ctx.warnings, totalBytes, ms: now() - t0 };
 }
 
 // ------------------------------------------------------------------------------------------
 
-interface Converted {
+export interface Converted {
   model: PackModel;
   files: PackFile[];
 }
 
-function convertTextEncoder(ctx: Context, tokenizer: { json: ClipTokenizerJson; maxId: number; maxLength?: number }): Converted & {
-  facts: TextFacts; layers: LoraLayer[]; grad?: PackModel; maxLength: number;
-} {
+/**
+ * Where a graph's external weights are read from: an ONNX export's files (synchronously) or a
+ * checkpoint's tensors (possibly asynchronously, e.g. File.slice in a browser). Small
+ * tensors are inline in the graph, so only the chunk writer reads through this.
+ */
+export interface GraphSource {
+  /** for messages and the summary */
+  name: string;
+  storage: string;
+  readExternal?: ExternalDataReader;
+  readWeights?: WeightReader;
+  /** called after each tensor is copied (progress) */
+  onTensor?: (name: string, bytes: number) => void;
+}
+
+async function convertTextEncoder(ctx: PackContext, parts: ExportParts, tokenizer: { json: ClipTokenizerJson; maxId: number; maxLength?: number }): Promise<FinishedParts['text']> {
   const t0 = now();
-  const src = loadSourceGraph(ctx.parts.graphs.text_encoder, ctx.parts.dir);
+  const src = loadSourceGraph(parts.graphs.text_encoder, parts.dir);
   checkPlainExport(src.model, src.name);
   const facts = inspectTextEncoder(src.model, src.name);
   if (facts.vocabSize !== null && tokenizer.maxId >= facts.vocabSize) {
@@ -287,19 +367,27 @@ function convertTextEncoder(ctx: Context, tokenizer: { json: ClipTokenizerJson; 
     model = slotted.model;
     layers = slotted.layers;
   }
+  const written = await writeTextEncoderPart(ctx, src, model, layers, countCheck, maxLength, t0);
+  return { ...written, layers, maxLength, hiddenSize: facts.hiddenSize, inputDtype: facts.inputDtype };
+}
+
+/** The text encoder's forward graph (and, with LoRA layers, its gradient graph) into text_encoder/. */
+export async function writeTextEncoderPart(
+  ctx: PackContext, src: GraphSource, model: ModelProto, layers: LoraLayer[], countCheck: CountCheck | undefined, maxLength: number, t0 = now(),
+): Promise<Converted & { grad?: PackModel }> {
   const parameters = countParameters(model);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
   const graphs: ModelProto[] = [forwardGraph(ctx, stored, src)];
   if (layers.length) graphs.push(buildTextEncoderGradModel(pinInputDims(stored, { input_ids: [1, maxLength] })));
-  const written = writeGraphs(ctx, 'text_encoder', graphs, ['model.onnx', 'grad.onnx'], src, converted);
+  const written = await writeGraphs(ctx, 'text_encoder', graphs, ['model.onnx', 'grad.onnx'], src, converted);
   ctx.reports.push({ part: 'text_encoder', source: src.name, storage: src.storage, parameters, ...(layers.length ? { layers: layers.length } : {}), ...(countCheck ? { countCheck } : {}), lackingOps: lackingOps(graphs), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
-  return { model: written.models[0], files: written.files, facts, layers, maxLength, ...(written.models[1] ? { grad: written.models[1] } : {}) };
+  return { model: written.models[0], files: written.files, ...(written.models[1] ? { grad: written.models[1] } : {}) };
 }
 
-function convertVae(ctx: Context, part: 'vae_encoder' | 'vae_decoder'): Converted & { scale: number; latentChannels?: number } {
+async function convertVae(ctx: PackContext, parts: ExportParts, part: 'vae_encoder' | 'vae_decoder'): Promise<Converted & { scale: number; latentChannels?: number }> {
   const t0 = now();
-  const src = loadSourceGraph(ctx.parts.graphs[part], ctx.parts.dir);
+  const src = loadSourceGraph(parts.graphs[part], parts.dir);
   checkPlainExport(src.model, src.name);
   let model = src.model;
   let latentChannels: number | undefined;
@@ -322,18 +410,26 @@ function convertVae(ctx: Context, part: 'vae_encoder' | 'vae_decoder'): Converte
     model = keepOutputs(model, ['sample']);
   }
   const scale = part === 'vae_decoder' ? vaeScaleFactor(model) : 0;
+  const written = await writeVaePart(ctx, part, src, model, t0);
+  return { ...written, scale, ...(latentChannels !== undefined ? { latentChannels } : {}) };
+}
+
+/** A VAE graph (encoder ending in the moments, or decoder) into its folder. */
+export async function writeVaePart(ctx: PackContext, part: 'vae_encoder' | 'vae_decoder', src: GraphSource, model: ModelProto, t0 = now()): Promise<Converted> {
   const parameters = countParameters(model);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
   const forward = forwardGraph(ctx, stored, src);
-  const written = writeGraphs(ctx, part, [forward], ['model.onnx'], src, converted);
+  const written = await writeGraphs(ctx, part, [forward], ['model.onnx'], src, converted);
   ctx.reports.push({ part, source: src.name, storage: src.storage, parameters, lackingOps: lackingOps([forward]), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
-  return { model: written.models[0], files: written.files, scale, ...(latentChannels !== undefined ? { latentChannels } : {}) };
+  return { model: written.models[0], files: written.files };
 }
 
-function convertUnet(
-  ctx: Context, src: SourceGraph, facts: UnetFacts, slotted: ModelProto, layers: LoraLayer[], countCheck: CountCheck, latent: number, maxLength: number,
-): Converted & { train: PackModel } {
+/** The UNet with LoRA slots and its train-step graph into unet/, sharing one set of weight chunks. */
+export async function writeUnetPart(
+  ctx: PackContext, src: GraphSource, facts: Pick<UnetFacts, 'latentChannels' | 'contextDim' | 'timestepShape'>, slotted: ModelProto,
+  layers: LoraLayer[], countCheck: CountCheck, latent: number, maxLength: number,
+): Promise<Converted & { train: PackModel }> {
   const t0 = now();
   const parameters = countParameters(slotted);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(slotted, FP16_MIN_BYTES) : { model: slotted, converted: new Set<string>() };
@@ -346,7 +442,7 @@ function convertUnet(
   const train = buildUnetTrainModel(pinned, undefined, ctx.opts.recompute ? { recompute: 'auto' } : {});
   ctx.log(`${src.name}: train-step graph with ${train.graph!.node!.length} nodes in ${((now() - tTrain) / 1000).toFixed(1)} s`);
   const forward = forwardGraph(ctx, stored, src);
-  const written = writeGraphs(ctx, 'unet', [forward, train], ['model.onnx', 'train.onnx'], src, converted);
+  const written = await writeGraphs(ctx, 'unet', [forward, train], ['model.onnx', 'train.onnx'], src, converted);
   ctx.reports.push({ part: 'unet', source: src.name, storage: src.storage, parameters, layers: layers.length, countCheck, lackingOps: lackingOps([forward, train]), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
   return { model: written.models[0], train: written.models[1], files: written.files };
@@ -358,7 +454,7 @@ function convertUnet(
  * becomes a Cast to float16 (a no-op ORT removes), so the forward and the train graphs share
  * the same float16 weights in the chunks.
  */
-function forwardGraph(ctx: Context, stored: ModelProto, src: SourceGraph): ModelProto {
+function forwardGraph(ctx: PackContext, stored: ModelProto, src: GraphSource): ModelProto {
   return ctx.fp16 ? convertToFloat16(stored, { keepIoTypes: true, readExternal: src.readExternal }) : stored;
 }
 
@@ -374,25 +470,17 @@ function packPrecision(fp16: boolean): PackPrecision {
  * Writes `graphs` (the forward graph first; the others share its weights) into the part's
  * folder: the weights once into chunks, then each .onnx.
  */
-function writeGraphs(ctx: Context, part: GraphPart, graphs: ModelProto[], names: string[], src: SourceGraph, toFloat16: ReadonlySet<string>): { models: PackModel[]; files: PackFile[] } {
-  const dir = join(ctx.staging, part);
-  const writer = new ChunkWriter(dir, part, ctx.chunkBytes);
-  const ext = externalizeWeights(graphs, writer, { readSource: src.readExternal, toFloat16 });
+async function writeGraphs(ctx: PackContext, part: GraphPart, graphs: ModelProto[], names: string[], src: GraphSource, toFloat16: ReadonlySet<string>): Promise<{ models: PackModel[]; files: PackFile[] }> {
+  const writer = new ChunkWriter(ctx.sink, part, ctx.chunkBytes);
+  const ext = await externalizeWeights(graphs, writer, { readSource: src.readWeights ?? src.readExternal!, toFloat16, ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}), ...(src.onTensor ? { onTensor: src.onTensor } : {}) });
   const chunkPaths = ext.files.map((f) => f.path);
   const files = [...ext.files];
   const models = graphs.map((g, i) => {
     const path = `${part}/${names[i]}`;
-    files.push(writeFile(ctx.staging, path, encodeModel(g)));
+    files.push(putFile(ctx.sink, path, encodeModel(g)));
     return { file: path, ...(chunkPaths.length ? { externalData: chunkPaths } : {}) };
   });
   return { models, files };
-}
-
-function writeFile(root: string, path: string, bytes: Uint8Array): PackFile {
-  const abs = join(root, path);
-  mkdirSync(dirname(abs), { recursive: true });
-  writeFileSync(abs, bytes);
-  return { path, size: bytes.byteLength, sha256: sha256(bytes) };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -412,8 +500,8 @@ function lackingOps(graphs: ModelProto[]): Map<string, number> {
 }
 
 /** Latent and image side: the export's static dims, else --image-size, else unet/config.json, else SD1.5's 64 → 512. */
-function imageGeometry(ctx: Context, unet: UnetFacts, vaeScale: number): { latent: number; image: number; scale: number } {
-  const { opts, parts } = ctx;
+function imageGeometry(ctx: PackContext, parts: ExportParts, unet: UnetFacts, vaeScale: number): { latent: number; image: number; scale: number } {
+  const { opts } = ctx;
   const config = parts.configs.unet ? readJsonFile(parts.configs.unet, 'the UNet config') : {};
   const vaeConfig = parts.configs.vae_decoder ? readJsonFile(parts.configs.vae_decoder, 'the VAE config') : {};
   const scale = typeof vaeConfig.scaling_factor === 'number' ? vaeConfig.scaling_factor : 0.18215;
@@ -433,7 +521,7 @@ function imageGeometry(ctx: Context, unet: UnetFacts, vaeScale: number): { laten
   return { latent, image: latent * vaeScale, scale };
 }
 
-function readSchedule(path: string): PackManifest['schedule'] {
+export function readSchedule(path: string): PackManifest['schedule'] {
   const c = readJsonFile(path, 'the noise schedule');
   const num = (k: string, fallback: number) => {
     const v = c[k] ?? fallback;

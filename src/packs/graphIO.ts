@@ -10,6 +10,9 @@ export const IO = {
   vaeEncoder: { input: 'sample', output: 'latent_parameters' },
 } as const;
 
+/** The hypernetwork's face pixels in and its LiDB rows out (one row per LoRA layer, aMax/bMax wide). */
+export const HYPERNET_IO = { input: 'pixel_values', down: 'lidb_down', up: 'lidb_up' } as const;
+
 /** Input/output names of the train graphs (manifest "train"), beyond the forward graphs' own (IO). */
 export const TRAIN_IO = {
   /** UNet train step: the regression target (ε for an epsilon-prediction UNet) and the scalar loss */

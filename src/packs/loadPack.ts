@@ -3,7 +3,7 @@
 // from there. A file's download is saved in parts as it streams, so a load that was cut (reload,
 // lost connection) resumes with an HTTP Range request. Runs unchanged in a browser worker and in
 // Node (global fetch + WebCrypto).
-import { validateManifest, type PackFile, type PackManifest } from './manifest';
+import { packFileUrl, validateManifest, type PackFile, type PackManifest } from './manifest';
 import { packCacheKey, partialPartKey, type PackCache } from './cache';
 import type { LoadedPack, ProgressCallback } from './types';
 import { checkFile, filesAccessor, PackFileError } from './verify';
@@ -33,8 +33,10 @@ export async function loadPack(manifestUrl: string, opts: LoadPackOptions = {}):
   const contents = new Map<string, Uint8Array>();
   let downloadedBytes = 0;
   let cachedBytes = 0;
-  for (const file of manifest.files) {
-    const url = new URL(file.path, baseUrl).href;
+  // every URL is checked before the first download, so a bad entry fetches nothing at all
+  const urls = manifest.files.map((file) => packFileUrl(baseUrl, file.path));
+  for (const [i, file] of manifest.files.entries()) {
+    const url = urls[i];
     const key = packCacheKey(url, file.sha256);
     const cached = await readCached(opts.cache, key, file);
     if (cached) {

@@ -91,6 +91,14 @@ export interface PackPrecision {
   compute: Record<PrecisionGraph, Precision>;
 }
 
+/**
+ * How the app frames a selfie for the pack: `face` a close-up of the face with a little hair
+ * (SD1.5 packs: the paper's crops), `portrait` the whole head-and-shoulders picture (the tiny
+ * pack, trained on whole 64×64 portraits).
+ */
+export type PackCrop = 'face' | 'portrait';
+export const PACK_CROPS: readonly PackCrop[] = ['face', 'portrait'];
+
 export interface PackManifest {
   format: typeof PACK_FORMAT;
   id: string;
@@ -102,6 +110,8 @@ export interface PackManifest {
    * (e.g. that it was trained on synthetic portraits, so real photos are out of its domain)
    */
   notice?: string;
+  /** optional: how the selfie is cropped for this pack; absent means `face` */
+  crop?: PackCrop;
   image: { width: number; height: number };
   latent: { channels: number; width: number; height: number; scale: number };
   schedule: {
@@ -141,84 +151,275 @@ export function loraInputNames(layer: string): { down: string; up: string } {
   return { down: `lora.${layer}.down`, up: `lora.${layer}.up` };
 }
 
-export function validateManifest(m: unknown, source = 'manifest.json'): PackManifest {
-  const fail = (why: string): never => { throw new Error(`${source}: ${why}`); };
-  if (!m || typeof m !== 'object') fail('not a JSON object');
-  const x = m as Partial<PackManifest>;
-  if (x.format !== PACK_FORMAT) fail(`format is ${JSON.stringify(x.format)}, expected ${PACK_FORMAT}`);
-  for (const k of ['id', 'version', 'name', 'trigger', 'tokenizer'] as const) {
-    if (typeof x[k] !== 'string' || !x[k]) fail(`missing "${k}"`);
+/** A manifest that cannot be used: `field` is the JSON path at fault (e.g. `files[3].size`). */
+export class ManifestError extends Error {
+  constructor(readonly source: string, readonly field: string, why: string) {
+    super(`${source}: ${why}`);
+    this.name = 'ManifestError';
   }
-  for (const k of ['textEncoder', 'unet', 'vaeEncoder', 'vaeDecoder'] as const) {
-    if (!x.models?.[k]?.file) fail(`missing models.${k}.file`);
-  }
-  if (x.notice !== undefined && (typeof x.notice !== 'string' || !x.notice.trim() || x.notice.length > MAX_NOTICE)) fail(`"notice" must be a non-empty string of at most ${MAX_NOTICE} characters`);
-  if (!Array.isArray(x.files) || x.files.length === 0) fail('missing "files"');
-  const listed = new Set(x.files!.map((f) => f.path));
-  if (x.hypernet !== undefined && !x.hypernet?.model?.file) fail('missing hypernet.model.file');
-  if (x.lidb !== undefined && (typeof x.lidb?.aux !== 'string' || !x.lidb.aux)) fail('missing lidb.aux');
-  if (x.train !== undefined && !x.train?.unet?.file) fail('missing train.unet.file');
-  if (x.train !== undefined && x.train.textEncoder !== undefined && !x.train.textEncoder?.file) fail('missing train.textEncoder.file');
-  if (x.train !== undefined && !x.train.textEncoder && x.lora?.layers?.some?.((l) => l.target === 'text_encoder')) fail('missing train.textEncoder.file (lora.layers has text_encoder layers, which need the text-encoder gradient graph)');
-  const graphs = [...Object.values(x.models!), ...(x.hypernet ? [x.hypernet.model] : []), ...(x.train ? [x.train.unet, ...(x.train.textEncoder ? [x.train.textEncoder] : [])] : [])];
-  const needed = [x.tokenizer!, ...graphs.flatMap((pm) => [pm.file, ...(pm.externalData ?? [])])];
-  if (x.lidb) needed.push(x.lidb.aux);
-  for (const f of needed) if (!listed.has(f)) fail(`file ${f} is used but not listed in "files"`);
-  for (const f of x.files!) {
-    if (!/^[0-9a-f]{64}$/.test(f.sha256)) fail(`file ${f.path}: bad sha256`);
-    if (!Number.isInteger(f.size) || f.size < 0) fail(`file ${f.path}: bad size`);
-    if (f.path.includes('..') || f.path.startsWith('/')) fail(`file ${f.path}: path must stay inside the pack`);
-  }
-  if (!Array.isArray(x.lora?.layers)) fail('missing lora.layers');
-  if (x.lidb !== undefined) validateLidb(x as PackManifest, fail);
-  if (x.hypernet !== undefined) validateHypernet(x as PackManifest, fail);
-  if (x.train !== undefined) validateTrain(x as PackManifest, fail);
-  if (x.precision !== undefined) validatePrecision(x.precision, fail);
-  return x as PackManifest;
 }
+
+/**
+ * Upper bounds on what a manifest may ask for. Far above SD1.5/SDXL (image 1024, latent 4×128,
+ * 77 tokens, hidden 2048, ~200 LoRA layers, files ≤ 1.5 GiB each), far below what would make the
+ * app allocate without limit or loop for long on a hostile manifest.
+ */
+export const MANIFEST_LIMITS = {
+  files: 4096,
+  /** one file is read into one ArrayBuffer */
+  fileBytes: 2 ** 32,
+  totalBytes: 2 ** 36,
+  pathChars: 200,
+  textChars: 200,
+  descriptionChars: 4000,
+  imageSide: 8192,
+  latentChannels: 64,
+  latentSide: 1024,
+  maxLength: 1024,
+  hiddenSize: 16384,
+  numTrainTimesteps: 100_000,
+  loraLayers: 4096,
+  layerWidth: 65536,
+  hypernetImageSize: 4096,
+  refinementSteps: 1000,
+  trainSteps: 100_000,
+  rank: 1024,
+} as const;
 
 const MAX_NOTICE = 600;
 
+/**
+ * A pack path: segments of letters, digits, `_`, `-`, `.` (not leading), joined by `/`. Leaves
+ * out everything a URL or a file system gives a meaning to (`..`, `%`, `\`, `:`, `?`, `#`).
+ */
+const PACK_PATH = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
+
+export function isPackPath(path: unknown): path is string {
+  return typeof path === 'string' && path.length <= MANIFEST_LIMITS.pathChars && PACK_PATH.test(path);
+}
+
+/**
+ * The URL of a pack file, which must lie under the pack's own folder `baseUrl` (ending in `/`):
+ * checked again after URL resolution, so nothing the path allow-list misses can send a fetch
+ * to another host or folder.
+ */
+export function packFileUrl(baseUrl: string, path: string): string {
+  const refuse = (why: string): never => { throw new ManifestError(baseUrl, 'files', `file ${JSON.stringify(path)} ${why}`); };
+  if (!isPackPath(path)) refuse('is not a plain path inside the pack (letters, digits, . _ - and / only)');
+  const base = new URL(baseUrl);
+  const url = new URL(path, base);
+  if (url.protocol !== base.protocol || url.host !== base.host || !url.pathname.startsWith(base.pathname) || url.search || url.hash) {
+    refuse(`resolves to ${url.href}, outside the pack at ${base.href}`);
+  }
+  return url.href;
+}
+
+type Fail = (field: string, why: string) => never;
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function validateCrop(crop: unknown, fail: Fail): void {
+  if (crop !== undefined && !PACK_CROPS.includes(crop as PackCrop)) {
+    fail('crop', `"crop" is ${JSON.stringify(crop)}: use ${PACK_CROPS.map((c) => JSON.stringify(c)).join(' or ')} (or leave it out for "face")`);
+  }
+}
+
+/** The pack's crop, with the default for packs that do not say. */
+export function packCrop(m: Pick<PackManifest, 'crop'>): PackCrop {
+  return m.crop ?? 'face';
+}
+
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
-function validateLidb(m: PackManifest, fail: (why: string) => never): void {
+/** `v` as an object, or a failure naming `field`. */
+function object(v: unknown, field: string, fail: Fail): Json {
+  if (!isObject(v)) fail(field, `${field} must be an object, not ${describe(v)}`);
+  return v as Json;
+}
+
+function count(v: unknown, field: string, max: number, fail: Fail): number {
+  if (!isCount(v) || v > max) fail(field, `${field} = ${describe(v)} must be an integer in [1, ${max}]`);
+  return v as number;
+}
+
+function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[], fail: Fail): T {
+  if (!allowed.includes(v as T)) fail(field, `${field} = ${describe(v)} must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function text(v: unknown, field: string, max: number, fail: Fail): string {
+  if (typeof v !== 'string' || !v) fail(field, `missing "${field}"`);
+  if ((v as string).length > max) fail(field, `"${field}" is longer than ${max} characters`);
+  return v as string;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  const s = JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+export function validateManifest(m: unknown, source = 'manifest.json'): PackManifest {
+  const fail: Fail = (field, why) => { throw new ManifestError(source, field, why); };
+  if (!isObject(m)) return fail('', 'not a JSON object');
+  if (m.format !== PACK_FORMAT) fail('format', `format is ${describe(m.format)}, expected ${PACK_FORMAT}`);
+  for (const k of ['version', 'name', 'trigger'] as const) text(m[k], k, MANIFEST_LIMITS.textChars, fail);
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(text(m.id, 'id', MANIFEST_LIMITS.textChars, fail))) fail('id', `id ${describe(m.id)} may only hold letters, digits, '.', '_' and '-'`);
+  if (m.description !== undefined) text(m.description, 'description', MANIFEST_LIMITS.descriptionChars, fail);
+  if (m.notice !== undefined && (typeof m.notice !== 'string' || !m.notice.trim() || m.notice.length > MAX_NOTICE)) fail('notice', `"notice" must be a non-empty string of at most ${MAX_NOTICE} characters`);
+  validateCrop(m.crop, fail);
+  validateShapes(m, fail);
+  const models = object(m.models, 'models', fail);
+  for (const k of ['textEncoder', 'unet', 'vaeEncoder', 'vaeDecoder'] as const) {
+    if (!isObject(models[k]) || !models[k].file) fail(`models.${k}`, `missing models.${k}.file`);
+  }
+  const files = validateFiles(m.files, fail);
+  const listed = new Set(files.map((f) => f.path));
+  if (m.hypernet !== undefined && !(isObject(m.hypernet) && isObject(m.hypernet.model) && m.hypernet.model.file)) fail('hypernet.model', 'missing hypernet.model.file');
+  if (m.lidb !== undefined && !(isObject(m.lidb) && typeof m.lidb.aux === 'string' && m.lidb.aux)) fail('lidb.aux', 'missing lidb.aux');
+  const train = m.train === undefined ? undefined : object(m.train, 'train', fail);
+  if (train && !(isObject(train.unet) && train.unet.file)) fail('train.unet', 'missing train.unet.file');
+  if (train && train.textEncoder !== undefined && !(isObject(train.textEncoder) && train.textEncoder.file)) fail('train.textEncoder', 'missing train.textEncoder.file');
+  const layers = validateLayers(m.lora, fail);
+  if (train && !train.textEncoder && layers.some((l) => l.target === 'text_encoder')) fail('train.textEncoder', 'missing train.textEncoder.file (lora.layers has text_encoder layers, which need the text-encoder gradient graph)');
+  const x = m as unknown as PackManifest;
+  const graphs: [string, PackModel][] = [
+    ...Object.entries(x.models).filter(([k]) => ['textEncoder', 'unet', 'vaeEncoder', 'vaeDecoder'].includes(k)).map(([k, g]): [string, PackModel] => [`models.${k}`, g]),
+    ...(x.hypernet ? [['hypernet.model', x.hypernet.model] as [string, PackModel]] : []),
+    ...(x.train ? [['train.unet', x.train.unet] as [string, PackModel], ...(x.train.textEncoder ? [['train.textEncoder', x.train.textEncoder] as [string, PackModel]] : [])] : []),
+  ];
+  const needed: [string, unknown][] = [['tokenizer', text(m.tokenizer, 'tokenizer', MANIFEST_LIMITS.pathChars, fail)]];
+  for (const [field, g] of graphs) {
+    needed.push([`${field}.file`, g.file]);
+    if (g.externalData !== undefined) {
+      if (!Array.isArray(g.externalData) || g.externalData.length > MANIFEST_LIMITS.files) fail(`${field}.externalData`, `${field}.externalData must be a list of at most ${MANIFEST_LIMITS.files} paths`);
+      g.externalData.forEach((p, i) => needed.push([`${field}.externalData[${i}]`, p]));
+    }
+  }
+  if (x.lidb) needed.push(['lidb.aux', x.lidb.aux]);
+  for (const [field, f] of needed) {
+    if (typeof f !== 'string') fail(field, `${field} = ${describe(f)} must be a path`);
+    if (!listed.has(f as string)) fail(field, `file ${f} is used but not listed in "files"`);
+  }
+  if (x.lidb !== undefined) validateLidb(x, fail);
+  if (x.hypernet !== undefined) validateHypernet(x, fail);
+  if (x.train !== undefined) validateTrain(x, fail);
+  if (x.precision !== undefined) validatePrecision(x.precision, fail);
+  return x;
+}
+
+/** image, latent, schedule, text, unet and vaeEncoderOutput: sizes the app allocates by */
+function validateShapes(m: Json, fail: Fail): void {
+  const L = MANIFEST_LIMITS;
+  const image = object(m.image, 'image', fail);
+  count(image.width, 'image.width', L.imageSide, fail);
+  count(image.height, 'image.height', L.imageSide, fail);
+  const latent = object(m.latent, 'latent', fail);
+  count(latent.channels, 'latent.channels', L.latentChannels, fail);
+  count(latent.width, 'latent.width', L.latentSide, fail);
+  count(latent.height, 'latent.height', L.latentSide, fail);
+  if (typeof latent.scale !== 'number' || !(latent.scale > 0) || !Number.isFinite(latent.scale)) fail('latent.scale', `latent.scale = ${describe(latent.scale)} must be a positive number`);
+  const schedule = object(m.schedule, 'schedule', fail);
+  count(schedule.numTrainTimesteps, 'schedule.numTrainTimesteps', L.numTrainTimesteps, fail);
+  const beta = (k: 'betaStart' | 'betaEnd') => {
+    const v = schedule[k];
+    if (typeof v !== 'number' || !(v > 0 && v < 1)) fail(`schedule.${k}`, `schedule.${k} = ${describe(v)} must be a number in (0, 1)`);
+    return v as number;
+  };
+  if (beta('betaStart') > beta('betaEnd')) fail('schedule.betaStart', `schedule.betaStart ${describe(schedule.betaStart)} is above betaEnd ${describe(schedule.betaEnd)}`);
+  oneOf(schedule.betaSchedule, 'schedule.betaSchedule', ['linear', 'scaled_linear'], fail);
+  oneOf(schedule.predictionType, 'schedule.predictionType', ['epsilon', 'v_prediction'], fail);
+  const t = object(m.text, 'text', fail);
+  count(t.maxLength, 'text.maxLength', L.maxLength, fail);
+  count(t.hiddenSize, 'text.hiddenSize', L.hiddenSize, fail);
+  oneOf(t.inputDtype, 'text.inputDtype', ['int32', 'int64'], fail);
+  const unet = object(m.unet, 'unet', fail);
+  oneOf(unet.timestepDtype, 'unet.timestepDtype', ['float32', 'int64', 'float16'], fail);
+  oneOf(unet.timestepShape, 'unet.timestepShape', ['batch', 'scalar'], fail);
+  oneOf(m.vaeEncoderOutput, 'vaeEncoderOutput', ['moments'], fail);
+}
+
+function validateFiles(v: unknown, fail: Fail): PackFile[] {
+  if (!Array.isArray(v) || v.length === 0) return fail('files', 'missing "files"');
+  if (v.length > MANIFEST_LIMITS.files) fail('files', `"files" lists ${v.length} files, more than ${MANIFEST_LIMITS.files}`);
+  const seen = new Set<string>();
+  let total = 0;
+  v.forEach((f: unknown, i) => {
+    const field = `files[${i}]`;
+    if (!isObject(f)) return fail(field, `${field} must be an object with path, size and sha256, not ${describe(f)}`);
+    if (!isPackPath(f.path)) fail(`${field}.path`, `file ${describe(f.path)}: path must stay inside the pack (letters, digits, . _ - and /, at most ${MANIFEST_LIMITS.pathChars} characters)`);
+    const path = f.path as string;
+    if (seen.has(path)) fail(`${field}.path`, `file ${path} is listed twice`);
+    seen.add(path);
+    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) fail(`${field}.sha256`, `file ${path}: bad sha256`);
+    if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) fail(`${field}.size`, `file ${path}: bad size ${describe(f.size)}`);
+    if ((f.size as number) > MANIFEST_LIMITS.fileBytes) fail(`${field}.size`, `file ${path}: size ${f.size} is above the ${MANIFEST_LIMITS.fileBytes / 2 ** 30} GiB a file may have`);
+    total += f.size as number;
+  });
+  if (total > MANIFEST_LIMITS.totalBytes) fail('files', `the files add up to ${total} bytes, above the ${MANIFEST_LIMITS.totalBytes / 2 ** 30} GiB a pack may have`);
+  return v as PackFile[];
+}
+
+function validateLayers(lora: unknown, fail: Fail): LoraLayer[] {
+  const o = object(lora, 'lora', fail);
+  if (o.inputPrefix !== 'lora.') fail('lora.inputPrefix', `lora.inputPrefix = ${describe(o.inputPrefix)} must be "lora."`);
+  if (!Array.isArray(o.layers)) return fail('lora.layers', 'missing lora.layers');
+  if (o.layers.length > MANIFEST_LIMITS.loraLayers) fail('lora.layers', `lora.layers has ${o.layers.length} layers, more than ${MANIFEST_LIMITS.loraLayers}`);
+  const names = new Set<string>();
+  o.layers.forEach((l: unknown, i) => {
+    const field = `lora.layers[${i}]`;
+    if (!isObject(l)) return fail(field, `${field} must be an object, not ${describe(l)}`);
+    if (typeof l.name !== 'string' || !/^[A-Za-z0-9_.]{1,200}$/.test(l.name)) fail(`${field}.name`, `${field}.name = ${describe(l.name)} must be a module path (letters, digits, _ and .)`);
+    if (names.has(l.name as string)) fail(`${field}.name`, `lora layer ${l.name} is listed twice`);
+    names.add(l.name as string);
+    oneOf(l.target, `${field}.target`, ['unet', 'text_encoder'], fail);
+    count(l.nIn, `${field}.nIn`, MANIFEST_LIMITS.layerWidth, fail);
+    count(l.nOut, `${field}.nOut`, MANIFEST_LIMITS.layerWidth, fail);
+  });
+  return o.layers as LoraLayer[];
+}
+
+function validateLidb(m: PackManifest, fail: Fail): void {
   const l = m.lidb!;
   const entry = m.files.find((f) => f.path === l.aux);
-  if (typeof l.auxSha256 !== 'string' || l.auxSha256 !== entry?.sha256) fail(`lidb.auxSha256 ${JSON.stringify(l.auxSha256)} is not the sha256 of ${l.aux} in "files"`);
-  if (!Number.isSafeInteger(l.auxSeed) || l.auxSeed < 0) fail(`lidb.auxSeed ${JSON.stringify(l.auxSeed)} is not a non-negative integer`);
+  if (typeof l.auxSha256 !== 'string' || l.auxSha256 !== entry?.sha256) fail('lidb.auxSha256', `lidb.auxSha256 ${JSON.stringify(l.auxSha256)} is not the sha256 of ${l.aux} in "files"`);
+  if (!Number.isSafeInteger(l.auxSeed) || l.auxSeed < 0) fail('lidb.auxSeed', `lidb.auxSeed ${JSON.stringify(l.auxSeed)} is not a non-negative integer`);
   let aMax = 0;
   let bMax = 0;
   for (const layer of m.lora.layers) {
-    if (!isCount(layer.a) || layer.a > layer.nIn) fail(`lora layer ${layer.name}: a = ${JSON.stringify(layer.a)} must be an integer in [1, nIn = ${layer.nIn}]`);
-    if (!isCount(layer.b) || layer.b > layer.nOut) fail(`lora layer ${layer.name}: b = ${JSON.stringify(layer.b)} must be an integer in [1, nOut = ${layer.nOut}]`);
+    if (!isCount(layer.a) || layer.a > layer.nIn) fail(`lora layer ${layer.name}.a`, `lora layer ${layer.name}: a = ${JSON.stringify(layer.a)} must be an integer in [1, nIn = ${layer.nIn}]`);
+    if (!isCount(layer.b) || layer.b > layer.nOut) fail(`lora layer ${layer.name}.b`, `lora layer ${layer.name}: b = ${JSON.stringify(layer.b)} must be an integer in [1, nOut = ${layer.nOut}]`);
     aMax = Math.max(aMax, layer.a!);
     bMax = Math.max(bMax, layer.b!);
   }
-  if (l.aMax !== aMax || l.bMax !== bMax) fail(`lidb.aMax/bMax are ${l.aMax}/${l.bMax}, the layers' largest a/b are ${aMax}/${bMax}`);
+  if (l.aMax !== aMax || l.bMax !== bMax) fail('lidb.aMax', `lidb.aMax/bMax are ${l.aMax}/${l.bMax}, the layers' largest a/b are ${aMax}/${bMax}`);
 }
 
-function validateHypernet(m: PackManifest, fail: (why: string) => never): void {
+function validateHypernet(m: PackManifest, fail: Fail): void {
   const h = m.hypernet!;
-  if (!m.lidb) fail('"hypernet" needs "lidb" (its outputs are LiDB rows)');
-  if (!isCount(h.imageSize)) fail(`hypernet.imageSize ${JSON.stringify(h.imageSize)} is not a positive integer`);
-  if (!isCount(h.refinementSteps)) fail(`hypernet.refinementSteps ${JSON.stringify(h.refinementSteps)} is not a positive integer`);
+  if (!m.lidb) fail('hypernet', '"hypernet" needs "lidb" (its outputs are LiDB rows)');
+  if (!isCount(h.imageSize) || h.imageSize > MANIFEST_LIMITS.hypernetImageSize) fail('hypernet.imageSize', `hypernet.imageSize ${JSON.stringify(h.imageSize)} is not a positive integer up to ${MANIFEST_LIMITS.hypernetImageSize}`);
+  if (!isCount(h.refinementSteps) || h.refinementSteps > MANIFEST_LIMITS.refinementSteps) fail('hypernet.refinementSteps', `hypernet.refinementSteps ${JSON.stringify(h.refinementSteps)} is not a positive integer up to ${MANIFEST_LIMITS.refinementSteps}`);
   const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((c) => typeof c === 'number' && Number.isFinite(c));
-  if (!triple(h.normalize?.mean)) fail('hypernet.normalize.mean must be three finite numbers (R, G, B)');
-  if (!triple(h.normalize?.std) || !h.normalize.std.every((c) => c > 0)) fail('hypernet.normalize.std must be three positive numbers (R, G, B)');
+  if (!triple(h.normalize?.mean)) fail('hypernet.normalize.mean', 'hypernet.normalize.mean must be three finite numbers (R, G, B)');
+  if (!triple(h.normalize?.std) || !h.normalize.std.every((c) => c > 0)) fail('hypernet.normalize.std', 'hypernet.normalize.std must be three positive numbers (R, G, B)');
 }
 
-function validateTrain(m: PackManifest, fail: (why: string) => never): void {
+function validateTrain(m: PackManifest, fail: Fail): void {
   const d = m.train!.defaults;
-  if (!m.lidb) fail('"train" needs "lidb" (the fine-tune trains LiDB weights)');
-  if (!d || !isCount(d.steps)) fail(`train.defaults.steps ${JSON.stringify(d?.steps)} is not a positive integer`);
-  if (!isCount(d.rank)) fail(`train.defaults.rank ${JSON.stringify(d.rank)} is not a positive integer`);
-  if (typeof d.learningRate !== 'number' || !(d.learningRate > 0) || !Number.isFinite(d.learningRate)) fail(`train.defaults.learningRate ${JSON.stringify(d.learningRate)} is not a positive number`);
+  if (!m.lidb) fail('train', '"train" needs "lidb" (the fine-tune trains LiDB weights)');
+  if (!isObject(d) || !isCount(d.steps) || d.steps > MANIFEST_LIMITS.trainSteps) fail('train.defaults.steps', `train.defaults.steps ${JSON.stringify(d?.steps)} is not a positive integer up to ${MANIFEST_LIMITS.trainSteps}`);
+  if (!isCount(d.rank) || d.rank > MANIFEST_LIMITS.rank) fail('train.defaults.rank', `train.defaults.rank ${JSON.stringify(d.rank)} is not a positive integer up to ${MANIFEST_LIMITS.rank}`);
+  if (typeof d.learningRate !== 'number' || !(d.learningRate > 0) || !Number.isFinite(d.learningRate)) fail('train.defaults.learningRate', `train.defaults.learningRate ${JSON.stringify(d.learningRate)} is not a positive number`);
 }
 
-function validatePrecision(p: PackPrecision, fail: (why: string) => never): void {
+function validatePrecision(p: PackPrecision, fail: Fail): void {
   const ok = (v: unknown) => v === 'float16' || v === 'float32';
-  if (!ok(p?.weights)) fail(`precision.weights ${JSON.stringify(p?.weights)} is not float16 or float32`);
+  if (!isObject(p)) fail('precision', 'precision must be an object');
+  if (!ok(p.weights)) fail('precision.weights', `precision.weights ${JSON.stringify(p?.weights)} is not float16 or float32`);
+  if (!isObject(p.compute)) fail('precision.compute', 'precision.compute must be an object');
   for (const g of ['unet', 'textEncoder', 'vaeDecoder', 'vaeEncoder', 'train'] as const) {
-    if (!ok(p.compute?.[g])) fail(`precision.compute.${g} ${JSON.stringify(p.compute?.[g])} is not float16 or float32`);
+    if (!ok(p.compute[g])) fail(`precision.compute.${g}`, `precision.compute.${g} ${JSON.stringify(p.compute?.[g])} is not float16 or float32`);
   }
 }

@@ -1,7 +1,7 @@
 // Node-only pack loading (tools, tests): a folder or file:// URL is read straight from disk,
 // with the same size/sha256 checks as a download; http(s) URLs go through loadPack.
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateManifest } from './manifest';
 import { loadPack, type LoadPackOptions } from './loadPack';
@@ -38,6 +38,9 @@ export async function loadPackFromDisk(location: string, opts: { onProgress?: Pr
   let localBytes = 0;
   for (const file of manifest.files) {
     const filePath = join(dir, file.path);
+    const rel = relative(dir, filePath);
+    // validateManifest's path allow-list already keeps paths inside; this is the last word
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new PackFileError(file.path, `is outside the pack folder ${dir}`);
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await readFile(filePath));

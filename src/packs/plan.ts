@@ -1,7 +1,7 @@
 // What loading a pack will cost before it starts: per file, whether the cache already holds it
 // and how much of an unfinished download is saved, so the app can say "Download 9.6 MB" or
 // "Cached" without reading any cached bytes.
-import type { PackManifest } from './manifest';
+import { packFileUrl, type PackManifest } from './manifest';
 import { packCacheKey, type PackCache } from './cache';
 import { DEFAULT_PART_BYTES, readManifest, savedPartBytes } from './loadPack';
 
@@ -30,7 +30,7 @@ export async function planPackDownload(
   const baseUrl = new URL('.', new URL(manifestUrl, globalThis.location?.href)).href;
   const files: PackFilePlan[] = [];
   for (const file of manifest.files) {
-    const key = packCacheKey(new URL(file.path, baseUrl).href, file.sha256);
+    const key = packCacheKey(packFileUrl(baseUrl, file.path), file.sha256);
     const cached = cache ? await cache.has(key) : false;
     const savedBytes = cache && !cached ? await savedPartBytes(cache, key, file, opts.partBytes ?? DEFAULT_PART_BYTES) : 0;
     files.push({ path: file.path, size: file.size, cached, savedBytes });

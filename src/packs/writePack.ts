@@ -1,8 +1,9 @@
 // Node-only: turns a pack's files into its manifest's `files` list (size + sha256), writes the
 // folder, and records the pack in the site's public/models/index.json.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { writeFileAtomic, type AtomicWriteOptions } from '../files/atomicWrite';
 import { validateManifest, type PackFile, type PackManifest } from './manifest';
 
 export interface PackBuild {
@@ -44,20 +45,22 @@ export function writePack(dir: string, pack: PackBuild): string[] {
     if (!entry || entry.sha256 !== sha256HexSync(pack.files[path])) throw new Error(`${path}: bytes do not match the manifest`);
     const target = join(dir, path);
     if (relative(dir, target).startsWith('..')) throw new Error(`${path}: outside the pack folder`);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, pack.files[path]);
+    writeFileAtomic(target, pack.files[path]);
     written.push(path);
   }
   if (written.length !== described.size) throw new Error('the manifest lists files the pack does not have');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'manifest.json'), manifestBytes(pack.manifest));
+  // last, so a pack folder whose write broke off has no manifest pointing at missing files
+  writeFileAtomic(join(dir, 'manifest.json'), manifestBytes(pack.manifest));
   return [...written, 'manifest.json'];
 }
 
 export interface PackIndexEntry { id: string; path: string; name: string; size: number }
 
-/** Adds or replaces the pack's entry in an index.json `{"packs": [...]}`, keeping other packs in place. */
-export function updatePackIndex(indexPath: string, entry: PackIndexEntry): void {
+/**
+ * Adds or replaces the pack's entry in an index.json `{"packs": [...]}`, keeping other packs in
+ * place. The app reads index.json at start-up, so it is replaced whole or not at all.
+ */
+export function updatePackIndex(indexPath: string, entry: PackIndexEntry, opts: AtomicWriteOptions = {}): void {
   let packs: PackIndexEntry[] = [];
   if (existsSync(indexPath)) {
     const json = JSON.parse(readFileSync(indexPath, 'utf8')) as { packs?: PackIndexEntry[] };
@@ -67,6 +70,5 @@ export function updatePackIndex(indexPath: string, entry: PackIndexEntry): void 
   const i = packs.findIndex((p) => p.id === entry.id);
   if (i >= 0) packs[i] = entry;
   else packs.push(entry);
-  mkdirSync(dirname(indexPath), { recursive: true });
-  writeFileSync(indexPath, `${JSON.stringify({ packs }, null, 2)}\n`);
+  writeFileAtomic(indexPath, `${JSON.stringify({ packs }, null, 2)}\n`, opts);
 }

@@ -1,10 +1,12 @@
 // onnxruntime-web behind the Runtime interface: the WebGPU EP when the browser has a working
 // adapter, the WASM EP otherwise, and a fall back to WASM when WebGPU cannot take a model.
+// Whether WebGPU is worth preferring (a software adapter is not) is backendChoice.ts's question.
 // The `webgpu` entry point is used because the plain one's WebGPU backend rejected Conv without
 // an explicit kernel_shape (DESIGN.md section 5); it contains the WASM EP as well.
 import * as ort from 'onnxruntime-web/webgpu';
 import type { ModelSource, Runtime, Session } from './types';
 import { wrapSession } from './ortAdapter';
+import { inspectWebgpuAdapter } from './webgpuAdapter';
 
 export type WebBackend = 'webgpu' | 'wasm';
 
@@ -50,33 +52,14 @@ function defaultWasmPaths(): string {
   return new URL(`${base}ort/`, globalThis.location.href).href;
 }
 
-/** Why WebGPU cannot be used here, or undefined when an adapter is available. */
-async function webgpuUnavailableReason(requiredFeatures: readonly string[]): Promise<string | undefined> {
-  // Only these members are needed, so a structural type instead of a @webgpu/types dependency.
-  type Adapter = { features?: { has(name: string): boolean } };
-  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<Adapter | null> } } | undefined)?.gpu;
-  if (!gpu) return 'this browser has no WebGPU (navigator.gpu is missing)';
-  let adapter: Adapter | null;
-  try {
-    adapter = await gpu.requestAdapter();
-  } catch (e) {
-    return `requesting a WebGPU adapter failed: ${(e as Error).message}`;
-  }
-  if (!adapter) return 'no WebGPU adapter is available (requestAdapter returned null)';
-  const missing = requiredFeatures.filter((f) => !adapter.features?.has(f));
-  if (missing.length) return `the WebGPU adapter lacks ${missing.join(', ')}, which this pack's graphs need`;
-  return undefined;
-}
-
-
 export async function createWebRuntime(opts: WebRuntimeOptions = {}): Promise<WebRuntime> {
   configureEnv(opts.wasmPaths);
   let backend: WebBackend = 'wasm';
   let notice: string | undefined;
   let fellBack = false;
   if ((opts.prefer ?? 'webgpu') === 'webgpu') {
-    const why = await webgpuUnavailableReason(opts.requiredFeatures ?? []);
-    if (why) notice = `WebGPU is not available: ${why}. Running on WASM (slower).`;
+    const adapter = await inspectWebgpuAdapter(opts.requiredFeatures ?? []);
+    if (adapter.kind === 'none') notice = `WebGPU is not available: ${adapter.reason}. Running on WASM (slower).`;
     else backend = 'webgpu';
   }
 

@@ -29,16 +29,27 @@ const fail = (code: ConstructorParameters<typeof SafetensorsError>[0], msg: stri
   throw new SafetensorsError(code, msg);
 };
 
-function readHeaderLength(bytes: Uint8Array): number {
+/** Tighter bounds a caller knows for its kind of file (a LiDB for a given pack, say). */
+export interface SafetensorsLimits {
+  /** header bytes (default MAX_HEADER_BYTES) */
+  maxHeaderBytes?: number;
+  /** tensors in the header */
+  maxTensors?: number;
+  /** what the limits are of, for the message: "a LiDB for this pack's 128 layers" */
+  what?: string;
+}
+
+function readHeaderLength(bytes: Uint8Array, limits: SafetensorsLimits): number {
+  const max = Math.min(limits.maxHeaderBytes ?? MAX_HEADER_BYTES, MAX_HEADER_BYTES);
   if (bytes.byteLength < 8) {
     fail('truncated', `file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const lo = view.getUint32(0, true);
   const hi = view.getUint32(4, true);
-  if (hi !== 0 || lo > MAX_HEADER_BYTES) {
+  if (hi !== 0 || lo > max) {
     const n = BigInt(hi) * 2n ** 32n + BigInt(lo);
-    fail('header-too-large', `header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`);
+    fail('header-too-large', `header length ${n} is over the ${max}-byte limit${limits.what ? ` of ${limits.what}` : ''}`);
   }
   return lo;
 }
@@ -85,12 +96,29 @@ function decodeHeaderText(bytes: Uint8Array): string {
   }
 }
 
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
-  const n = readHeaderLength(bytes);
-  if (8 + n > bytes.byteLength) {
-    fail('truncated', `header claims ${n} bytes but the file has only ${bytes.byteLength - 8} after the length`);
-  }
-  const text = decodeHeaderText(bytes.subarray(8, 8 + n));
+/** One tensor's place in the file: [begin, end) relative to the start of the byte buffer. */
+export interface TensorEntry { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }
+
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** in header order */
+  entries: TensorEntry[];
+  /** where the byte buffer starts in the file: 8 + header length */
+  dataStart: number;
+}
+
+/** The header length from the file's first 8 bytes, checked against the limit. */
+export function safetensorsHeaderLength(first8: Uint8Array, limits: SafetensorsLimits = {}): number {
+  return readHeaderLength(first8, limits);
+}
+
+/**
+ * Parses and checks the header alone (the JSON bytes after the 8-byte length), given how many
+ * bytes follow it in the file: what a streaming reader needs before it reads any tensor.
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: number, limits: SafetensorsLimits = {}): SafetensorsHeader {
+  const n = headerBytes.byteLength;
+  const text = decodeHeaderText(headerBytes);
   if (text[0] !== '{') fail('bad-header', 'header does not start with "{"');
   let root: JsonValue;
   try {
@@ -103,6 +131,10 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     throw e;
   }
   if (!isJsonObject(root)) return fail('bad-header', 'header is not a JSON object');
+  if (limits.maxTensors !== undefined) {
+    const count = Object.keys(root).length - (Object.prototype.hasOwnProperty.call(root, '__metadata__') ? 1 : 0);
+    if (count > limits.maxTensors) fail('header-too-large', `header lists ${count} tensors, more than the ${limits.maxTensors}${limits.what ? ` of ${limits.what}` : ''}`);
+  }
 
   const metadata: Record<string, string> = Object.create(null);
   const meta = root.__metadata__;
@@ -114,9 +146,7 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     }
   }
 
-  const dataStart = 8 + n;
-  const dataLength = bytes.byteLength - dataStart;
-  const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
+  const entries: TensorEntry[] = [];
   for (const [name, info] of Object.entries(root)) {
     if (name === '__metadata__') continue;
     if (!isJsonObject(info)) fail('bad-header', `tensor ${JSON.stringify(name)}: entry is not an object`);
@@ -146,7 +176,15 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
   }
   if (pos > dataLength) fail('truncated', `tensors need ${pos} data bytes, the file has ${dataLength}`);
   if (pos < dataLength) fail('bad-offsets', `the last ${dataLength - pos} bytes of the file belong to no tensor`);
+  return { metadata, entries, dataStart: 8 + n };
+}
 
+export function readSafetensors(bytes: Uint8Array, limits: SafetensorsLimits = {}): SafetensorsFile {
+  const n = readHeaderLength(bytes, limits);
+  if (8 + n > bytes.byteLength) {
+    fail('truncated', `header claims ${n} bytes but the file has only ${bytes.byteLength - 8} after the length`);
+  }
+  const { metadata, entries, dataStart } = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.byteLength - 8 - n, limits);
   const tensors = new Map<string, RawTensor>();
   for (const e of entries) {
     tensors.set(e.name, {

@@ -1,8 +1,9 @@
 // A training checkpoint: the trained parameters, Adam's moments and step count, the data/noise
 // RNG state and the step, in one safetensors file written atomically (temp file + rename), so a
 // kill at any moment leaves either the previous checkpoint or the new one, never half of one.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../files/atomicWrite';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../safetensors';
 import type { SeededRandomState } from '../diffusion/random';
 import type { AdamState } from '../finetune/adam';
@@ -71,12 +72,8 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Check
 
 export const checkpointName = (step: number): string => `checkpoint-${String(step).padStart(7, '0')}.safetensors`;
 
-/** Writes `bytes` to `path` through a temp file in the same folder and a rename. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
-}
+// the project's one atomic writer, re-exported for the training stages that import it from here
+export { writeFileAtomic };
 
 export function saveCheckpoint(dir: string, c: Checkpoint): string {
   mkdirSync(dir, { recursive: true });

@@ -17,7 +17,7 @@ import { gradName } from '../packs/graphIO';
 import { trainStep } from '../finetune/trainStep';
 import { readLidbFile } from '../lidb/file';
 import { lidbFromRows, type Lidb } from '../lidb/lidb';
-import { HYPERNET_IO } from '../models/hypernet';
+import { HYPERNET_IO } from '../packs/graphIO';
 import { encodeModel } from '../onnx';
 import { loadPackFromDisk } from '../packs/node';
 import { writePack } from '../packs/writePack';

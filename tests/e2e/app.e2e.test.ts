@@ -97,7 +97,8 @@ describe('HyperBooth in chromium', () => {
     const page = await env.browser.newPage();
     const log = watchPage(page);
     const t0 = Date.now();
-    await page.goto(env.server.url);
+    // SwiftShader is a software adapter, so the app would pick WASM by itself: force WebGPU
+    await page.goto(`${env.server.url}?backend=webgpu`);
     const ready = await waitReady(page, log);
     const loadMs = Date.now() - t0;
     expect(ready).toBe('Ready');

@@ -45,15 +45,25 @@ function freePort(): Promise<number> {
   });
 }
 
+export interface ServerOptions {
+  /** Vite's dependency cache (default node_modules/.vite); a fresh folder is a first visit */
+  cacheDir?: string;
+  /** 'info' shows the optimizer's messages ("new dependencies optimized", "reloading") */
+  logLevel?: 'info' | 'warn';
+  /** true keeps Vite's client websocket, through which the optimizer reloads the page (as `npm run dev` does) */
+  hmr?: boolean;
+}
+
 /** Starts the project's Vite dev server on 127.0.0.1 and a free port. */
-export async function startServer(): Promise<TestServer> {
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const server = await createServer({
     root: projectRoot,
     configFile: join(projectRoot, 'vite.config.ts'),
     clearScreen: false,
-    logLevel: 'warn',
-    server: { host: '127.0.0.1', port, strictPort: true, hmr: false, open: false },
+    logLevel: options.logLevel ?? 'warn',
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    server: { host: '127.0.0.1', port, strictPort: true, hmr: options.hmr ?? false, open: false },
   });
   await server.listen();
   const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${port}/`;

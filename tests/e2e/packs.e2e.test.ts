@@ -5,7 +5,7 @@
 // second, cross-origin node:http server (CORS + CORP, as the page's COEP requires) that logs each
 // request's Range header and can throttle a file.
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -206,14 +206,23 @@ describe('pack picker in chromium', () => {
   });
 });
 
+/** The app ready in a fresh browser context (no cache, no saved state), closed when `use` ends. */
+async function inFreshApp(use: (page: Page, log: string[]) => Promise<void>): Promise<void> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const log = watch(page);
+    await page.goto(server.url);
+    await waitReady(page, log);
+    await use(page, log);
+  } finally {
+    await context.close();
+  }
+}
+
 describe('a pack built by `hyperbooth pack` in chromium', () => {
   test('the fixture SD1.5-structured pack loads through the pack URL field, generates, personalizes one step', async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      const log = watch(page);
-      await page.goto(server.url);
-      await waitReady(page, log);
+    await inFreshApp(async (page, log) => {
       const fixture = JSON.parse(readFileSync(join(root, 'sd-fixture', 'manifest.json'), 'utf8')) as PackManifest;
       const fixtureBytes = fixture.files.reduce((a, f) => a + f.size, 0);
       await page.getByTestId('pack-url').fill(`${packs.url}sd-fixture/manifest.json`);
@@ -246,8 +255,38 @@ describe('a pack built by `hyperbooth pack` in chromium', () => {
       expect(await page.getByTestId('loss-chart').getAttribute('data-points')).toBe('1');
       expect(await page.getByTestId('status').textContent()).toMatch(/^Ready · personalized: /);
       expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
-    } finally {
-      await context.close();
-    }
+    });
+  });
+});
+
+describe('a pack with a hypernetwork and no fine-tune graphs in chromium', () => {
+  test('Personalize gives the hypernetwork\'s prediction (0 fine-tune steps) and the card says fine-tune is unavailable', async () => {
+    // the tiny pack without its "train" entry and train-graph files: the manifest format allows it
+    const dir = join(root, 'tiny-hypernet-only');
+    await cp(tinyDir, dir, { recursive: true });
+    const { train, ...rest } = tiny;
+    // the train graphs share their weights files with the forward graphs: only the graphs go
+    const trainFiles = new Set([train!.unet.file, train!.textEncoder?.file]);
+    const manifest = { ...rest, id: 'tiny-hypernet-only', name: 'Tiny without fine-tune graphs', files: rest.files.filter((f) => !trainFiles.has(f.path)) };
+    expect(manifest.files.length).toBeLessThan(tiny.files.length);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    await inFreshApp(async (page, log) => {
+      await page.getByTestId('pack-url').fill(`${packs.url}tiny-hypernet-only/manifest.json`);
+      await page.getByTestId('pack-load').click();
+      // the notice shows once the new pack is ready (the old one had fine-tune graphs)
+      await waitFor(page, log, 'no-fine-tune', READY_TIMEOUT);
+      await waitReady(page, log);
+
+      expect(await page.getByTestId('no-fine-tune').textContent()).toMatch(/^Fine-tune is unavailable/);
+      expect(await page.getByTestId('ft-steps').isDisabled()).toBe(true);
+      await page.getByTestId('selfie-input').setInputFiles(PORTRAIT);
+      await waitFor(page, log, 'crop-confirm', 60_000);
+      await page.getByTestId('crop-confirm').click();
+      await page.getByTestId('personalize').click();
+      await waitFor(page, log, 'personalized', 300_000);
+      expect(await page.getByTestId('status').textContent()).toMatch(/^Ready · personalized: /);
+      expect(await page.getByTestId('error').count()).toBe(0);
+      expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    });
   });
 });

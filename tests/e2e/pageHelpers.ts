@@ -38,3 +38,46 @@ export async function setSampling(page: Page, s: Sampling): Promise<void> {
   await page.getByTestId('seed').fill(s.seed);
   await page.getByTestId('count').fill(s.count);
 }
+
+/** Where e2e tests keep their screenshots (gitignored): artefacts of the run, to look at. */
+export const ARTIFACTS_DIR = new URL('./artifacts/', import.meta.url);
+
+/** Saves a full-page screenshot as tests/e2e/artifacts/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const path = new URL(`${name}.png`, ARTIFACTS_DIR).pathname;
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Waits for `count` elements with `testId`, failing early with the page's error banner or a failed pack load. */
+export async function waitForTestId(page: Page, log: string[], testId: string, timeout: number, count = 1): Promise<void> {
+  const outcome = await page.waitForFunction(
+    ({ id, n }) => {
+      if (document.querySelectorAll(`[data-testid="${id}"]`).length >= n) return 'ok';
+      const status = document.querySelector('[data-testid="status"]')?.textContent ?? '';
+      if (status.startsWith('Could not load')) return status;
+      const error = document.querySelector('[data-testid="error"].banner-error')?.textContent;
+      return error ? `error: ${error}` : false;
+    },
+    { id: testId, n: count },
+    { timeout, polling: 250 },
+  );
+  const state = await outcome.jsonValue();
+  if (state !== 'ok') throw new Error(`waiting for ${testId}: ${state}\n${log.join('\n')}`);
+}
+
+/** Waits until the status line says Ready (or fails with what it says instead). */
+export async function waitForReady(page: Page, log: string[], timeout: number): Promise<string> {
+  const outcome = await page.waitForFunction(
+    () => {
+      const status = document.querySelector('[data-testid="status"]')?.textContent ?? '';
+      if (status.startsWith('Ready')) return { ok: true, status };
+      return status.startsWith('Could not load') ? { ok: false, status } : false;
+    },
+    undefined,
+    { timeout, polling: 100 },
+  );
+  const { ok, status } = (await outcome.jsonValue()) as { ok: boolean; status: string };
+  if (!ok) throw new Error(`pack did not load: ${status}\n${log.join('\n')}`);
+  return status;
+}

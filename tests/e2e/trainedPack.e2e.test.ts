@@ -8,7 +8,7 @@ import { deflateSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { appInChromium, projectRoot } from './harness';
-import { readGalleryPixels, setSampling, watchPage } from './pageHelpers';
+import { readGalleryPixels, setSampling, waitForTestId, watchPage } from './pageHelpers';
 import { encodePng, identitySeed, photoSeed, renderPhoto, renderStyled, sampleIdentity } from '../../src/dataset';
 import { cosine } from '../../src/eval/features';
 import { parseScorers, scorersFromModel } from '../../src/eval/scorers';
@@ -33,29 +33,13 @@ const TIMEOUT = 300_000;
 
 const env = appInChromium();
 
-async function waitFor(page: Page, log: string[], testId: string, count: number): Promise<void> {
-  const outcome = await page.waitForFunction(
-    ({ id, n }) => {
-      if (document.querySelectorAll(`[data-testid="${id}"]`).length >= n) return 'ok';
-      const status = document.querySelector('[data-testid="status"]')?.textContent ?? '';
-      if (status.startsWith('Could not load')) return status;
-      const error = document.querySelector('[data-testid="error"].banner-error')?.textContent;
-      return error ? `error: ${error}` : false;
-    },
-    { id: testId, n: count },
-    { timeout: TIMEOUT, polling: 250 },
-  );
-  const state = await outcome.jsonValue();
-  if (state !== 'ok') throw new Error(`waiting for ${testId}: ${state}\n${log.join('\n')}`);
-}
-
 async function generate(page: Page, log: string[]): Promise<RgbaImage> {
   await page.getByTestId('prompt').fill(PROMPT);
   await page.getByTestId('negative-prompt').fill('');
   await setSampling(page, SAMPLING);
   const before = await page.getByTestId('gallery-image').count();
   await page.getByTestId('generate').click();
-  await waitFor(page, log, 'gallery-image', before + 1);
+  await waitForTestId(page, log, 'gallery-image', TIMEOUT, before + 1);
   const { rgba, width, height } = await readGalleryPixels(page);
   return { width, height, data: new Uint8ClampedArray(rgba) };
 }
@@ -74,13 +58,13 @@ describe('the trained embedded pack in chromium', () => {
     const plain = await generate(page, log);
 
     await page.getByTestId('selfie-input').setInputFiles({ name: 'synthetic-selfie.png', mimeType: 'image/png', buffer: selfiePng });
-    await waitFor(page, log, 'crop-confirm', 1);
-    // the pack learned whole 64×64 portraits, not face close-ups: crop the whole picture
-    await page.getByTestId('crop-zoom').fill('0');
+    await waitForTestId(page, log, 'crop-confirm', TIMEOUT, 1);
+    // the pack learned whole 64×64 portraits and its manifest says so: the crop starts on the whole picture
+    expect(await page.getByTestId('crop-zoom').inputValue()).toBe('0');
     await page.getByTestId('crop-confirm').click();
     await page.getByTestId('ft-steps').fill(String(FINE_TUNE_STEPS));
     await page.getByTestId('personalize').click();
-    await waitFor(page, log, 'personalized', 1);
+    await waitForTestId(page, log, 'personalized', TIMEOUT, 1);
 
     const personal = await generate(page, log);
     let diff = 0;

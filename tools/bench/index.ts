@@ -4,6 +4,7 @@ export {};
 const benches: Record<string, () => Promise<{ summary: string; run(argv: string[]): Promise<number | void> }>> = {
   generate: () => import('./generate'),
   grad: () => import('./grad'),
+  import: () => import('./import'),
   pack: () => import('./pack'),
   personalize: () => import('./personalize'),
   baselines: () => import('./baselines'),

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { parseArgs } from '../args';
 import { vmHwmMb } from './lib/report';
+import { runBenchChild } from './lib/child';
 import { packExport, type PackResult } from '../../src/packer';
 import { loraInputNames } from '../../src/packs/manifest';
 
@@ -36,20 +37,7 @@ interface ChildReport {
   weights: string;
 }
 
-function runChild(args: string[]): Promise<string> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; process.stderr.write(`  | ${d}`); });
-    child.on('error', fail);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) fail(new Error(`child ${args.join(' ')} failed (exit ${code}): ${err.trim().split('\n').slice(-5).join('\n')}`));
-      else ok(line);
-    });
-  });
-}
+const runChild = (args: string[]): Promise<string> => runBenchChild(fileURLToPath(import.meta.url), args);
 
 function runPython(args: string[]): Promise<void> {
   return new Promise((ok, fail) => {

@@ -153,10 +153,10 @@ async function benchBrowser(plan: Plan, backends: ('wasm' | 'webgpu')[]): Promis
           const r = await remote.personalize(input, a.settings, none);
           await remote.generate({ ...a.gen, prompts: a.gen.prompts.slice(0, 1), steps: 1 }, none);
           t = performance.now();
-          const images = await remote.generate(a.gen, none);
+          const { images, backend } = await remote.generate(a.gen, none);
           const imageMs = (performance.now() - t) / images.length;
           return {
-            backend: images[0].backend ?? r.backend ?? loaded.backend,
+            backend: backend ?? r.backend ?? loaded.backend,
             notice: r.notice ?? loaded.notice,
             decodeCropMs,
             hypernetworkMs: r.timings!.hypernetworkMs,

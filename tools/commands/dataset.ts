@@ -1,6 +1,7 @@
 // `hyperbooth dataset …`: renders the synthetic identity world to training shards, or one
 // synthetic selfie for the app demo.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../src/files/atomicWrite';
 import { dirname, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { intFlag, parseArgs, requireFlag, UsageError, type ParsedArgs } from '../args';
@@ -51,7 +52,7 @@ function runSelfie(args: ParsedArgs): number {
   const identity = sampleIdentity(identitySeed(split, id, world));
   const img = renderStyled(identity, styleName, photoSeed(identity.seed, photo), size);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, encodePng(img, { rgb: true, deflate: (b) => deflateSync(b) }));
+  writeFileAtomic(out, encodePng(img, { rgb: true, deflate: (b) => deflateSync(b) }));
   console.log(`${out}: ${split} identity ${id} (world ${world}), photo ${photo}, ${size}×${size}: "${caption(identity, styleName)}"`);
   return 0;
 }

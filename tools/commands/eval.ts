@@ -1,6 +1,7 @@
 // `hyperbooth eval …`: the paper's Table 1 on held-out synthetic identities (resumable, sharded,
 // merged), the README table from its JSON, and the scorers: train-embedder, check-scorers, fit.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../src/files/atomicWrite';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from '../args';
@@ -80,7 +81,7 @@ async function runFit(args: ParsedArgs): Promise<number> {
   const acc = measureAccuracy(scorersFromModel(model), { ids: checkIds, worldSeed: 1 });
   model.accuracy = { ...acc };
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, serializeScorers(model));
+  writeFileAtomic(out, serializeScorers(model));
   console.log(JSON.stringify(acc, null, 2));
   console.log(`wrote ${out}`);
   return 0;

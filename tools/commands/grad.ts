@@ -1,9 +1,9 @@
 // `hyperbooth grad <in.onnx> --wrt a,b [--of out] [--recompute auto|segments.json] [--dim batch=1] --out out.onnx`:
 // writes the forward + backward graph. Large weights stay in (or move to) an external data
 // file beside the output, copied tensor by tensor, so models over protobuf's 2 GB limit work.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { openAtomic, writeFileAtomic } from '../../src/files/atomicWrite';
 import { parseArgs, UsageError } from '../args';
 import { buildGradientModel, withFixedDims, type GradientOptions } from '../../src/autodiff';
 import { encodeModel, externalLocation, onnx, type ModelProto, type TensorProto } from '../../src/onnx';
@@ -57,8 +57,7 @@ const tensorBytes = (t: TensorProto) => t.rawData?.length ?? 0;
 function saveWithExternalData(out: string, model: ModelProto, readExternal: ExternalDataReader): string[] {
   const location = `${basename(out)}.data`;
   const dataPath = resolve(dirname(out), location);
-  mkdirSync(dirname(out), { recursive: true });
-  const fd = openSync(dataPath, 'w');
+  const data = openAtomic(dataPath);
   let offset = 0;
   try {
     for (const t of model.graph?.initializer ?? []) {
@@ -68,8 +67,8 @@ function saveWithExternalData(out: string, model: ModelProto, readExternal: Exte
       else if (tensorBytes(t) >= EXTERNAL_THRESHOLD) bytes = t.rawData!;
       if (!bytes) continue;
       const pad = (64 - (offset % 64)) % 64;
-      if (pad) { writeSync(fd, new Uint8Array(pad)); offset += pad; }
-      writeSync(fd, bytes);
+      if (pad) { data.write(new Uint8Array(pad)); offset += pad; }
+      data.write(bytes);
       t.externalData = [
         onnx.StringStringEntryProto.create({ key: 'location', value: location }),
         onnx.StringStringEntryProto.create({ key: 'offset', value: String(offset) }),
@@ -79,10 +78,12 @@ function saveWithExternalData(out: string, model: ModelProto, readExternal: Exte
       t.rawData = new Uint8Array(0);
       offset += bytes.length;
     }
-  } finally {
-    closeSync(fd);
+    data.commit();
+  } catch (e) {
+    data.abort();
+    throw e;
   }
-  writeFileSync(out, encodeModel(model));
+  writeFileAtomic(out, encodeModel(model));
   return [out, dataPath];
 }
 
@@ -131,8 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     if (hadExternal || inlineBytes > LARGE_MODEL_BYTES) {
       written = saveWithExternalData(out, grad, loaded.readExternal);
     } else {
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, encodeModel(grad));
+      writeFileAtomic(out, encodeModel(grad));
       written = [out];
     }
     const ms = performance.now() - t0;

@@ -1,15 +1,20 @@
-// `hyperbooth pack --from <export dir> --out public/models/<id> [...]`: converts a Stable
-// Diffusion 1.5 ONNX export (diffusers or optimum layout) into a HyperBooth model pack and lists
-// it in the index.json beside it (src/packer does the work; this parses flags and prints).
+// `hyperbooth pack --from <input> --out public/models/<id> [...]`: converts Stable Diffusion 1.5
+// into a HyperBooth model pack and lists it in the index.json beside it. The input is a
+// single-file .safetensors checkpoint or a diffusers folder of safetensors (src/checkpoint), or
+// an ONNX export in the diffusers or optimum layout (src/packer); this parses flags and prints.
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs, UsageError } from '../args';
 import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, PackInputError, formatSummary, packExport, type PackOptions } from '../../src/packer';
 import { updatePackIndex } from '../../src/packs/writePack';
+import { isCheckpointInput, packCheckpoint } from '../../src/checkpoint/packCheckpoint';
 
-export const summary = 'convert a Stable Diffusion 1.5 ONNX export into a model pack (--from DIR --out DIR [--fp16] [--hypernet H.onnx] [--text-encoder-lora])';
+export const summary = 'convert Stable Diffusion 1.5 (a .safetensors checkpoint, a diffusers folder or an ONNX export) into a model pack (--from PATH --out DIR [--fp16] [--image-size N] [--text-encoder-lora])';
 
-const USAGE = `usage: hyperbooth pack --from <export dir> --out <pack dir> [options]
-  --from DIR            a diffusers (unet/weights.pb) or optimum (model.onnx_data) ONNX export of SD1.5
+const USAGE = `usage: hyperbooth pack --from <checkpoint | folder> --out <pack dir> [options]
+  --from PATH           an SD1.x checkpoint in the original single-file layout (model.safetensors: F32, F16
+                        or BF16), a diffusers folder of safetensors (unet/, vae/, text_encoder/, tokenizer/,
+                        scheduler/), or a diffusers (unet/weights.pb) / optimum (model.onnx_data) ONNX export.
+                        Pickle files (.ckpt/.pt/.bin) are refused unopened: they can run code when loaded
   --out DIR             the pack folder to write, e.g. public/models/sd15 (replaced if it exists)
   --id ID               pack id (default: the --out folder's name)
   --name NAME           display name (default: "Stable Diffusion (<export folder>)")
@@ -21,7 +26,8 @@ const USAGE = `usage: hyperbooth pack --from <export dir> --out <pack dir> [opti
   --hypernet FILE       a hypernetwork .onnx (contract in src/models/hypernet.ts) to check and copy in
   --hypernet-steps N    its refinement steps, for the manifest (default 4)
   --chunk-mb N          largest external-data file in MiB (default ${DEFAULT_CHUNK_BYTES / 2 ** 20}, at most ${MAX_CHUNK_BYTES / 2 ** 20})
-  --image-size N        image side in pixels when the export does not fix it (default: unet/config.json, or 512 for SD1.5)
+  --image-size N        image side in pixels (checkpoints: default 512; ONNX exports: when the export does not
+                        fix it, default unet/config.json, or 512 for SD1.5)
   --trigger WORD        the subject's rare token (default sks)
   --aux-seed N          seed of the LiDB aux bases (default 2307)
   --index FILE          index.json to list the pack in (default: index.json beside --out); --no-index to skip`;
@@ -31,6 +37,18 @@ function numberFlag(v: string | true | undefined, name: string, integer: boolean
   const n = typeof v === 'string' ? Number(v) : NaN;
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} needs a positive ${integer ? 'integer' : 'number'}, got ${v === true ? 'nothing' : v}`);
   return n;
+}
+
+/** One line per stage and every 10% of its bytes, on stderr. */
+function progressPrinter(): (p: { stage: string; done: number; total: number }) => void {
+  let last = '';
+  return ({ stage, done, total }) => {
+    const tenth = total ? Math.floor((10 * done) / total) : 0;
+    const key = `${stage}:${tenth}`;
+    if (key === last || stage === 'done') return;
+    last = key;
+    console.error(total > 1 ? `  ${stage}: ${Math.round((100 * done) / total)}% of ${(total / 2 ** 20).toFixed(1)} MiB` : `  ${stage}…`);
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -77,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   try {
-    const result = await packExport(opts);
+    const result = isCheckpointInput(opts.from) ? await packCheckpoint({ ...opts, onProgress: progressPrinter() }) : await packExport(opts);
     console.log(formatSummary(result));
     if (!args.flags['no-index']) {
       const index = typeof args.flags.index === 'string' ? resolve(args.flags.index) : join(dirname(result.dir), 'index.json');

@@ -3,6 +3,7 @@ import { moveCrop, zoomCrop, type SquareCrop } from '../../face/crop';
 import { cropAtLevel, cropPercent, dragCrop, sameCrop, wheelZoomFactor, zoomLevel } from '../cropControls';
 import { stepSectionId } from '../hooks/useFlow';
 import { toImageData } from '../imageUtils';
+import { cropAdvice } from '../packCropStart';
 import { useAppStore, type SelfieState } from '../store';
 
 const PREVIEW_SIZE = 112;
@@ -185,6 +186,7 @@ export function CropCard() {
   const selfie = useAppStore((s) => s.selfie);
   const confirm = useAppStore((s) => s.confirmCrop);
   const busy = useAppStore((s) => s.task !== null);
+  const packCropMode = useAppStore((s) => s.pack.crop ?? 'face');
   return (
     <section className={`card step-card${selfie ? '' : ' step-card-locked'}`} id={stepSectionId('crop')} aria-labelledby="crop-title">
       <h2 id="crop-title" className="card-title">
@@ -201,7 +203,7 @@ export function CropCard() {
           ) : (
             <p className="hint-line">
               Face found{selfie.faceScore > 0 ? ` (${Math.round(selfie.faceScore * 100)}% sure)` : ''}. Drag the square to move it; scroll, pinch or use
-              the slider to zoom. Keep the whole face and a little hair inside.
+              the slider to zoom. {cropAdvice(packCropMode)}
             </p>
           )}
           <CropEditor selfie={selfie} />

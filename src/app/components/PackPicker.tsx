@@ -3,26 +3,26 @@ import { errorText, packIndexUrl } from '../actions';
 import { readPackChoice } from '../packChoice';
 import { readPackIndex, type PackIndexEntry } from '../packIndex';
 import { deleteCachedModels, entryForUrl, planDownload, planText, storageUsageText, switchPack } from '../packPickerActions';
-import { formatMegabytes } from '../statusText';
 import { useAppStore } from '../store';
 
 const URL_CHOICE = 'url';
 
-/** What a load of this pack would fetch, checked again whenever a load ends or the cache changes. */
+/**
+ * What a load of this pack would fetch, checked again whenever a load ends or the cache changes.
+ * A re-check keeps the last answer on screen until the new one arrives: "Checking the cache…"
+ * shows only while nothing is known about this URL yet (not beside a status that says Ready).
+ */
 function usePlanText(manifestUrl: string | undefined, refresh: number): string {
-  const [text, setText] = useState('');
+  const [plan, setPlan] = useState<{ url: string; text: string } | undefined>();
+  const setText = (url: string) => (text: string) => setPlan({ url, text });
   useEffect(() => {
-    if (!manifestUrl) {
-      setText('');
-      return;
-    }
+    if (!manifestUrl) return;
     let live = true;
-    setText('Checking the cache…');
     // a typed URL is checked once typing pauses, not on every key
     const timer = setTimeout(() => {
       planDownload(manifestUrl).then(
-        (plan) => live && setText(planText(plan)),
-        (e) => live && setText(`Unavailable: ${errorText(e)}`),
+        (p) => live && setText(manifestUrl)(planText(p)),
+        (e) => live && setText(manifestUrl)(`Unavailable: ${errorText(e)}`),
       );
     }, 300);
     return () => {
@@ -30,7 +30,8 @@ function usePlanText(manifestUrl: string | undefined, refresh: number): string {
       clearTimeout(timer);
     };
   }, [manifestUrl, refresh]);
-  return text;
+  if (!manifestUrl) return '';
+  return plan?.url === manifestUrl ? plan.text : 'Checking the cache…';
 }
 
 function PackOption({ entry, checked, onPick, refresh }: { entry: PackIndexEntry; checked: boolean; onPick(): void; refresh: number }) {
@@ -40,7 +41,6 @@ function PackOption({ entry, checked, onPick, refresh }: { entry: PackIndexEntry
       <label>
         <input type="radio" name="pack" checked={checked} onChange={onPick} />
         <span className="pack-name">{entry.name ?? entry.id}</span> <code className="pack-id">{entry.id}</code>
-        {entry.size !== undefined && <span className="hint"> · {formatMegabytes(entry.size)} MB</span>}
       </label>
       <span className="hint pack-size" data-testid="pack-size">
         {size}

@@ -1,5 +1,5 @@
 import { useAppStore } from '../store';
-import { statusText } from '../statusText';
+import { hasPackProgress, statusText } from '../statusText';
 import { ProgressBar } from './ProgressBar';
 
 /** What the app is doing: pack download with byte progress, ready, or generating. */
@@ -11,7 +11,7 @@ export function PackStatus() {
   const cancelling = useAppStore((s) => s.run?.cancelling ?? false);
   const active = useAppStore((s) => s.active?.name);
   const text = statusText(pack, progress, { task, personalize, cancelling, active });
-  const downloading = pack.phase === 'loading' && pack.totalBytes > 0;
+  const downloading = pack.phase === 'loading' && pack.totalBytes > 0 && hasPackProgress(pack);
   return (
     <div className={`pack-status pack-${pack.phase}${task ? ' pack-busy' : ''}`}>
       <span className="status-dot" aria-hidden="true" />

@@ -1,16 +1,27 @@
 import { stepSectionId } from '../hooks/useFlow';
 import { cancelPersonalize, startPersonalize } from '../personalizeActions';
 import { personalizeFraction, personalizeProgressText } from '../statusText';
-import { useAppStore, type FineTuneFields } from '../store';
+import { DEFAULT_FINE_TUNE, useAppStore, type FineTuneFields } from '../store';
 import { LossChart } from './LossChart';
 import { ProgressBar } from './ProgressBar';
 
-const FIELDS: { key: keyof FineTuneFields; label: string; testId: string; hint: string; inputMode: 'numeric' | 'decimal' }[] = [
-  { key: 'steps', label: 'Steps', testId: 'ft-steps', hint: 'fine-tune steps (the paper: 40)', inputMode: 'numeric' },
-  { key: 'learningRate', label: 'Learning rate', testId: 'ft-lr', hint: "Adam's step size", inputMode: 'decimal' },
+const FIELDS: { key: keyof FineTuneFields; label: string; testId: string; hint: string; inputMode: 'numeric' | 'decimal'; fineTuneOnly?: boolean }[] = [
+  { key: 'steps', label: 'Steps', testId: 'ft-steps', hint: 'fine-tune steps (the paper: 40)', inputMode: 'numeric', fineTuneOnly: true },
+  { key: 'learningRate', label: 'Learning rate', testId: 'ft-lr', hint: "Adam's step size", inputMode: 'decimal', fineTuneOnly: true },
   { key: 'rank', label: 'Rank', testId: 'ft-rank', hint: 'relaxed rank of the personal weights', inputMode: 'numeric' },
   { key: 'seed', label: 'Seed', testId: 'ft-seed', hint: 'noise and timesteps of the fine-tune', inputMode: 'numeric' },
 ];
+
+/** Fields whose default the pack sets when it loads (its manifest's train.defaults). */
+const PACK_DEFAULTS: ReadonlySet<keyof FineTuneFields> = new Set(['steps', 'learningRate', 'rank']);
+
+/**
+ * Until the pack has loaded, an untouched pack-set field shows nothing rather than the app's
+ * fallback, which the pack's own default (e.g. learning rate 0.01, not 0.001) then replaces.
+ */
+function shownValue(key: keyof FineTuneFields, value: string, packReady: boolean): string {
+  return !packReady && PACK_DEFAULTS.has(key) && value === DEFAULT_FINE_TUNE[key] ? '' : value;
+}
 
 function RunProgress() {
   const run = useAppStore((s) => s.run);
@@ -49,7 +60,9 @@ export function PersonalizeCard() {
   const cancelling = useAppStore((s) => s.run?.cancelling ?? false);
   const backend = useAppStore((s) => s.backend);
   const running = task === 'personalize';
-  const unsupported = packReady && support && !support.lidb;
+  const unsupported = packReady && support && (!support.lidb || (!support.fineTune && !support.hypernet));
+  // a pack with a hypernetwork but no train graphs personalizes with 0 steps (personalizeActions)
+  const noFineTune = support !== undefined && !support.fineTune;
   const locked = !confirmed && !running;
 
   return (
@@ -58,7 +71,10 @@ export function PersonalizeCard() {
         <span className="card-step">3</span> Personalize
       </h2>
       {unsupported ? (
-        <p className="notice notice-warn">This model pack has no LiDB bases, so it cannot learn a face. Choose a pack that can.</p>
+        <p className="notice notice-warn">
+          {support.lidb ? 'This model pack has neither a hypernetwork nor fine-tune graphs' : 'This model pack has no LiDB bases'}, so it cannot learn a face.
+          Choose a pack that can.
+        </p>
       ) : (
         <>
           <p className="hint-line">
@@ -82,13 +98,19 @@ export function PersonalizeCard() {
                     type="text"
                     inputMode={f.inputMode}
                     data-testid={f.testId}
-                    value={fields[f.key]}
+                    value={f.fineTuneOnly && noFineTune ? '' : shownValue(f.key, fields[f.key], packReady)}
+                    placeholder={PACK_DEFAULTS.has(f.key) && !packReady ? 'pack default' : undefined}
+                    disabled={f.fineTuneOnly && noFineTune}
                     onChange={(e) => setFields({ [f.key]: e.target.value })}
                   />
                 </label>
               ))}
             </fieldset>
-            {support && !support.fineTune && <p className="hint-line">This pack has no fine-tune graphs: you get the hypernetwork's prediction.</p>}
+            {noFineTune && (
+              <p className="hint-line" data-testid="no-fine-tune">
+                Fine-tune is unavailable: this pack has no fine-tune graphs, so Personalize gives the hypernetwork's prediction as it is.
+              </p>
+            )}
             <div className="button-row">
               <button type="submit" className="primary" data-testid="personalize" disabled={locked || running || task !== null || !packReady}>
                 {running ? 'Personalizing…' : 'Personalize'}

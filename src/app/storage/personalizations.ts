@@ -1,5 +1,5 @@
 // The person's personalizations, kept in IndexedDB so they survive a reload: name, thumbnail,
-// the LiDB file's bytes, how it was made. Records are only ever added, renamed or deleted by
+// the weights file's bytes, how it was made. Records are only ever added, renamed or deleted by
 // id, so a failed import or a crash mid-fine-tune cannot damage what was saved before.
 import type { FineTuneSettings } from '../../../workers/api';
 
@@ -19,11 +19,11 @@ export interface PersonalizationRecord {
   source: PersonalizationSource;
   /** absent: 'lidb' (records saved before LoRAs could be imported) */
   kind?: PersonalizationKind;
-  /** the file's bytes: the `.lidb.safetensors`, or the LoRA `.safetensors` when kind is 'lora' */
-  lidb: Uint8Array;
+  /** the personal weights file: the `.lidb.safetensors`, or the kohya / PEFT `.safetensors` when kind is 'lora' */
+  weightsFile: Uint8Array;
   /** an imported LoRA's strength (multiplies its ΔW) */
   strength?: number;
-  /** lowercase hex sha256 of `lidb`: the same file imported twice is recognised */
+  /** lowercase hex sha256 of `weightsFile`: the same file imported twice is recognised */
   sha256: string;
   /** PNG of the face crop (absent for imported files) */
   thumbnailPng?: Uint8Array;
@@ -33,12 +33,18 @@ export interface PersonalizationRecord {
   stoppedEarly?: string;
 }
 
-/** What IndexedDB holds: plain fields and ArrayBuffers, with a version for later migrations. */
+/**
+ * What IndexedDB holds: plain fields and ArrayBuffers, with a version for migrations.
+ * Version 1 (before this one) kept the weights file under `lidb`, whatever its kind; fromStored
+ * still reads it, so nothing saved by an older version is lost.
+ */
+export const STORED_VERSION = 2;
+
 export interface StoredPersonalization
   extends Pick<PersonalizationRecord, 'id' | 'name' | 'createdAt' | 'packId' | 'trigger' | 'rank' | 'source' | 'kind' | 'sha256'> {
-  v: 1;
+  v: typeof STORED_VERSION;
   strength?: number | null;
-  lidb: ArrayBuffer;
+  weightsFile: ArrayBuffer;
   thumbnailPng: ArrayBuffer | null;
   settings: FineTuneSettings | null;
   losses: number[] | null;
@@ -49,7 +55,7 @@ const copyBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer as A
 
 export function toStored(r: PersonalizationRecord): StoredPersonalization {
   return {
-    v: 1,
+    v: STORED_VERSION,
     id: r.id,
     name: r.name,
     createdAt: r.createdAt,
@@ -59,7 +65,7 @@ export function toStored(r: PersonalizationRecord): StoredPersonalization {
     source: r.source,
     kind: r.kind ?? 'lidb',
     strength: r.strength ?? null,
-    lidb: copyBuffer(r.lidb),
+    weightsFile: copyBuffer(r.weightsFile),
     sha256: r.sha256,
     thumbnailPng: r.thumbnailPng ? copyBuffer(r.thumbnailPng) : null,
     settings: r.settings ? { ...r.settings } : null,
@@ -82,12 +88,19 @@ function readSettings(v: unknown): FineTuneSettings | undefined | false {
   return { steps: steps as number, learningRate: learningRate as number, rank: rank as number, seed: seed as number };
 }
 
-/** A stored value back into a record, or why it cannot be used (another version, damaged). */
-export function fromStored(raw: unknown): PersonalizationRecord | { problem: string } {
-  if (!isObject(raw)) return { problem: 'not an object' };
+/** A version-1 value in today's shape: its `lidb` field held the weights file of either kind. */
+function migrateV1(raw: Record<string, unknown>): Record<string, unknown> {
+  const { lidb, ...rest } = raw;
+  return { ...rest, v: STORED_VERSION, weightsFile: lidb };
+}
+
+/** A stored value (of this version or an older one) back into a record, or why it cannot be used. */
+export function fromStored(stored: unknown): PersonalizationRecord | { problem: string } {
+  if (!isObject(stored)) return { problem: 'not an object' };
+  const raw = stored.v === 1 ? migrateV1(stored) : stored;
   const id = isText(raw.id) && raw.id ? raw.id : undefined;
   const where = id ? `personalization ${JSON.stringify(id)}` : 'a personalization';
-  if (raw.v !== 1) return { problem: `${where} was saved in an unknown format (version ${JSON.stringify(raw.v)})` };
+  if (raw.v !== STORED_VERSION) return { problem: `${where} was saved in an unknown format (version ${JSON.stringify(raw.v)})` };
   if (!id) return { problem: `${where} has no id` };
   if (!isText(raw.name) || raw.name.trim() === '') return { problem: `${where} has no name` };
   if (typeof raw.createdAt !== 'number' || !Number.isFinite(raw.createdAt)) return { problem: `${where} has no creation date` };
@@ -95,7 +108,7 @@ export function fromStored(raw: unknown): PersonalizationRecord | { problem: str
   if (typeof raw.rank !== 'number' || !Number.isInteger(raw.rank) || raw.rank < 1) return { problem: `${where} has no valid rank` };
   if (raw.source !== 'fine-tune' && raw.source !== 'import') return { problem: `${where} has an unknown source` };
   if (raw.kind !== undefined && raw.kind !== 'lidb' && raw.kind !== 'lora') return { problem: `${where} has an unknown kind ${JSON.stringify(raw.kind)}` };
-  if (!isBytes(raw.lidb) || raw.lidb.byteLength === 0) return { problem: `${where} has no file bytes` };
+  if (!isBytes(raw.weightsFile) || raw.weightsFile.byteLength === 0) return { problem: `${where} has no file bytes` };
   const strength = raw.strength ?? undefined;
   if (strength !== undefined && (typeof strength !== 'number' || !Number.isFinite(strength))) return { problem: `${where} has a damaged LoRA strength` };
   if (!isText(raw.sha256) || !/^[0-9a-f]{64}$/.test(raw.sha256)) return { problem: `${where} has no valid sha256` };
@@ -109,7 +122,7 @@ export function fromStored(raw: unknown): PersonalizationRecord | { problem: str
     trigger: raw.trigger,
     rank: raw.rank,
     source: raw.source,
-    lidb: bytesOf(raw.lidb),
+    weightsFile: bytesOf(raw.weightsFile),
     sha256: raw.sha256,
   };
   if (raw.kind === 'lora') record.kind = 'lora';
@@ -236,6 +249,7 @@ export async function renamePersonalization(id: string, name: string): Promise<v
     tx.abort();
     throw new Error('This personalization is no longer saved (deleted in another tab?).');
   }
+  // a record of an older version stays in its own shape: fromStored reads both
   store.put({ ...raw, name });
   await transactionDone(tx);
 }

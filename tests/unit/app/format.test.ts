@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { extrapolateMs, formatLoss, formatTimeLeft, lossTrend } from '../../../src/app/format';
+import { extrapolateMs, formatLoss, formatTimeLeft, smoothLoss } from '../../../src/app/format';
 
 describe('formatTimeLeft', () => {
   test.each([
@@ -39,13 +39,31 @@ describe('formatLoss', () => {
   });
 });
 
-describe('lossTrend', () => {
-  test('exponential moving average, starting at the first loss', () => {
-    expect(lossTrend([1, 0, 0], 0.5)).toEqual([1, 0.5, 0.25]);
+describe('smoothLoss', () => {
+  test('a normalised exponentially weighted mean: the first point is itself, then weights decay', () => {
+    const { mean } = smoothLoss([1, 0, 0], 0.5);
+    expect(mean[0]).toBe(1);
+    expect(mean[1]).toBeCloseTo(0.5 / 1.5, 12);
+    expect(mean[2]).toBeCloseTo(0.25 / 1.75, 12);
   });
-  test('a non-finite loss repeats the trend instead of poisoning it', () => {
-    const t = lossTrend([1, Number.NaN, 0], 0.5);
-    expect(t).toEqual([1, 1, 0.5]);
-    expect(lossTrend([Number.POSITIVE_INFINITY, 2], 0.5)[0]).toBeNaN();
+  test('the band is the weighted standard deviation around the mean', () => {
+    const { mean, low, high } = smoothLoss([2, 4], 1);
+    expect(mean).toEqual([2, 3]);
+    expect(low).toEqual([2, 2]);
+    expect(high).toEqual([2, 4]);
+  });
+  test('noise around a flat level gives a flat mean inside its band, whatever the first draw', () => {
+    // a low first draw must not make a flat run look like it climbs
+    const losses = [0.05, 0.4, 0.2, 0.35, 0.1, 0.3, 0.15, 0.25, 0.2, 0.3, 0.1, 0.25];
+    const { mean, low, high } = smoothLoss(losses);
+    const later = mean.slice(4);
+    expect(Math.max(...later) - Math.min(...later)).toBeLessThan(0.06);
+    for (let i = 0; i < losses.length; i++) expect(low[i]).toBeLessThanOrEqual(high[i]);
+  });
+  test('a non-finite loss is skipped instead of poisoning the mean', () => {
+    const t = smoothLoss([1, Number.NaN, 0], 0.5);
+    expect(t.mean[1]).toBe(1);
+    expect(t.mean[2]).toBeCloseTo(0.5 / 1.5, 12);
+    expect(smoothLoss([Number.POSITIVE_INFINITY, 2], 0.5).mean[0]).toBeNaN();
   });
 });

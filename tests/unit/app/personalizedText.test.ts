@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { fineTuneSummary, formatStrength, loraImportSummary, stepsDoneFromMeta } from '../../../src/app/personalizedText';
+import { fineTuneSummary, formatStrength, loraImportSummary } from '../../../src/app/personalizedText';
 
 const settings = { steps: 60, learningRate: 0.01, rank: 4, seed: 3 };
 
@@ -25,21 +25,6 @@ describe('fineTuneSummary', () => {
   test('no settings: nothing, or just why it stopped', () => {
     expect(fineTuneSummary(undefined)).toBeUndefined();
     expect(fineTuneSummary(undefined, 3, 'cancelled')).toBe('stopped early: cancelled');
-  });
-});
-
-describe('stepsDoneFromMeta', () => {
-  test('reads stepsDone and stoppedEarly from the LiDB fine_tune JSON', () => {
-    expect(stepsDoneFromMeta(JSON.stringify({ steps: 60, stepsDone: 2, stoppedEarly: 'cancelled' }))).toEqual({ stepsDone: 2, stoppedEarly: 'cancelled' });
-    expect(stepsDoneFromMeta(JSON.stringify({ steps: 60, stepsDone: 60 }))).toEqual({ stepsDone: 60 });
-  });
-
-  test('missing, damaged or odd values give nothing', () => {
-    expect(stepsDoneFromMeta(undefined)).toEqual({});
-    expect(stepsDoneFromMeta('{not json')).toEqual({});
-    expect(stepsDoneFromMeta(JSON.stringify({ stepsDone: -1, stoppedEarly: '' }))).toEqual({});
-    expect(stepsDoneFromMeta(JSON.stringify({ stepsDone: 2.5 }))).toEqual({});
-    expect(stepsDoneFromMeta('null')).toEqual({});
   });
 });
 

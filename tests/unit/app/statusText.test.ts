@@ -9,7 +9,10 @@ describe('statusText', () => {
     expect(statusText(pack({ phase: 'idle' }), null)).toBe('Starting…');
     expect(statusText(pack({ phase: 'listing' }), null)).toBe('Looking for model packs…');
     expect(statusText(pack({ phase: 'loading', loadedBytes: 1_200_000, totalBytes: 6_200_000 }), null)).toBe('Downloading Tiny: 1.2 / 6.2 MB');
-    expect(statusText(pack({ phase: 'loading', fromCache: true }), null)).toBe('Loading Tiny from cache…');
+    expect(statusText(pack({ phase: 'loading', fromCache: true, file: 'unet/model.onnx' }), null)).toBe('Loading Tiny from cache…');
+    // before the first progress report: neither "Downloading" nor "from cache" is known yet
+    expect(statusText(pack({ phase: 'loading', totalBytes: 9_600_000 }), null)).toBe('Loading Tiny…');
+    expect(statusText(pack({ phase: 'loading', totalBytes: 9_600_000, file: 'manifest.json' }), null)).toBe('Downloading Tiny: 0.0 / 9.6 MB');
     expect(statusText(pack({ downloadedBytes: 5 }), null)).toBe('Ready');
     expect(statusText(pack({ downloadedBytes: 0 }), null)).toBe('Ready (from cache)');
     expect(statusText(pack({ phase: 'error' }), null)).toBe('Could not load Tiny');

@@ -1,7 +1,7 @@
 // The IndexedDB record (de)serialization (IndexedDB itself runs in the e2e test: Node has none).
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { fromStored, sha256Hex, sortRecords, toStored, type PersonalizationRecord } from '../../../src/app/storage/personalizations';
+import { fromStored, sha256Hex, sortRecords, STORED_VERSION, toStored, type PersonalizationRecord } from '../../../src/app/storage/personalizations';
 
 const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationRecord => ({
   id: 'p1',
@@ -11,7 +11,7 @@ const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationReco
   trigger: 'sks',
   rank: 4,
   source: 'fine-tune',
-  lidb: new Uint8Array([1, 2, 3, 4, 5]),
+  weightsFile: new Uint8Array([1, 2, 3, 4, 5]),
   sha256: 'a'.repeat(64),
   thumbnailPng: new Uint8Array([137, 80, 78, 71]),
   settings: { steps: 40, learningRate: 0.001, rank: 4, seed: 7 },
@@ -20,17 +20,23 @@ const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationReco
   ...patch,
 });
 
+/** The shape version 1 of the app wrote: the weights file under `lidb` (kind present only once LoRAs could be imported). */
+function v1Stored(r: PersonalizationRecord): Record<string, unknown> {
+  const { weightsFile, v: _v, ...rest } = toStored(r);
+  return { ...rest, v: 1, lidb: weightsFile };
+}
+
 describe('stored personalizations', () => {
   test('round trip keeps every field, and the stored copy shares no memory with the record', () => {
     const r = record();
     const stored = toStored(r);
-    expect(stored.v).toBe(1);
-    expect(stored.lidb).toBeInstanceOf(ArrayBuffer);
-    r.lidb[0] = 99; // the caller changing its bytes later must not change what was saved
+    expect(stored.v).toBe(STORED_VERSION);
+    expect(stored.weightsFile).toBeInstanceOf(ArrayBuffer);
+    r.weightsFile[0] = 99; // the caller changing its bytes later must not change what was saved
     const back = fromStored(structuredClone(stored));
     if ('problem' in back) throw new Error(back.problem);
     expect(back).toEqual({ ...record(), losses: [0.5, 0.4, Number.NaN] });
-    expect(back.lidb).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
+    expect(back.weightsFile).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
   });
 
   test('optional fields stay absent', () => {
@@ -57,21 +63,22 @@ describe('stored personalizations', () => {
   });
 
   test('Uint8Array values (as some browsers hand back) are read too', () => {
-    const stored = { ...toStored(record()), lidb: new Uint8Array([9, 9]) };
+    const stored = { ...toStored(record()), weightsFile: new Uint8Array([9, 9]) };
     const back = fromStored(stored);
-    expect('problem' in back ? back.problem : back.lidb).toEqual(new Uint8Array([9, 9]));
+    expect('problem' in back ? back.problem : back.weightsFile).toEqual(new Uint8Array([9, 9]));
   });
 
   test.each([
     ['not an object', null, 'not an object'],
-    ['another version', { ...toStored(record()), v: 2 }, 'unknown format (version 2)'],
+    ['another version', { ...toStored(record()), v: STORED_VERSION + 1 }, `unknown format (version ${STORED_VERSION + 1})`],
     ['no id', { ...toStored(record()), id: '' }, 'has no id'],
     ['empty name', { ...toStored(record()), name: '  ' }, 'has no name'],
     ['bad date', { ...toStored(record()), createdAt: 'yesterday' }, 'no creation date'],
     ['no pack', { ...toStored(record()), packId: 3 }, 'pack id or trigger'],
     ['bad rank', { ...toStored(record()), rank: 0 }, 'no valid rank'],
     ['bad source', { ...toStored(record()), source: 'magic' }, 'unknown source'],
-    ['no bytes', { ...toStored(record()), lidb: new ArrayBuffer(0) }, 'no file bytes'],
+    ['no bytes', { ...toStored(record()), weightsFile: new ArrayBuffer(0) }, 'no file bytes'],
+    ['a version-1 record without bytes', { ...v1Stored(record()), lidb: new ArrayBuffer(0) }, 'no file bytes'],
     ['unknown kind', { ...toStored(record()), kind: 'lycoris' }, 'unknown kind "lycoris"'],
     ['bad strength', { ...toStored(record({ kind: 'lora' })), strength: 'strong' }, 'damaged LoRA strength'],
     ['bad hash', { ...toStored(record()), sha256: 'xyz' }, 'no valid sha256'],
@@ -80,6 +87,32 @@ describe('stored personalizations', () => {
     const r = fromStored(raw);
     expect(r).toHaveProperty('problem');
     expect((r as { problem: string }).problem).toContain(problem);
+  });
+
+  test('records saved by version 1 (bytes under "lidb", kind absent) load with every field, LiDBs and LoRAs alike', () => {
+    const lidb = record();
+    const backLidb = fromStored(structuredClone(v1Stored(lidb)));
+    if ('problem' in backLidb) throw new Error(backLidb.problem);
+    expect(backLidb).toEqual({ ...record(), losses: [0.5, 0.4, Number.NaN] });
+    expect(backLidb.weightsFile).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
+
+    const lora = record({ kind: 'lora', strength: 0.5, source: 'import', trigger: '', weightsFile: new Uint8Array([7, 8]), settings: undefined, losses: undefined, stoppedEarly: undefined, thumbnailPng: undefined });
+    const backLora = fromStored(structuredClone(v1Stored(lora)));
+    if ('problem' in backLora) throw new Error(backLora.problem);
+    expect(backLora).toEqual(lora);
+    // saved again, it is written in today's shape and reads back the same
+    const resaved = toStored(backLora);
+    expect(resaved.v).toBe(STORED_VERSION);
+    expect(resaved).not.toHaveProperty('lidb');
+    expect(fromStored(structuredClone(resaved))).toEqual(lora);
+  });
+
+  test('a version-1 record renamed by this version (put back in its own shape with a new name) still loads', () => {
+    const renamed = { ...v1Stored(record()), name: 'Anna at the beach' };
+    const back = fromStored(structuredClone(renamed));
+    if ('problem' in back) throw new Error(back.problem);
+    expect(back.name).toBe('Anna at the beach');
+    expect(back.weightsFile).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
   });
 
   test('sortRecords: newest first, ties by name, input untouched', () => {

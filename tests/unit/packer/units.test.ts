@@ -10,6 +10,7 @@ import { EMITTED_OPS } from '../../../src/autodiff/registry';
 import { encodeModel, GraphBuilder, makeValueInfo, type Dim, type DTypeName, type ModelProto } from '../../../src/onnx';
 import { fromHalf } from '../../../src/onnx/float16';
 import { ChunkWriter } from '../../../src/packer/chunks';
+import { folderSink } from '../../../src/packer/folderSink';
 import { float32BytesToFloat16 } from '../../../src/packer/fp16';
 import { inspectUnet, relaxTimestepBatch } from '../../../src/packer/inspect';
 import { opsLackingOnWebgpu, WEBGPU_OPS, WEBGPU_TABLE_OPS } from '../../../src/packer/webgpuOps';
@@ -43,7 +44,7 @@ describe('WebGPU op list', () => {
 describe('ChunkWriter', () => {
   it('aligns tensors to 64 bytes, starts a new file when the next tensor would not fit, and hashes what it wrote', () => {
     const dir = tempDir('chunks');
-    const w = new ChunkWriter(dir, 'unet', 300);
+    const w = new ChunkWriter(folderSink(dir), 'unet', 300);
     const t = (n: number, v: number) => new Uint8Array(n).fill(v);
     expect(w.add('a', t(100, 1))).toEqual({ location: 'weights.0.bin', offset: 0, length: 100 });
     expect(w.add('b', t(100, 2))).toEqual({ location: 'weights.0.bin', offset: 128, length: 100 });
@@ -53,20 +54,20 @@ describe('ChunkWriter', () => {
     const files = w.finish();
     expect(files.map((f) => [f.path, f.size])).toEqual([['unet/weights.0.bin', 228], ['unet/weights.1.bin', 100], ['unet/weights.2.bin', 300]]);
     for (const f of files) {
-      const bytes = readFileSync(join(dir, f.path.slice('unet/'.length)));
+      const bytes = readFileSync(join(dir, f.path));
       expect(bytes.length).toBe(f.size);
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
     }
-    const first = readFileSync(join(dir, 'weights.0.bin'));
+    const first = readFileSync(join(dir, 'unet', 'weights.0.bin'));
     expect([first[99], first[100], first[127], first[128]]).toEqual([1, 0, 0, 2]);
   });
 
   it('refuses a tensor larger than a chunk, and sizes outside (64 B, 1.5 GiB]', () => {
-    const w = new ChunkWriter(tempDir('chunks'), 'x', 128);
+    const w = new ChunkWriter(folderSink(tempDir('chunks')), 'x', 128);
     expect(() => w.add('big', new Uint8Array(129))).toThrow(/^tensor big has 129 bytes, more than the chunk size 128/);
     w.abort();
-    expect(() => new ChunkWriter(tempDir('chunks'), 'x', 16)).toThrow(PackInputError);
-    expect(() => new ChunkWriter(tempDir('chunks'), 'x', 2 ** 31)).toThrow(/give between 64 bytes and 1536 MB/);
+    expect(() => new ChunkWriter(folderSink(tempDir('chunks')), 'x', 16)).toThrow(PackInputError);
+    expect(() => new ChunkWriter(folderSink(tempDir('chunks')), 'x', 2 ** 31)).toThrow(/give between 64 bytes and 1536 MB/);
   });
 });
 

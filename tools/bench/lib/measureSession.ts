@@ -6,9 +6,10 @@
 // to warm up, then times `iters` runs. Prints one JSON line: times, median, peak RSS.
 // measureInChild() below is the parent's side.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { writeFileAtomic } from '../../../src/files/atomicWrite';
 import { feedInputs, valueType, type ModelProto } from '../../../src/onnx';
 import { parseArgs } from '../../args';
 import { median, vmHwmMb } from './report';
@@ -118,7 +119,7 @@ export interface MeasureOptions {
 /** Runs measure() in a fresh Node process (same tsx loader as this one). */
 export function measureInChild(path: string, opts: MeasureOptions): Promise<Measurement> {
   const specFile = `${path}.inputs.json`;
-  writeFileSync(specFile, JSON.stringify(opts.inputs));
+  writeFileAtomic(specFile, JSON.stringify(opts.inputs));
   const args = [
     ...process.execArgv, fileURLToPath(import.meta.url), path, specFile,
     '--threads', String(opts.threads), '--iters', String(opts.iters),

@@ -38,12 +38,12 @@ window.__hyperboothBench = {
   async generate(req) {
     const stepEndsMs: number[] = [];
     const t0 = performance.now();
-    const images = await api.generate(req, Comlink.proxy((p) => { stepEndsMs.push(p.elapsedMs ?? performance.now() - t0); }));
+    const { images, backend } = await api.generate(req, Comlink.proxy((p) => { stepEndsMs.push(p.elapsedMs ?? performance.now() - t0); }));
     const totalMs = performance.now() - t0;
     const first = images[0];
     let checksum = 0;
     for (const img of images) for (const v of img.rgba) checksum += v;
-    return { stepEndsMs, totalMs, width: first.width, height: first.height, checksum, backend: first.backend };
+    return { stepEndsMs, totalMs, width: first.width, height: first.height, checksum, backend };
   },
 };
 document.title = 'bench-ready';

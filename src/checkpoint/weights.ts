@@ -1,0 +1,85 @@
+// The builders' WeightSource over one model's checkpoint tensors. Small tensors (norms, biases:
+// under 4 KB as float32) are read up front and go inline into the graph, as the ONNX-export path
+// inlines them; every other parameter becomes an external reference named after itself, which
+// the pack's chunk writer resolves through `read` one tensor at a time: read, converted to
+// float32 (F16/BF16 as read), transposed where torch's orientation differs from the graph's.
+import { hostTensor, makeTensorProto, onnx, type TensorProto } from '../onnx';
+import type { WeightLayout, WeightSource } from '../models/layers';
+import type { TensorRef } from './components';
+import { CheckpointError } from './errors';
+import { readTensorFloat32 } from './safetensorsIndex';
+
+/** As the ONNX-export path (src/packer/source.ts): smaller tensors are inline in the graph. */
+const INLINE_BELOW_BYTES = 4096;
+
+const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+const squeezeTrailing = (dims: readonly number[]) => {
+  const d = [...dims];
+  while (d.length > 1 && d[d.length - 1] === 1) d.pop();
+  return d;
+};
+
+interface Placed { ref: TensorRef; dims: number[]; layout: WeightLayout }
+
+export class CheckpointWeights implements WeightSource {
+  private readonly small = new Map<string, Float32Array>();
+  private readonly placed = new Map<string, Placed>();
+
+  /** `part` and `file` for messages; `tensors` by diffusers name */
+  constructor(readonly part: string, readonly file: string, readonly tensors: ReadonlyMap<string, TensorRef>) {}
+
+  /** Reads the small tensors (one pass; they are a tiny fraction of the bytes). */
+  async prefetchSmall(signal?: AbortSignal): Promise<void> {
+    for (const [name, ref] of this.tensors) {
+      if (numel(ref.entry.shape) * 4 >= INLINE_BELOW_BYTES) continue;
+      signal?.throwIfAborted();
+      this.small.set(name, await readTensorFloat32(ref.index, ref.entry));
+    }
+  }
+
+  tensor(name: string, dims: number[], layout: WeightLayout): TensorProto {
+    const ref = this.tensors.get(name);
+    if (!ref) throw new CheckpointError('not-sd1', `${this.file}: the ${this.part} has no tensor for ${name} (the checkpoint's layout is not SD1.x's)`);
+    const src = squeezeTrailing(ref.entry.shape);
+    const want = layout === 'transposed' ? [dims[1], dims[0]] : squeezeTrailing(dims);
+    if (src.join() !== want.join()) {
+      throw new CheckpointError('not-sd1', `${this.file}: ${this.part} tensor ${ref.entry.name} has shape ${JSON.stringify(ref.entry.shape)}, SD1.x's layout needs ${JSON.stringify(layout === 'transposed' ? want : dims)} here`);
+    }
+    this.placed.set(name, { ref, dims, layout });
+    const small = this.small.get(name);
+    if (small) return makeTensorProto(name, hostTensor(this.arrange(small, dims, layout), dims));
+    return onnx.TensorProto.create({
+      name,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      dims,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: name },
+        { key: 'offset', value: '0' },
+        { key: 'length', value: String(numel(dims) * 4) },
+      ],
+    });
+  }
+
+  /** float32 bytes of an external parameter, in the graph's orientation (the chunk writer's reader). */
+  readonly read = async (location: string): Promise<Uint8Array> => {
+    const p = this.placed.get(location);
+    if (!p) throw new Error(`${this.part}: no checkpoint tensor was placed under ${location}`);
+    const values = this.arrange(await readTensorFloat32(p.ref.index, p.ref.entry), p.dims, p.layout);
+    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  };
+
+  /** Tensors of this model that no graph parameter read: a layout the builders do not know. */
+  unused(): string[] {
+    return [...this.tensors.keys()].filter((k) => !this.placed.has(k)).map((k) => this.tensors.get(k)!.entry.name);
+  }
+
+  private arrange(values: Float32Array, dims: number[], layout: WeightLayout): Float32Array {
+    if (layout === 'same') return values;
+    // torch [out, in] → the graph's [in, out]
+    const [nIn, nOut] = dims;
+    const out = new Float32Array(values.length);
+    for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) out[i * nOut + o] = values[o * nIn + i];
+    return out;
+  }
+}
