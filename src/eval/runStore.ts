@@ -68,16 +68,20 @@ export function readImages(dir: string, i: number, settings: EvalSettings, size:
 }
 
 /**
- * Scores a finished run's stored images again with other scorers, into a new run folder (the
- * seconds are the original run's): identities already in `to` are skipped, so it resumes too.
+ * Scores a run's stored images again with other scorers, into a new run folder (the seconds are
+ * the original run's): identities already in `to` are skipped, so it resumes too. With `ids`,
+ * only identities 0 … ids−1 are taken (an identity's images do not depend on how many
+ * identities the run had), e.g. the part of a long run that finished.
  */
-export async function rescoreRun(from: string, to: string, scorers: EvalScorers, scorerKey: RunKey['scorers'], size: number): Promise<number> {
+export async function rescoreRun(from: string, to: string, scorers: EvalScorers, scorerKey: RunKey['scorers'], size: number, ids?: number): Promise<number> {
   const key = readKey(from);
   if (!key) throw new Error(`${from} is not an evaluation run (no ${RUN_FILE})`);
-  const have = new Set(openRun(to, { ...key, scorers: scorerKey }).map((r) => r.identity));
+  if (ids !== undefined && !(Number.isInteger(ids) && ids >= 1 && ids <= key.settings.ids)) throw new Error(`--ids must be an integer in 1..${key.settings.ids} (the run's identities), got ${ids}`);
+  const settings = { ...key.settings, ids: ids ?? key.settings.ids };
+  const have = new Set(openRun(to, { ...key, settings, scorers: scorerKey }).map((r) => r.identity));
   let done = 0;
   for (const old of readResults(from)) {
-    if (have.has(old.identity)) continue;
+    if (have.has(old.identity) || old.identity >= settings.ids) continue;
     const images = readImages(from, old.identity, key.settings, size);
     const seconds = Object.fromEntries(Object.entries(old.methods).map(([m, s]) => [m, s.seconds]));
     const r = await scoreIdentity(scorers, key.settings, old.identity, size, images, seconds);

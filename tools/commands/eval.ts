@@ -33,7 +33,7 @@ const USAGE = `usage: hyperbooth eval --pack <dir> --seed <S> --out <run dir> [-
                       [--ft-steps ${DEFAULT_EVAL.ftSteps}] [--lidb-steps ${DEFAULT_EVAL.lidbSteps}] [--lr <one for all; default each method's own>] [--max-steps N] [--rank ${DEFAULT_EVAL.rank}] [--guidance ${DEFAULT_EVAL.guidance}]
                       [--scheduler ddim|euler|dpmpp2m] [--embedder <onnx>] [--scorers <scorers.json>] [--images <dir>]
        hyperbooth eval merge <run dir>… [--json <file>]
-       hyperbooth eval rescore <run dir> --out <new run dir> [--embedder <onnx>] [--scorers <json>] [--json <file>]
+       hyperbooth eval rescore <run dir> --out <new run dir> [--ids N] [--embedder <onnx>] [--scorers <json>] [--json <file>]
        hyperbooth eval table --json <eval json> [--readme README.md]
        hyperbooth eval fit [--out <scorers.json>] [--ids 200] [--photos 6] [--check-ids 100]
        ${TRAIN_EMBEDDER_USAGE}
@@ -161,7 +161,7 @@ function scorerFiles(args: ParsedArgs) {
 }
 
 async function runRescore(args: ParsedArgs): Promise<number> {
-  for (const k of Object.keys(args.flags)) if (!['out', 'embedder', 'scorers', 'json'].includes(k)) throw new UsageError(`unknown flag --${k}`);
+  for (const k of Object.keys(args.flags)) if (!['out', 'embedder', 'scorers', 'json', 'ids'].includes(k)) throw new UsageError(`unknown flag --${k}`);
   const from = args.positional[1];
   const out = stringFlag(args, 'out');
   if (!from || !out) throw new UsageError('eval rescore needs <run dir> and --out <new run dir>');
@@ -169,7 +169,8 @@ async function runRescore(args: ParsedArgs): Promise<number> {
   const scorers = await files.load(createNodeRuntime({ backend: 'cpu' }));
   try {
     const size = scorers.identity.imageSize;
-    const n = await rescoreRun(from, out, scorers, files.key, size).catch((e: Error) => { throw new UsageError(e.message); });
+    const ids = args.flags.ids === undefined ? undefined : intFlag(args, 'ids');
+    const n = await rescoreRun(from, out, scorers, files.key, size, ids).catch((e: Error) => { throw new UsageError(e.message); });
     console.log(`rescored ${n} identities of ${from} into ${out}`);
   } finally {
     await scorers.identity.release();

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { identitySeed, photoSeed, renderPhoto, sampleIdentity } from '../../../src/dataset';
 import { measureAccuracy } from '../../../src/eval/accuracy';
 import { methodNames } from '../../../src/eval/methods';
-import { identityFileName } from '../../../src/eval/runStore';
+import { identityFileName, imagesFileName } from '../../../src/eval/runStore';
 import { cosine } from '../../../src/eval/features';
 import { fitScorers, parseScorers, scorersFromModel, serializeScorers, DEFAULT_FIT } from '../../../src/eval/scorers';
 import { DEFAULT_SCORERS, run } from '../../../tools/commands/eval';
@@ -116,7 +116,23 @@ describe('hyperbooth eval on the tiny pack', () => {
     expect(out.renders.identity).toBeGreaterThan(0.5);
     for (const m of METHODS) expect(printed).toContain(`| ${m} |`);
     expect(printed).toMatch(/\| \(renders\) \| 0\.\d+ \[/);
-    expect(readdirSync(whole).sort()).toEqual([identityFileName(0), identityFileName(1), 'run.json']);
+    expect(readdirSync(whole).sort()).toEqual([identityFileName(0), imagesFileName(0), identityFileName(1), imagesFileName(1), 'run.json']);
+  });
+
+  it('rescoring the stored images with the same scorers gives the same JSON, seconds included', async () => {
+    const json = join(dir, 'rescored.json');
+    const { code, printed } = await quietly(['rescore', whole, '--out', join(dir, 'rescored'), '--json', json]);
+    expect(code).toBe(0);
+    expect(printed).toContain('rescored 2 identities');
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toEqual(JSON.parse(readFileSync(join(dir, 'table.json'), 'utf8')));
+    // the first identity alone: its scores are the full run's identity 0
+    const first = join(dir, 'first.json');
+    expect((await quietly(['rescore', whole, '--out', join(dir, 'first'), '--ids', '1', '--json', first])).code).toBe(0);
+    const one = JSON.parse(readFileSync(first, 'utf8'));
+    expect(one.ids).toBe(1);
+    const r0 = JSON.parse(readFileSync(join(whole, identityFileName(0)), 'utf8'));
+    expect(one.methods.base.identity).toBe(r0.methods.base.identity);
+    expect(one.methods['lidb-400'].identityCI).toEqual([r0.methods['lidb-400'].identity, r0.methods['lidb-400'].identity]);
   });
 
   it('two shards merged give the unsharded JSON', async () => {
@@ -167,6 +183,9 @@ describe('hyperbooth eval on the tiny pack', () => {
     [['--pack', TINY, '--ids', '2', '--seed', '1', '--embedder', '/nonexistent/e.onnx', ...O], /cannot read the identity embedder/],
     [['merge'], /needs the run folders/],
     [['merge', '/nonexistent/run'], /is not an evaluation run/],
+    [['rescore', '/nonexistent/run'], /needs <run dir> and --out/],
+    [['rescore', '/nonexistent/run', '--out', join(tmpdir(), 'hb-never')], /is not an evaluation run/],
+    [['rescore', join(tmpdir(), 'hb-never-2'), '--out', join(tmpdir(), 'hb-never-3'), '--ids', 'x'], /--ids expects a non-negative integer/],
     [['table'], /needs --json/],
   ])('refuses %j with a clear message', async (argv, message) => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
