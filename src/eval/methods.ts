@@ -139,16 +139,21 @@ export const asLora = (ctx: MethodContext, weights: PersonalWeights): Personaliz
 const zeroLidb = (ctx: MethodContext, rank: number, seed: number): Lidb =>
   initLidb(ctx.personalizer.manifest.lora.layers, rank, new LidbRng(seed, 'init'));
 
-/** Each method's learning rate, chosen by `hyperbooth eval sweep-lr` on the validation split (src/eval/README.md). */
+/**
+ * Each method's learning rate: the best of `hyperbooth sweep-lr` on validation identities (world
+ * 0, never held-out people; src/eval/README.md has the sweep's numbers and what was not swept).
+ */
 export const SWEPT_LR = {
-  hyperdreambooth: 1e-3,
-  'no-hyper': 1e-3,
-  k1: 1e-3,
-  dreambooth: 1e-5,
-  'dreambooth-400': 3e-5,
-  'dreambooth-40': 3e-4,
+  hyperdreambooth: 1e-2,
+  'no-hyper': 3e-3,
+  k1: 1e-2,
+  // not swept (400 steps took 4–7 min per identity here): the shared rate it had before
   'lidb-400': 1e-3,
-  'textual-inversion': 1e-2,
+  // not swept (1,200 steps ≈ 12–20 min per identity here): dreambooth-400's rate × 400/1200
+  dreambooth: 3e-5,
+  'dreambooth-400': 1e-4,
+  'dreambooth-40': 1e-3,
+  'textual-inversion': 5e-3,
 } as const;
 
 registerMethod({ name: 'base', summary: 'the pack without personalization', personalize: async () => ({}) });
