@@ -150,13 +150,15 @@ const HEADER_BYTES_METADATA = 64 * 1024;
 /**
  * What a LiDB for these layers can hold: two tensors per layer and a header of about the size
  * its entries need, both with a margin (×2 header, +16 tensors) so a LiDB with an odd layer
- * still reports which layer is wrong. A 35 MB header for a 128-layer pack is refused unparsed.
+ * still reports which layer is wrong. The tensor cap also admits a kohya LoRA of this pack's
+ * layers (three tensors a layer) so that a LoRA given as a LiDB reaches the format check and
+ * its "use Import LoRA" message. A 35 MB header for a 128-layer pack is refused unparsed.
  */
 export function lidbLimits(layers: readonly LidbLayerSpec[]): SafetensorsLimits {
   const perLayer = layers.reduce((sum, l) => sum + HEADER_BYTES_PER_LAYER(l.name), 0);
   return {
     maxHeaderBytes: 2 * perLayer + HEADER_BYTES_METADATA,
-    maxTensors: 2 * layers.length + 16,
+    maxTensors: 3 * layers.length + 16,
     what: `a LiDB for this pack's ${layers.length} layers`,
   };
 }
