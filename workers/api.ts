@@ -94,6 +94,10 @@ export interface LidbInfo {
   stepsDone?: number;
   /** why the fine-tune ended early, when the file says it did */
   stoppedEarly?: string;
+  /** rank of the full-space residual beside the LiDB (the paper's relaxation), when the file has one */
+  residualRank?: number;
+  /** the file's size in bytes (the residual makes it larger than the ~100 KB LiDB) */
+  fileBytes?: number;
 }
 
 export interface PersonalizeResult {

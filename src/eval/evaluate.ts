@@ -3,7 +3,9 @@
 // styles, and the scorers rate identity fidelity, style fidelity and similarity to the reference.
 import { caption, identitySeed, photoSeed, renderPhoto, renderStyled, sampleIdentity, STYLES, type Style } from '../dataset';
 import type { RgbaImage } from '../face/image';
-import { initLidb, lidbToSlots, rankRelax, type Lidb } from '../lidb/lidb';
+import { initLidb, type Lidb } from '../lidb/lidb';
+import { personalSlots, type PersonalWeights } from '../lidb/personal';
+import type { Relaxation } from '../finetune/relaxation';
 import { LidbRng } from '../lidb/random';
 import type { PackContents } from '../packs/types';
 import { createPersonalizer } from '../finetune/personalize';
@@ -99,20 +101,21 @@ export async function runEvaluation(
   const personalizer = await createPersonalizer(runtime, pack);
   const sums = Object.fromEntries(METHODS.map((m) => [m, { identity: 0, style: 0, similarity: 0, seconds: 0, images: 0 }])) as Record<Method, MethodScores & { images: number }>;
   const layers = manifest.lora.layers;
-  const fineTune = async (start: Lidb, face: RgbaImage, steps: number, seed: number): Promise<Lidb> => {
+  const fineTune = async (prediction: Lidb, face: RgbaImage, steps: number, seed: number, relaxation: Relaxation): Promise<PersonalWeights> => {
     const latent = await personalizer.encodeLatent(face);
-    const out = await personalizer.fineTune(start, latent, { settings: { steps, learningRate: settings.learningRate, rank: settings.rank, seed } });
+    const out = await personalizer.fineTune(prediction, latent, { settings: { steps, learningRate: settings.learningRate, rank: settings.rank, seed, relaxation } });
     if (out.stoppedEarly) throw new Error(`fine-tune stopped early: ${out.stoppedEarly}`);
-    return out.lidb;
+    return out;
   };
-  // each method: the LiDB (or none for the base model) from the reference selfie
-  const personalize: Record<Method, (face: RgbaImage, seed: number) => Promise<Lidb | undefined>> = {
+  // each method: the personal weights (or none for the base model) from the reference selfie
+  const personalize: Record<Method, (face: RgbaImage, seed: number) => Promise<PersonalWeights | undefined>> = {
     base: async () => undefined,
-    'only-hyper': (face, seed) => personalizer.predict(face, seed),
-    hyperdreambooth: async (face, seed) =>
-      fineTune(rankRelax(await personalizer.predict(face, seed), settings.rank, new LidbRng(seed, 'rank_relax')), face, settings.ftSteps, seed),
-    'no-hyper': (face, seed) => fineTune(initLidb(layers, settings.rank, new LidbRng(seed, 'init')), face, settings.ftSteps, seed),
-    'dreambooth-400': (face, seed) => fineTune(initLidb(layers, settings.rank, new LidbRng(seed, 'init')), face, settings.dbSteps, seed),
+    'only-hyper': async (face, seed) => ({ lidb: await personalizer.predict(face, seed) }),
+    hyperdreambooth: async (face, seed) => fineTune(await personalizer.predict(face, seed), face, settings.ftSteps, seed, 'full-space'),
+    // the same fine-tune from a prediction of zero (D random, U zero)
+    'no-hyper': (face, seed) => fineTune(initLidb(layers, 1, new LidbRng(seed, 'init')), face, settings.ftSteps, seed, 'full-space'),
+    // a LiDB trained from zero inside the aux subspace for many steps (not DreamBooth's full fine-tune)
+    'dreambooth-400': (face, seed) => fineTune(initLidb(layers, settings.rank, new LidbRng(seed, 'init')), face, settings.dbSteps, seed, 'aux-subspace'),
   };
   try {
     // open every session before timing, so the first method measured does not pay for it
@@ -131,9 +134,9 @@ export async function runEvaluation(
       for (const method of METHODS) {
         onProgress?.({ identity: i, ids: settings.ids, method, phase: 'personalize' });
         const t0 = now();
-        const lidb = await personalize[method](reference, i);
+        const weights = await personalize[method](reference, i);
         sums[method].seconds += (now() - t0) / 1000;
-        const lora: LoraValues | undefined = lidb ? lidbToSlots(lidb, personalizer.aux) : undefined;
+        const lora: LoraValues | undefined = weights ? personalSlots(weights, personalizer.aux, layers) : undefined;
         onProgress?.({ identity: i, ids: settings.ids, method, phase: 'generate' });
         // the same noise seeds for every method, so only the LiDB differs
         const images: GeneratedImage[] = await pipeline.generate({

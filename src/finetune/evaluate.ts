@@ -1,7 +1,7 @@
 // The denoising loss measured with the pack's plain forward graphs (text encoder + UNet), not the
 // train graph: mean over draws of mean((ε̂(z_t, t, c) − ε)²). The tests and the learning-rate
 // sweep use it on held-out draws, and as an independent check of the train graph's loss.
-import type { Lidb } from '../lidb/lidb';
+import { personalSlots, type PersonalWeights } from '../lidb/personal';
 import { addNoise } from '../diffusion/schedule';
 import { IO } from '../packs/graphIO';
 import { encodeTokens } from '../pipeline/textEncoder';
@@ -16,11 +16,12 @@ export interface EvalSessions {
 }
 
 /** Per-draw losses (same order as `draws`). */
-export async function denoisingLosses(s: EvalSessions, ctx: TrainContext, lidb: Lidb, draws: readonly NoiseDraw[]): Promise<number[]> {
+export async function denoisingLosses(s: EvalSessions, ctx: TrainContext, weights: PersonalWeights, draws: readonly NoiseDraw[]): Promise<number[]> {
   const { manifest, aux } = ctx;
   const dims = latentDims(manifest);
-  const context = await encodeTokens(s.textEncoder, ctx.inputIds, slotFeedsFor(manifest, 'text_encoder', lidb, aux));
-  const unetSlots = slotFeedsFor(manifest, 'unet', lidb, aux);
+  const slots = personalSlots(weights, aux, manifest.lora.layers);
+  const context = await encodeTokens(s.textEncoder, ctx.inputIds, slotFeedsFor(manifest, 'text_encoder', slots));
+  const unetSlots = slotFeedsFor(manifest, 'unet', slots);
   const losses: number[] = [];
   for (const draw of draws) {
     const out = await s.unet.run({
@@ -38,7 +39,7 @@ export async function denoisingLosses(s: EvalSessions, ctx: TrainContext, lidb: 
   return losses;
 }
 
-export async function denoisingLoss(s: EvalSessions, ctx: TrainContext, lidb: Lidb, draws: readonly NoiseDraw[]): Promise<number> {
-  const losses = await denoisingLosses(s, ctx, lidb, draws);
+export async function denoisingLoss(s: EvalSessions, ctx: TrainContext, weights: PersonalWeights, draws: readonly NoiseDraw[]): Promise<number> {
+  const losses = await denoisingLosses(s, ctx, weights, draws);
   return losses.reduce((a, b) => a + b, 0) / losses.length;
 }

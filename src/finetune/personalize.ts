@@ -1,14 +1,15 @@
-// Selfie crop → personal LiDB weights (HyperDreamBooth): the hypernetwork predicts a rank-1 LiDB
-// from the face crop, rankRelax raises it to the fine-tune's rank, and a few Adam steps of the
-// plain denoising loss on the one photo ("a <trigger> face", t ~ U[0, T), ε ~ N(0, I)) sharpen
-// it. Sees only the Runtime interface, like generate(): the worker runs it on onnxruntime-web
+// Selfie crop → personal weights (HyperDreamBooth): the hypernetwork predicts a rank-1 LiDB from
+// the face crop, the relaxation (./relaxation.ts) raises the rank — by default the paper's
+// full-space residual LoRA beside the merged prediction — and a few Adam steps of the plain
+// denoising loss on the one photo ("a <trigger> face", t ~ U[0, T), ε ~ N(0, I)) sharpen it. Sees only the Runtime interface, like generate(): the worker runs it on onnxruntime-web
 // (WebGPU/WASM), the tests and tools on onnxruntime-node.
 import { SeededRandom } from '../diffusion/random';
 import { cropToSquare, resizeSquare, toPixelValues, type SquareCrop } from '../face/crop';
 import type { RgbaImage as FaceImage } from '../face/image';
 import type { AuxBases } from '../lidb/aux';
-import { writeLidbFile } from '../lidb/file';
-import { initLidb, lidbFromRows, rankRelax, type Lidb } from '../lidb/lidb';
+import { initLidb, lidbFromRows, type Lidb } from '../lidb/lidb';
+import type { PersonalWeights } from '../lidb/personal';
+import { writePersonalFile } from '../lidb/personalFile';
 import { LidbRng } from '../lidb/random';
 import { HYPERNET_IO } from '../packs/graphIO';
 import type { PackManifest } from '../packs/manifest';
@@ -18,14 +19,18 @@ import { Adam } from './adam';
 import { drawNoise, type NoiseDraw } from './draws';
 import { denoisingLoss } from './evaluate';
 import { openFineTuneGraphs, personalizePrompt, requireTrainGraphs } from './fineTuneGraphs';
-import { cloneLidb, firstNonFinite, lidbGradRecord, lidbParams } from './lidbParams';
-import { trainStep } from './trainStep';
+import { cloneLidb, firstNonFinite } from './lidbParams';
+import { DEFAULT_RELAXATION, relax, RELAXATIONS, type Relaxation } from './relaxation';
+import { slotTrainStep } from './trainStep';
 
 export interface FineTuneSettings {
   steps: number;
   learningRate: number;
+  /** the relaxed rank: of the full-space residual, or of the LiDB itself in the aux subspace */
   rank: number;
   seed: number;
+  /** how the rank is relaxed (default 'full-space', the paper's) */
+  relaxation?: Relaxation;
 }
 
 export type PersonalizeStage = 'hypernetwork' | 'vae-encode' | 'fine-tune' | 'done';
@@ -48,9 +53,8 @@ export interface FineTuneOptions {
   shouldStop?: () => boolean;
 }
 
-export interface FineTuneOutcome {
-  /** the last good weights */
-  lidb: Lidb;
+export interface FineTuneOutcome extends PersonalWeights {
+  /** the last good weights: `lidb`, and `residual` after a full-space relaxation */
   /** loss of every finished step, before its update */
   losses: number[];
   /** 'cancelled', or why a non-finite value stopped it and which step's weights were kept */
@@ -71,10 +75,10 @@ export interface FaceCropInput {
 }
 
 export interface Personalization extends FineTuneOutcome {
-  /** the `.lidb.safetensors` bytes of `lidb` */
+  /** the `.lidb.safetensors` bytes of the weights */
   file: Uint8Array;
-  /** the relaxed prediction the fine-tune started from */
-  start: Lidb;
+  /** the relaxed prediction the fine-tune started from (same model output as the prediction) */
+  start: PersonalWeights;
   /** VAE mean × latent scale of the crop: what the fine-tune denoised */
   latent: Float32Array;
   settings: FineTuneSettings;
@@ -88,11 +92,11 @@ export interface Personalizer {
   predict(face: FaceImage, seed?: number): Promise<Lidb>;
   /** VAE mean × latent scale of a square face image, resampled to the pack's image size */
   encodeLatent(face: FaceImage): Promise<Float32Array>;
-  /** Adam on D_train/U_train from `start` (not modified) towards the denoising loss on `latent` */
-  fineTune(start: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome>;
+  /** relaxes `prediction` (not modified) as the settings say, then Adam towards the denoising loss on `latent` */
+  fineTune(prediction: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome>;
   personalize(input: FaceCropInput, opts: PersonalizeOptions): Promise<Personalization>;
   /** the denoising loss over `draws`, measured with the plain forward graphs */
-  denoisingLoss(lidb: Lidb, latent: Float32Array, draws: readonly NoiseDraw[]): Promise<number>;
+  denoisingLoss(weights: PersonalWeights, latent: Float32Array, draws: readonly NoiseDraw[]): Promise<number>;
   /** opens the fine-tune's train graphs (when the pack has them) now rather than at the first fine-tune, so a backend that refuses them says so here */
   prepare(): Promise<void>;
   release(): Promise<void>;
@@ -106,6 +110,7 @@ export function validateFineTuneSettings(s: FineTuneSettings): void {
   if (!Number.isInteger(s.rank) || s.rank < 1 || s.rank > FINE_TUNE_LIMITS.maxRank) throw new Error(`fine-tune rank must be an integer in 1..${FINE_TUNE_LIMITS.maxRank}, got ${s.rank}`);
   if (typeof s.learningRate !== 'number' || !(s.learningRate > 0) || s.learningRate > 1) throw new Error(`learning rate must be a number in (0, 1], got ${s.learningRate}`);
   if (!Number.isSafeInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
+  if (s.relaxation !== undefined && !RELAXATIONS.includes(s.relaxation)) throw new Error(`relaxation must be one of ${RELAXATIONS.join(', ')}, got ${JSON.stringify(s.relaxation)}`);
 }
 
 export async function createPersonalizer(runtime: Runtime, pack: PackContents): Promise<Personalizer> {
@@ -123,21 +128,25 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     return lidbFromRows(layers, out[HYPERNET_IO.down].data as Float32Array, out[HYPERNET_IO.up].data as Float32Array, manifest.lidb!.aMax, manifest.lidb!.bMax);
   };
 
-  const fineTune = async (start: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome> => {
+  const relaxed = (prediction: Lidb, settings: FineTuneSettings) =>
+    relax(prediction, { relaxation: settings.relaxation ?? DEFAULT_RELAXATION, rank: settings.rank, seed: settings.seed, aux, layers });
+
+  const fineTune = async (prediction: Lidb, latent: Float32Array, opts: FineTuneOptions): Promise<FineTuneOutcome> => {
     const { settings } = opts;
     validateFineTuneSettings(settings);
     requireTrainGraphs(manifest, settings.steps);
-    if (settings.steps === 0) return { lidb: cloneLidb(start), losses: [], stepMs: [] };
+    // nothing to relax for: the prediction alone (a hypernetwork-only pack, or 0 steps asked)
+    if (settings.steps === 0) return { lidb: cloneLidb(prediction), losses: [], stepMs: [] };
     const sessions = await graphs.train();
     const ctx = graphs.context(latent);
-    const lidb = cloneLidb(start);
-    const params = lidbParams(lidb);
+    const weights = relaxed(prediction, settings);
+    const { params } = weights;
     const adam = new Adam(params, { lr: settings.learningRate });
     const rng = new SeededRandom(settings.seed);
     const size = latent.length;
     const losses: number[] = [];
     const stepMs: number[] = [];
-    const outcome = (stoppedEarly?: string): FineTuneOutcome => (stoppedEarly ? { lidb, losses, stepMs, stoppedEarly } : { lidb, losses, stepMs });
+    const outcome = (stoppedEarly?: string): FineTuneOutcome => ({ ...weights.snapshot(), losses, stepMs, ...(stoppedEarly ? { stoppedEarly } : {}) });
 
     for (let step = 1; step <= settings.steps; step++) {
       // onnxruntime-web's run() settles through microtasks only: without a macrotask break the
@@ -146,10 +155,10 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
       if (opts.shouldStop?.()) return outcome('cancelled');
       const t0 = now();
       const draw = drawNoise(rng, manifest.schedule.numTrainTimesteps, size);
-      const { loss, grads } = await trainStep(sessions, ctx, lidb, draw);
+      const { loss, slotGrads } = await slotTrainStep(sessions, ctx, weights.slots(), draw);
       const restored = `restored step ${step - 1}`;
       if (!Number.isFinite(loss)) return outcome(`non-finite loss at step ${step}: ${restored}`);
-      const g = lidbGradRecord(lidb, grads);
+      const g = weights.paramGrads(slotGrads);
       const bad = firstNonFinite(g);
       if (bad) return outcome(`non-finite gradient at step ${step} (${bad}): ${restored}`);
       const before = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.slice()]));
@@ -191,7 +200,7 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
       progress('hypernetwork');
       let t0 = now();
       const predicted = await predict(hyperFace, settings.seed);
-      const start = rankRelax(predicted, settings.rank, new LidbRng(settings.seed, 'rank_relax'));
+      const start = relaxed(predicted, settings).snapshot();
       const hypernetworkMs = now() - t0;
 
       progress('vae-encode');
@@ -200,8 +209,8 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
       const vaeEncodeMs = now() - t0;
 
       progress('fine-tune');
-      const result = await fineTune(start, latent, opts);
-      const file = writeLidbFile(result.lidb, {
+      const result = await fineTune(predicted, latent, opts);
+      const file = writePersonalFile(result, {
         packId: manifest.id,
         auxSha256: manifest.lidb!.auxSha256,
         trigger: manifest.trigger,
@@ -210,6 +219,7 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
           stepsDone: result.losses.length,
           learningRate: settings.learningRate,
           rank: settings.rank,
+          relaxation: settings.relaxation ?? DEFAULT_RELAXATION,
           optimizer: 'adam',
           prompt: personalizePrompt(manifest.trigger),
           start: manifest.hypernet ? 'hypernetwork' : 'init',
@@ -223,8 +233,8 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
       return { ...result, file, start, latent, settings: { ...settings }, timings: { hypernetworkMs, vaeEncodeMs } };
     },
 
-    async denoisingLoss(lidb, latent, draws) {
-      return denoisingLoss(await graphs.forward(), graphs.context(latent), lidb, draws);
+    async denoisingLoss(weights, latent, draws) {
+      return denoisingLoss(await graphs.forward(), graphs.context(latent), weights, draws);
     },
 
     release: () => graphs.release(),

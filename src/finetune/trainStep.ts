@@ -11,6 +11,7 @@ import { encodeTokens } from '../pipeline/textEncoder';
 import { IO } from '../packs/graphIO';
 import { timestepTensor } from '../pipeline/timestep';
 import type { Feeds, Session, Tensor } from '../runtime/types';
+import type { LoraSlots } from '../lidb/slots';
 import type { NoiseDraw } from './draws';
 import { gradName, TRAIN_IO } from '../packs/graphIO';
 
@@ -40,9 +41,20 @@ export interface TrainStepResult {
   grads: Map<string, LidbGrad>;
 }
 
-export function slotFeedsFor(manifest: PackManifest, target: LoraTarget, lidb: Lidb, aux: AuxBases): Feeds {
+export interface SlotStepResult {
+  loss: number;
+  /** ∂loss/∂down and ∂loss/∂up of every layer's slot */
+  slotGrads: Map<string, SlotGrad>;
+}
+
+export interface SlotGrad {
+  down: Float32Array;
+  up: Float32Array;
+}
+
+export function slotFeedsFor(manifest: PackManifest, target: LoraTarget, slots: LoraSlots): Feeds {
   const layers = manifest.lora.layers;
-  return loraFeeds(layers, target, zeroLoraFeeds(layers, target), lidbToSlots(lidb, aux));
+  return loraFeeds(layers, target, zeroLoraFeeds(layers, target), slots);
 }
 
 export function latentDims(manifest: PackManifest): number[] {
@@ -57,12 +69,19 @@ export function denoisingTarget(ctx: TrainContext, draw: NoiseDraw): Float32Arra
     : draw.noise;
 }
 
+/** A train step of the LiDB itself: slot gradients mapped to D_train / U_train through the aux bases. */
 export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb, draw: NoiseDraw): Promise<TrainStepResult> {
-  const { manifest, aux } = ctx;
+  const { loss, slotGrads } = await slotTrainStep(s, ctx, lidbToSlots(lidb, ctx.aux), draw);
+  return { loss, grads: allSlotGradsToLidbGrads(slotGrads, ctx.aux, lidb.rank) };
+}
+
+/** One step at the given slot values: the loss and its gradient with respect to every slot. */
+export async function slotTrainStep(s: TrainSessions, ctx: TrainContext, slots: LoraSlots, draw: NoiseDraw): Promise<SlotStepResult> {
+  const { manifest } = ctx;
   const layers = manifest.lora.layers;
   const dims = latentDims(manifest);
-  const textSlots = slotFeedsFor(manifest, 'text_encoder', lidb, aux);
-  const unetSlots = slotFeedsFor(manifest, 'unet', lidb, aux);
+  const textSlots = slotFeedsFor(manifest, 'text_encoder', slots);
+  const unetSlots = slotFeedsFor(manifest, 'unet', slots);
   const context = await encodeTokens(s.textEncoder, ctx.inputIds, textSlots);
 
   const unetLayers = layers.filter((l) => l.target === 'unet');
@@ -84,14 +103,11 @@ export async function trainStep(s: TrainSessions, ctx: TrainContext, lidb: Lidb,
     ...textSlots,
   }, slotGradNames(textLayers));
 
-  const slotGrads = new Map<string, { down: Float32Array; up: Float32Array }>();
+  const slotGrads = new Map<string, SlotGrad>();
   for (const l of layers) {
     const out = l.target === 'unet' ? unetOut : textOut;
     const n = loraInputNames(l.name);
     slotGrads.set(l.name, { down: out[gradName(n.down)].data as Float32Array, up: out[gradName(n.up)].data as Float32Array });
   }
-  return {
-    loss: (unetOut[TRAIN_IO.loss].data as Float32Array)[0],
-    grads: allSlotGradsToLidbGrads(slotGrads, aux, lidb.rank),
-  };
+  return { loss: (unetOut[TRAIN_IO.loss].data as Float32Array)[0], slotGrads };
 }

@@ -88,7 +88,7 @@ function checkWeights(name: string, w: LidbLayerWeights, rank: number): void {
   }
 }
 
-function parseInteger(key: string, s: string | undefined, min: number): number {
+export function parseInteger(key: string, s: string | undefined, min: number): number {
   if (s === undefined) return fail('bad-metadata', `metadata has no "${key}"`);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(s) || !Number.isSafeInteger(Number(s)) || Number(s) < min) {
     fail('bad-metadata', `metadata "${key}" = ${JSON.stringify(s.slice(0, 40))} is not an integer ≥ ${min}`);
@@ -163,6 +163,17 @@ export function lidbLimits(layers: readonly LidbLayerSpec[]): SafetensorsLimits 
   };
 }
 
+/** The file's metadata, once it is known to belong to the expected pack and aux bases (both LiDB formats). */
+export function checkPackBinding(md: Record<string, string>, expected: Omit<LidbExpectation, 'layers'>): LidbFileMeta {
+  if (md.pack_id !== expected.packId) {
+    fail('wrong-pack', `this LiDB was made for model pack ${JSON.stringify(md.pack_id?.slice(0, 80))}, the active pack is ${JSON.stringify(expected.packId)}`);
+  }
+  if (md.aux_sha256 !== expected.auxSha256) {
+    fail('aux-mismatch', `this LiDB was made against aux bases with sha256 ${JSON.stringify(md.aux_sha256?.slice(0, 80))}, the active pack's aux file has ${expected.auxSha256}`);
+  }
+  return parseMeta(md);
+}
+
 function readMatrix(t: RawTensor, rows: number, cols: number, what: string): Float32Array {
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') fail('bad-dtype', `${t.name} is ${t.dtype}; LiDB tensors are F32, F16 or BF16`);
   if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols) {
@@ -187,13 +198,7 @@ export function readLidbFile(bytes: Uint8Array, expected: LidbExpectation): { li
       ? `not a HyperBooth LiDB file (no "format" in its metadata; a kohya or PEFT LoRA file is imported with "Import LoRA (kohya / PEFT)" under My personalizations)`
       : `metadata format is ${JSON.stringify(md.format.slice(0, 80))}, expected ${LIDB_FORMAT}`);
   }
-  if (md.pack_id !== expected.packId) {
-    fail('wrong-pack', `this LiDB was made for model pack ${JSON.stringify(md.pack_id?.slice(0, 80))}, the active pack is ${JSON.stringify(expected.packId)}`);
-  }
-  if (md.aux_sha256 !== expected.auxSha256) {
-    fail('aux-mismatch', `this LiDB was made against aux bases with sha256 ${JSON.stringify(md.aux_sha256?.slice(0, 80))}, the active pack's aux file has ${expected.auxSha256}`);
-  }
-  const meta = parseMeta(md);
+  const meta = checkPackBinding(md, expected);
   const fileA = parseDims('a', md.a);
   const fileB = parseDims('b', md.b);
 

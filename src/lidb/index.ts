@@ -7,3 +7,5 @@ export * from './slots';
 export * from './lidb';
 export * from './file';
 export * from './loraFormats';
+export * from './personal';
+export * from './personalFile';

@@ -11,7 +11,8 @@ import { LoraFileError, rethrowSafetensors, type LoraFileErrorCode } from './err
 import { outOfRangeMessage } from './finite';
 import { LIDB_FORMAT } from './file';
 import type { AuxBases } from './aux';
-import { lidbToSlots, type Lidb } from './lidb';
+import type { Lidb } from './lidb';
+import { personalSlots, type PersonalWeights } from './personal';
 import { transpose } from './matmul';
 import { maxSlotRank, type LoraSlots } from './slots';
 
@@ -65,9 +66,12 @@ export function exportLora(slots: LoraSlots, layers: readonly LoraLayer[], forma
   return writeSafetensors(tensors, { ...base, ...opts.metadata });
 }
 
-/** The LiDB multiplied out (D_aux·D_train, U_train·U_aux) as a standard LoRA file. */
-export function lidbToLoraFile(lidb: Lidb, aux: AuxBases, layers: readonly LoraLayer[], format: LoraFormat, opts?: LoraExportOptions): Uint8Array {
-  return exportLora(lidbToSlots(lidb, aux), layers, format, opts);
+/**
+ * The personal weights multiplied out (D_aux·D_train, U_train·U_aux, and the residual beside them)
+ * as a standard LoRA file: exactly the slots HyperBooth itself feeds.
+ */
+export function personalToLoraFile(weights: PersonalWeights, aux: AuxBases, layers: readonly LoraLayer[], format: LoraFormat, opts?: LoraExportOptions): Uint8Array {
+  return exportLora(personalSlots(weights, aux, layers), layers, format, opts);
 }
 
 export interface LoraImportOptions {
@@ -224,4 +228,9 @@ function floats(t: RawTensor, fail: (code: LoraFileErrorCode, msg: string) => ne
   const bad = outOfRangeMessage(t.name, v);
   if (bad) fail('non-finite', bad);
   return v;
+}
+
+/** A plain LiDB (no residual) as a standard LoRA file. */
+export function lidbToLoraFile(lidb: Lidb, aux: AuxBases, layers: readonly LoraLayer[], format: LoraFormat, opts?: LoraExportOptions): Uint8Array {
+  return personalToLoraFile({ lidb }, aux, layers, format, opts);
 }

@@ -22,9 +22,7 @@ import { locateFace } from '../../src/face/faceStep';
 import { cropToSquare } from '../../src/face/crop';
 import { locateFaceInFile } from '../../src/finetune/faceNode';
 import { heldOutDraws } from '../../src/finetune/draws';
-import { rankRelax } from '../../src/lidb/lidb';
-import { LidbRng } from '../../src/lidb/random';
-import { lidbToSlots } from '../../src/lidb/lidb';
+import { personalSlots } from '../../src/lidb/personal';
 import type { GenerateRequest } from '../../workers/api';
 
 export const summary = 'time per personalization stage: onnxruntime-node CPU vs chromium WASM / WebGPU (--sweep: learning-rate sweep)';
@@ -81,7 +79,7 @@ async function benchNode(plan: Plan): Promise<Row> {
     await personalizer.personalize(input, { settings: { ...plan.settings, steps: 2 } });
     const r = await personalizer.personalize(input, { settings: plan.settings });
 
-    const lora = lidbToSlots(r.lidb, personalizer.aux);
+    const lora = personalSlots(r, personalizer.aux, pack.manifest.lora.layers);
     await pipeline.generate({ ...plan.gen, prompts: plan.gen.prompts.slice(0, 1), steps: 1, lora });
     const t0 = performance.now();
     await pipeline.generate({ ...plan.gen, lora });
@@ -223,16 +221,15 @@ async function sweep(plan: Plan, lrs: number[], seeds: number[], drawCount: numb
     const predicted = await personalizer.predict(face(manifest.hypernet?.imageSize ?? manifest.image.width));
     const latent = await personalizer.encodeLatent(face(manifest.image.width));
     const draws = heldOutDraws(drawCount, manifest.schedule.numTrainTimesteps, latent.length);
-    const startLoss = await personalizer.denoisingLoss(predicted, latent, draws);
+    const startLoss = await personalizer.denoisingLoss({ lidb: predicted }, latent, draws);
     console.error(`held-out loss of the hypernetwork's prediction: ${startLoss.toFixed(4)}`);
     const rows: { lr: number; losses: number[]; ms: number }[] = [];
     for (const lr of lrs) {
       const losses: number[] = [];
       const t0 = performance.now();
       for (const seed of seeds) {
-        const start = rankRelax(predicted, plan.settings.rank, new LidbRng(seed, 'rank_relax'));
-        const r = await personalizer.fineTune(start, latent, { settings: { ...plan.settings, learningRate: lr, seed } });
-        losses.push(await personalizer.denoisingLoss(r.lidb, latent, draws));
+        const r = await personalizer.fineTune(predicted, latent, { settings: { ...plan.settings, learningRate: lr, seed } });
+        losses.push(await personalizer.denoisingLoss(r, latent, draws));
       }
       rows.push({ lr, losses, ms: (performance.now() - t0) / seeds.length });
       console.error(`lr ${lr}: ${losses.map((l) => l.toFixed(4)).join(', ')}`);

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await Promise.all([s?.personalizer.release(), graphs?.release()]); });
 
-const forwardLoss = (l: Lidb) => s.personalizer.denoisingLoss(l, s.latent, [draw]);
+const forwardLoss = (l: Lidb) => s.personalizer.denoisingLoss({ lidb: l }, s.latent, [draw]);
 
 describe('UNet train step + text-encoder VJP on the tiny pack', () => {
   it('reports the forward graphs\' loss and gradients that match central differences of it', async () => {

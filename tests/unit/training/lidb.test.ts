@@ -53,8 +53,8 @@ describe('train lidb', () => {
       const name = manifest.lora.layers[0].name;
       expect(Array.from(lidb.layers.get(name)!.dTrain)).not.toEqual(Array.from(start.layers.get(name)!.dTrain));
       expect(Array.from(lidb.layers.get(name)!.dTrain)).not.toEqual(Array.from(other.layers.get(name)!.dTrain));
-      const before = await p.denoisingLoss(start, latent, draws);
-      const after = await p.denoisingLoss(lidb, latent, draws);
+      const before = await p.denoisingLoss({ lidb: start }, latent, draws);
+      const after = await p.denoisingLoss({ lidb }, latent, draws);
       expect(after).toBeLessThan(before);
     } finally {
       await p.release();
