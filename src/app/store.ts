@@ -166,7 +166,7 @@ export const DEFAULT_SETTINGS: Settings = {
  * The paper's fast fine-tune: 40 steps at relaxed rank 4. The learning rate is replaced by the
  * pack's own default when the worker reports one.
  */
-export const DEFAULT_FINE_TUNE: FineTuneFields = { steps: '40', learningRate: '0.001', rank: '4', seed: '0' };
+export const DEFAULT_FINE_TUNE: FineTuneFields = { steps: '40', learningRate: '0.001', rank: '4', seed: '0', relaxation: 'full-space' };
 
 export const useAppStore = create<AppState>()((set) => ({
   pack: { phase: 'idle', loadedBytes: 0, totalBytes: 0, fromCache: false },
