@@ -95,7 +95,10 @@ class CacheWriter {
 
 function storageFailure(e: unknown): string {
   const { name, message } = (typeof e === 'object' && e !== null ? e : {}) as { name?: unknown; message?: unknown };
-  const detail = [name, message].filter((x) => typeof x === 'string' && x !== '' && x !== 'Error').join(': ') || String(e);
+  const detail = [name, message]
+    .filter((x): x is string => typeof x === 'string' && x !== '' && x !== 'Error')
+    .join(': ')
+    .replace(/\.$/, '') || String(e);
   return isQuotaError(e) ? `this browser's storage for the site is full (${detail})` : `the browser refused to store it (${detail})`;
 }
 

@@ -102,7 +102,7 @@ describe('a pack load when storage is full', () => {
     await expectDiskBytes(pack);
     expect(pack.downloadedBytes).toBe(totalBytes);
     expect(pack.warnings).toEqual([
-      'fixture pack could not be kept for offline use: this browser\'s storage for the site is full (QuotaExceededError: Quota exceeded.). ' +
+      'fixture pack could not be kept for offline use: this browser\'s storage for the site is full (QuotaExceededError: Quota exceeded). ' +
         'It is loaded from memory this time and will be downloaded again on the next visit.',
     ]);
     expect(cache.entries.size).toBe(0);
