@@ -6,11 +6,15 @@ import { planPackDownload, type PackDownloadPlan } from '../packs/plan';
 import { loadPackEntry } from './actions';
 import type { PackIndexEntry } from './packIndex';
 import { savePackChoice } from './packChoice';
-import { rememberPackOrigin } from '../security/csp';
+import { packOriginAllowed, rememberPackOrigin } from '../security/csp';
 import { useAppStore } from './store';
 import { formatMegabytes } from './statusText';
 
 export async function planDownload(manifestUrl: string): Promise<PackDownloadPlan> {
+  if (import.meta.env.PROD && !packOriginAllowed(localStorage, manifestUrl, location.origin)) {
+    // the page's Content-Security-Policy would block the fetch (src/security/csp.ts)
+    throw new Error(`${new URL(manifestUrl).origin} is a new pack server: Load pack allows it and reloads the page`);
+  }
   const cache = await CacheStoragePackCache.open().catch(() => undefined);
   return planPackDownload(manifestUrl, cache);
 }

@@ -46,16 +46,21 @@ export function readPackOrigins(storage: Storage): string[] {
   }
 }
 
+/** Whether this page's policy (written at start-up from `storage`) lets it fetch `url`. */
+export function packOriginAllowed(storage: Storage, url: string, pageOrigin: string): boolean {
+  const { origin } = new URL(url);
+  return origin === pageOrigin || readPackOrigins(storage).includes(origin);
+}
+
 /**
  * Remembers the origin of a pack URL the person chose. Returns true when the origin is new to
  * this browser and not the page's own: the running page's policy does not allow it (a policy
  * can be tightened but never loosened in a running document), so the page must reload to use it.
  */
 export function rememberPackOrigin(storage: Storage, packUrl: string, pageOrigin: string): boolean {
+  if (packOriginAllowed(storage, packUrl, pageOrigin)) return false;
   const { origin } = new URL(packUrl);
-  if (origin === pageOrigin) return false;
   const known = readPackOrigins(storage);
-  if (known.includes(origin)) return false;
   try {
     storage.setItem(PACK_ORIGINS_KEY, JSON.stringify([...known, origin]));
   } catch {

@@ -36,8 +36,8 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** Files as they are, with a content type and nothing else: what GitHub Pages sends. */
-async function serveStatic(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+/** Files as they are, with a content type and nothing else (what GitHub Pages sends), unless told. */
+async function serveStatic(dir: string, headers: Record<string, string> = {}): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     let path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
     if (path === '' || path.endsWith('/')) path += 'index.html';
@@ -45,7 +45,7 @@ async function serveStatic(dir: string): Promise<{ url: string; close(): Promise
     try {
       if (!file.startsWith(dir) || !(await stat(file)).isFile()) throw new Error('not a file');
       const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': body.byteLength });
+      res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': body.byteLength });
       res.end(body);
     } catch {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -157,6 +157,42 @@ describe('the built site on a static host that sends no headers', () => {
     expect(seen).toContainEqual({ directive: 'script-src-elem', blocked: 'inline' });
     expect(seen).toContainEqual({ directive: 'connect-src', blocked: 'http://127.0.0.2:9/steal' });
     expect(requests.filter((u) => u.includes('127.0.0.2'))).toEqual([]);
+  });
+
+  test("the worker's cancelGenerate() stops a running generate with a typed error", async () => {
+    const outcome = await page.evaluate(async () => {
+      const api = window.__hyperbooth!.api;
+      const run = api.generate({ prompts: ['a sks face'], seed: 3, steps: 500, guidance: 7.5, scheduler: 'ddim' }, undefined as never);
+      const settled = run.then(() => 'finished', (e: Error) => `${e.name}: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 1500));
+      await api.cancelGenerate();
+      return settled;
+    });
+    expect(outcome).toMatch(/^GenerateCancelledError: Generating was cancelled after step \d+ of 500\.$/);
+  });
+
+  test('a pack URL on another server is allowed by reloading with it in connect-src, and loads', async () => {
+    const packHost = await serveStatic(join(projectRoot, 'public', 'models'), {
+      'Access-Control-Allow-Origin': '*',
+      'Cross-Origin-Resource-Policy': 'cross-origin',
+    });
+    try {
+      const packOrigin = new URL(packHost.url).origin;
+      const before = (await violations(page)).length; // the previous test's two
+      await page.getByTestId('pack-url').fill(`${packHost.url}tiny/manifest.json`);
+      // the page's policy does not allow that server yet: the picker says so instead of fetching
+      await page.waitForFunction(() => /is a new pack server/.test(document.querySelector('[data-testid="pack-url-option"] [data-testid="pack-size"]')?.textContent ?? ''), undefined, { timeout: 10_000 });
+      expect(await violations(page)).toHaveLength(before);
+      await Promise.all([page.waitForEvent('framenavigated'), page.getByTestId('pack-load').click()]);
+      await waitForReady(page, log, READY_TIMEOUT);
+      expect(await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'))).toBe(buildCsp([packOrigin]));
+      expect(requests.some((u) => u.startsWith(`${packOrigin}/tiny/unet/weights.bin`))).toBe(true);
+      expect(await violations(page)).toEqual([]);
+      const origin = new URL(host.url).origin;
+      expect(requests.filter((u) => !/^(blob|data):/.test(u) && ![origin, packOrigin].includes(new URL(u).origin))).toEqual([]);
+    } finally {
+      await packHost.close();
+    }
   });
 });
 

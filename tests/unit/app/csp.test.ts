@@ -1,6 +1,6 @@
 // The page's Content-Security-Policy and the pack origins it allows (src/security/csp.ts).
 import { describe, expect, it } from 'vitest';
-import { buildCsp, PACK_ORIGINS_KEY, readPackOrigins, rememberPackOrigin } from '../../../src/security/csp';
+import { buildCsp, PACK_ORIGINS_KEY, packOriginAllowed, readPackOrigins, rememberPackOrigin } from '../../../src/security/csp';
 
 class MemoryStorage {
   readonly map = new Map<string, string>();
@@ -38,6 +38,8 @@ describe('pack origins', () => {
     expect(rememberPackOrigin(s, 'https://packs.example/other/manifest.json', 'https://app.example')).toBe(false);
     expect(rememberPackOrigin(s, 'https://app.example/models/x/manifest.json', 'https://app.example')).toBe(false);
     expect(readPackOrigins(s)).toEqual(['https://packs.example']);
+    expect(packOriginAllowed(s, 'https://packs.example/any/manifest.json', 'https://app.example')).toBe(true);
+    expect(packOriginAllowed(s, 'https://packs.example:8443/manifest.json', 'https://app.example')).toBe(false);
   });
 
   it('reads damaged or hostile storage as no origins', () => {
