@@ -21,6 +21,7 @@ import { launchPersistentBrowser, projectRoot, type PersistentBrowser } from './
 import { screenshot, setSampling, waitForReady, waitForTestId, watchPage } from './pageHelpers';
 import { encodePng, identitySeed, photoSeed, renderStyled, sampleIdentity } from '../../src/dataset';
 import { buildCsp } from '../../src/security/csp';
+import { listenLocal } from '../unit/packs/fixturePack';
 
 const identity = sampleIdentity(identitySeed('heldout', 3, 0));
 const SELFIE = { name: 'synthetic-selfie.png', mimeType: 'image/png', buffer: Buffer.from(encodePng(renderStyled(identity, 'photo', photoSeed(identity.seed, 0), 256), { rgb: true, deflate: (b) => deflateSync(b) })) };
@@ -52,13 +53,7 @@ async function serveStatic(dir: string, headers: Record<string, string> = {}): P
       res.end('not found');
     }
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
-  };
+  return listenLocal(server);
 }
 
 /** Records every CSP violation from the page's first script on (init scripts are not under the policy). */
