@@ -15,9 +15,9 @@ export function buildCsp(packOrigins: readonly string[] = []): string {
   return [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
-    // onnxruntime-web's thread pool starts its workers from its own .mjs (same origin); blob: is
-    // what emscripten falls back to when it cannot
-    "worker-src 'self' blob:",
+    // the model worker, and onnxruntime-web's thread pool, which starts its workers from its own
+    // /ort/*.mjs (`new Worker(new URL(import.meta.url))`), never from blob: URLs
+    "worker-src 'self'",
     `connect-src ${["'self'", ...extra].join(' ')}`,
     // generated images and the favicon are blob: and data: URLs
     "img-src 'self' data: blob:",
