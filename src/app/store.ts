@@ -32,6 +32,8 @@ export interface PackState {
   notice?: string;
   /** how the pack wants the selfie cropped (its manifest's `crop`, default face) */
   crop?: PackCrop;
+  /** what went wrong without stopping the load (the pack could not be kept for offline use, and why) */
+  warnings?: string[];
 }
 
 /** What the worker is busy with; one thing at a time (it runs one job at a time anyway). */
