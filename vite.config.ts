@@ -64,8 +64,23 @@ function serveOnnxRuntimeWasm(): Plugin {
   };
 }
 
+/**
+ * `_headers` in the build: Netlify and Cloudflare Pages read it and send the isolation headers
+ * with every file. Hosts that cannot set headers get them from public/coi-sw.js instead.
+ */
+function staticHostHeaders(): Plugin {
+  return {
+    name: 'hyperbooth:static-host-headers',
+    apply: 'build',
+    generateBundle() {
+      const lines = Object.entries({ ...isolationHeaders, 'Cross-Origin-Resource-Policy': 'same-origin' }).map(([k, v]) => `  ${k}: ${v}`);
+      this.emitFile({ type: 'asset', fileName: '_headers', source: ['/*', ...lines, ''].join('\n') });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), serveOnnxRuntimeWasm()],
+  plugins: [react(), serveOnnxRuntimeWasm(), staticHostHeaders()],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
   // onnxruntime-web's "extern wasm" builds load the loader and binary only from wasmPaths (/ort/),

@@ -1,3 +1,5 @@
+// first: the Content-Security-Policy and cross-origin isolation, before any app code runs
+import './boot';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';

@@ -30,12 +30,14 @@ export interface LoadPackResult {
   downloadedBytes: number;
   /** bytes of pack files read from the cache during this load */
   cachedBytes?: number;
+  /** what went wrong without stopping the load (e.g. the pack could not be kept for offline use, and why) */
+  warnings?: string[];
 }
 
 export type { SchedulerName } from '../src/diffusion/schedulers';
 
-/** generate()'s request: the pipeline's options less the step callback, which comlink passes apart. */
-export type GenerateRequest = Omit<GenerateOptions, 'onStep'>;
+/** generate()'s request: the pipeline's options less the step callback, which comlink passes apart, and the signal (cancelGenerate() is its door). */
+export type GenerateRequest = Omit<GenerateOptions, 'onStep' | 'signal'>;
 
 /** The pipeline's step report, with the worker's clock. */
 export interface StepProgress extends StepInfo {
@@ -59,6 +61,8 @@ export interface LoadOptions {
 export interface HyperBoothWorkerApi extends PersonalizationApi {
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
   generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GenerateResult>;
+  /** stops every generate() running or queued: each rejects with a GenerateCancelledError and returns no image */
+  cancelGenerate(): Promise<void>;
 }
 
 // ---- Personalization (issue 4): selfie → face crop → hypernetwork → fine-tune → LiDB ----
@@ -94,6 +98,10 @@ export interface LidbInfo {
   stepsDone?: number;
   /** why the fine-tune ended early, when the file says it did */
   stoppedEarly?: string;
+  /** rank of the full-space residual beside the LiDB (the paper's relaxation), when the file has one */
+  residualRank?: number;
+  /** the file's size in bytes (the residual makes it larger than the ~100 KB LiDB) */
+  fileBytes?: number;
 }
 
 export interface PersonalizeResult {

@@ -47,6 +47,8 @@ const worker = {
   models: new BackendHolder(webRuntime),
   weights: new PersonalWeightsSlot(),
   faces: new FaceDetector(),
+  /** one per generate() call not yet settled; cancelGenerate() aborts them all */
+  generates: new Set<AbortController>(),
 };
 
 /**
@@ -104,23 +106,35 @@ const api: HyperBoothWorkerApi = {
       await worker.models.load(pack, choice.backend, choice.notice);
       // personal weights belong to a pack: keep them only when they fit the new one
       worker.weights.refit(pack);
-      return { manifest: pack.manifest, ...backendReport(), downloadedBytes: pack.downloadedBytes, cachedBytes: pack.cachedBytes };
+      const result: LoadPackResult = { manifest: pack.manifest, ...backendReport(), downloadedBytes: pack.downloadedBytes, cachedBytes: pack.cachedBytes };
+      if (pack.warnings) result.warnings = pack.warnings;
+      return result;
     });
   },
 
   generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GenerateResult> {
+    // made at the call, not in the queue, so a cancel also reaches a request still waiting there;
+    // a GenerateCancelledError is no session failure, so withPipeline never retries it on WASM
+    const controller = new AbortController();
+    worker.generates.add(controller);
     return worker.queue.run(async () => {
       const started = performance.now();
       const images = await worker.models.withPipeline('generating', (pipeline) =>
         pipeline.generate({
           ...req,
           lora: worker.weights.slotsOver(req.lora),
+          signal: controller.signal,
           onStep: (s) => notify(onStep, { ...s, elapsedMs: performance.now() - started }),
         }),
       );
       const out: GenerateResult = { images, ...backendReport() };
       return Comlink.transfer(out, images.map((o) => o.rgba.buffer as ArrayBuffer));
-    });
+    }).finally(() => worker.generates.delete(controller));
+  },
+
+  async cancelGenerate(): Promise<void> {
+    // not queued: it must reach a generate() that is running (or waiting) in the queue
+    for (const c of worker.generates) c.abort();
   },
 
   prepareSelfie(file: Blob): Promise<PreparedSelfie> {

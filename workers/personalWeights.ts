@@ -5,17 +5,18 @@ import type { FineTuneSettings, LidbInfo, LoraFileFormat, UseLoraResult } from '
 import type { PackContents } from '../src/packs/types';
 import type { LoraValues } from '../src/pipeline/lora';
 import { readAuxFile, type AuxBases } from '../src/lidb/aux';
-import { readLidbFile, type LidbFileMeta } from '../src/lidb/file';
-import { lidbToSlots, type Lidb } from '../src/lidb/lidb';
-import { exportLora, importLora, lidbToLoraFile } from '../src/lidb/loraFormats';
+import { exportLora, importLora, personalToLoraFile } from '../src/lidb/loraFormats';
+import { personalSlots, type PersonalWeights as LidbAndResidual } from '../src/lidb/personal';
+import { readPersonalFile, type PersonalFileMeta } from '../src/lidb/personalFile';
+import { RELAXATIONS, type Relaxation } from '../src/finetune/relaxation';
 import { maxSlotRank } from '../src/lidb/slots';
 
-/** A LiDB file made for the loaded pack, with its slots. */
+/** A LiDB file (with its residual, when it has one) made for the loaded pack, with its slots. */
 interface LidbWeights {
   kind: 'lidb';
   bytes: Uint8Array;
-  lidb: Lidb;
-  meta: LidbFileMeta;
+  weights: LidbAndResidual;
+  meta: PersonalFileMeta;
   slots: LoraValues;
 }
 
@@ -33,17 +34,23 @@ type PersonalWeights = LidbWeights | LoraWeights;
  * The file's `fine_tune` JSON in typed fields. Files written by other versions may lack any of
  * them (or spell the learning rate `learning_rate`): what is missing is left out, not guessed.
  */
-export function lidbInfo(meta: LidbFileMeta): LidbInfo {
+export function lidbInfo(meta: Omit<PersonalFileMeta, 'formatVersion'> & { formatVersion?: 1 | 2 }, fileBytes?: number): LidbInfo {
   const ft = meta.fineTune;
   const info: LidbInfo = { packId: meta.packId, trigger: meta.trigger, rank: meta.rank, seed: meta.seed };
   if (meta.name !== undefined) info.name = meta.name;
+  if (meta.residualRank !== undefined) info.residualRank = meta.residualRank;
+  if (fileBytes !== undefined) info.fileBytes = fileBytes;
   const settings: FineTuneSettings = {
     steps: Number(ft.steps),
     learningRate: Number(ft.learningRate ?? ft.learning_rate),
     rank: Number(ft.rank ?? meta.rank),
     seed: Number(ft.seed ?? meta.seed),
   };
-  if (Object.values(settings).every((v) => typeof v === 'number' && Number.isFinite(v))) info.settings = settings;
+  if (Object.values(settings).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    // files from before the relaxation setting trained the LiDB itself: the aux subspace
+    const relaxation: Relaxation = RELAXATIONS.includes(ft.relaxation as Relaxation) ? ft.relaxation as Relaxation : 'aux-subspace';
+    info.settings = { ...settings, relaxation };
+  }
   if (typeof ft.stepsDone === 'number' && Number.isInteger(ft.stepsDone) && ft.stepsDone >= 0) info.stepsDone = ft.stepsDone;
   if (typeof ft.stoppedEarly === 'string' && ft.stoppedEarly) info.stoppedEarly = ft.stoppedEarly;
   return info;
@@ -72,7 +79,7 @@ export class PersonalWeightsSlot {
   /** Checks a LiDB file against the pack (readLidbFile says why it does not fit) and makes it active. */
   useLidb(pack: PackContents, bytes: Uint8Array): LidbInfo {
     this.active = this.readLidb(pack, bytes);
-    return lidbInfo(this.active.meta);
+    return lidbInfo(this.active.meta, bytes.length);
   }
 
   /** Reads a kohya / PEFT LoRA for the pack's layers (importLora says why it does not fit) and makes it active. */
@@ -114,16 +121,16 @@ export class PersonalWeightsSlot {
       return exportLora(a.slots, manifest.lora.layers, format, { metadata: { hyperbooth_pack: manifest.id } });
     }
     if (format === 'lidb') return a.bytes.slice();
-    return lidbToLoraFile(a.lidb, this.auxOf(pack), manifest.lora.layers, format, {
-      metadata: { hyperbooth_pack: manifest.id, hyperbooth_trigger: a.meta.trigger, hyperbooth_lidb_rank: String(a.lidb.rank) },
+    return personalToLoraFile(a.weights, this.auxOf(pack), manifest.lora.layers, format, {
+      metadata: { hyperbooth_pack: manifest.id, hyperbooth_trigger: a.meta.trigger, hyperbooth_lidb_rank: String(a.weights.lidb.rank) },
     });
   }
 
   private readLidb(pack: PackContents, bytes: Uint8Array): LidbWeights {
     const { manifest } = pack;
     const aux = this.auxOf(pack);
-    const { lidb, meta } = readLidbFile(bytes, { packId: manifest.id, auxSha256: manifest.lidb!.auxSha256, layers: manifest.lora.layers });
-    return { kind: 'lidb', bytes: bytes.slice(), lidb, meta, slots: lidbToSlots(lidb, aux) };
+    const { weights, meta } = readPersonalFile(bytes, { packId: manifest.id, auxSha256: manifest.lidb!.auxSha256, layers: manifest.lora.layers });
+    return { kind: 'lidb', bytes: bytes.slice(), weights, meta, slots: personalSlots(weights, aux, manifest.lora.layers) };
   }
 
   private auxOf(pack: PackContents): AuxBases {

@@ -87,7 +87,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
   const client = getWorkerClient();
   const { backend } = backendFromUrl();
   try {
-    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, manifestUrl: entry.manifestUrl, loadedBytes: 0, totalBytes: entry.size ?? 0, downloadedBytes: undefined, file: undefined, fromCache: false });
+    store.setPack({ phase: 'loading', id: entry.id, name: entry.name ?? entry.id, manifestUrl: entry.manifestUrl, loadedBytes: 0, totalBytes: entry.size ?? 0, downloadedBytes: undefined, file: undefined, fromCache: false, warnings: undefined });
     const track = packProgressTracker(
       entry.size ?? 0,
       (loadedBytes, totalBytes, file, fromCache) => useAppStore.getState().setPack({ loadedBytes, totalBytes, file, fromCache }),
@@ -106,6 +106,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
       personalize: { lidb: Boolean(m.lidb), hypernet: Boolean(m.hypernet), fineTune: Boolean(m.train) },
       notice: m.notice,
       crop: packCrop(m),
+      warnings: result.warnings,
     });
     // The pack knows what its fine-tune needs (its learning rate was measured on it); the form
     // takes those defaults unless the person already typed something else.

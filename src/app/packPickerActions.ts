@@ -6,10 +6,15 @@ import { planPackDownload, type PackDownloadPlan } from '../packs/plan';
 import { loadPackEntry } from './actions';
 import type { PackIndexEntry } from './packIndex';
 import { savePackChoice } from './packChoice';
+import { packOriginAllowed, rememberPackOrigin } from '../security/csp';
 import { useAppStore } from './store';
 import { formatMegabytes } from './statusText';
 
 export async function planDownload(manifestUrl: string): Promise<PackDownloadPlan> {
+  if (import.meta.env.PROD && !packOriginAllowed(localStorage, manifestUrl, location.origin)) {
+    // the page's Content-Security-Policy would block the fetch (src/security/csp.ts)
+    throw new Error(`${new URL(manifestUrl).origin} is a new pack server: Load pack allows it and reloads the page`);
+  }
   const cache = await CacheStoragePackCache.open().catch(() => undefined);
   return planPackDownload(manifestUrl, cache);
 }
@@ -27,6 +32,12 @@ export async function switchPack(entry: PackIndexEntry): Promise<boolean> {
   const s = useAppStore.getState();
   if (s.task || s.pack.phase === 'loading' || s.pack.phase === 'listing') return false;
   savePackChoice({ manifestUrl: entry.manifestUrl, id: entry.id, name: entry.name });
+  // a pack server this page's Content-Security-Policy does not allow yet: the reloaded page's
+  // policy does, and it starts with the choice just saved
+  if (import.meta.env.PROD && rememberPackOrigin(localStorage, entry.manifestUrl, location.origin)) {
+    location.reload();
+    return false;
+  }
   s.setError(null);
   return loadPackEntry(entry);
 }

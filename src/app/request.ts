@@ -1,5 +1,6 @@
 // The Generate form turned into a worker request, or a sentence saying which field is wrong.
 import type { FineTuneSettings, GenerateRequest, SchedulerName } from '../../workers/api';
+import { RELAXATIONS, type Relaxation } from '../finetune/relaxation';
 import { promptItems, type PromptItem } from './prompts';
 
 /** Form fields as typed: numbers stay strings until Generate validates them. */
@@ -78,6 +79,8 @@ export interface FineTuneFields {
   learningRate: string;
   rank: string;
   seed: string;
+  /** chosen from a list, not typed */
+  relaxation: Relaxation;
 }
 
 export interface FineTuneLimits {
@@ -103,5 +106,6 @@ export function buildFineTuneSettings(f: FineTuneFields, limits: FineTuneLimits 
   }
   const seed = parseSeed(f.seed);
   if (typeof seed === 'string') return seed.replace('Seed', 'Fine-tune seed');
-  return { steps, learningRate, rank, seed };
+  if (!RELAXATIONS.includes(f.relaxation)) return `Rank relaxation must be one of ${RELAXATIONS.join(', ')}.`;
+  return { steps, learningRate, rank, seed, relaxation: f.relaxation };
 }

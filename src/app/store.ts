@@ -32,6 +32,8 @@ export interface PackState {
   notice?: string;
   /** how the pack wants the selfie cropped (its manifest's `crop`, default face) */
   crop?: PackCrop;
+  /** what went wrong without stopping the load (the pack could not be kept for offline use, and why) */
+  warnings?: string[];
 }
 
 /** What the worker is busy with; one thing at a time (it runs one job at a time anyway). */
@@ -166,7 +168,7 @@ export const DEFAULT_SETTINGS: Settings = {
  * The paper's fast fine-tune: 40 steps at relaxed rank 4. The learning rate is replaced by the
  * pack's own default when the worker reports one.
  */
-export const DEFAULT_FINE_TUNE: FineTuneFields = { steps: '40', learningRate: '0.001', rank: '4', seed: '0' };
+export const DEFAULT_FINE_TUNE: FineTuneFields = { steps: '40', learningRate: '0.001', rank: '4', seed: '0', relaxation: 'full-space' };
 
 export const useAppStore = create<AppState>()((set) => ({
   pack: { phase: 'idle', loadedBytes: 0, totalBytes: 0, fromCache: false },

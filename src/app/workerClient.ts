@@ -43,6 +43,7 @@ function createWorkerClient(): WorkerClient {
     prepareSelfie: (file) => api.prepareSelfie(file),
     personalize: (selfie, settings, onProgress) => api.personalize(selfie, settings, Comlink.proxy(onProgress)),
     cancelPersonalize: () => api.cancelPersonalize(),
+    cancelGenerate: () => api.cancelGenerate(),
     usePersonalization: (lidb) => api.usePersonalization(lidb),
     exportPersonalization: (format) => api.exportPersonalization(format),
     useLora: (bytes, options) => api.useLora(bytes, options),

@@ -6,7 +6,7 @@
 // several, and `eval merge` aggregates them.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../training/checkpoint';
+import { writeFileAtomic } from '../files/atomicWrite';
 import { scoreIdentity, type EvalScorers, type EvalSettings, type GeneratedImages, type IdentityResult } from './evaluate';
 import { aggregate, type EvalResult } from './results';
 

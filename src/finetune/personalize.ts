@@ -19,7 +19,7 @@ import { Adam } from './adam';
 import { drawNoise, type NoiseDraw } from './draws';
 import { denoisingLoss } from './evaluate';
 import { openFineTuneGraphs, personalizePrompt, requireTrainGraphs } from './fineTuneGraphs';
-import { firstNonFinite } from './lidbParams';
+import { cloneLidb, firstNonFinite } from './lidbParams';
 import { DEFAULT_RELAXATION, relax, RELAXATIONS, type Relaxation } from './relaxation';
 import { slotTrainStep } from './trainStep';
 
@@ -135,10 +135,11 @@ export async function createPersonalizer(runtime: Runtime, pack: PackContents): 
     const { settings } = opts;
     validateFineTuneSettings(settings);
     requireTrainGraphs(manifest, settings.steps);
-    const weights = relaxed(prediction, settings);
-    if (settings.steps === 0) return { ...weights.snapshot(), losses: [], stepMs: [] };
+    // nothing to relax for: the prediction alone (a hypernetwork-only pack, or 0 steps asked)
+    if (settings.steps === 0) return { lidb: cloneLidb(prediction), losses: [], stepMs: [] };
     const sessions = await graphs.train();
     const ctx = graphs.context(latent);
+    const weights = relaxed(prediction, settings);
     const { params } = weights;
     const adam = new Adam(params, { lr: settings.learningRate });
     const rng = new SeededRandom(settings.seed);

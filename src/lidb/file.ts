@@ -142,6 +142,27 @@ function parseMeta(md: Record<string, string>): LidbFileMeta {
   return out;
 }
 
+/** Header bytes one layer can take: two tensor entries and its a and b in the metadata, generously. */
+const HEADER_BYTES_PER_LAYER = (name: string) => 2 * (name.length + 120) + 2 * (name.length + 24);
+/** trigger, name, fine_tune settings, pack id, sha256 and the rest of the metadata */
+const HEADER_BYTES_METADATA = 64 * 1024;
+
+/**
+ * What a LiDB for these layers can hold: two tensors per layer and a header of about the size
+ * its entries need, both with a margin (×2 header, +16 tensors) so a LiDB with an odd layer
+ * still reports which layer is wrong. The tensor cap also admits a kohya LoRA of this pack's
+ * layers (three tensors a layer) so that a LoRA given as a LiDB reaches the format check and
+ * its "use Import LoRA" message. A 35 MB header for a 128-layer pack is refused unparsed.
+ */
+export function lidbLimits(layers: readonly LidbLayerSpec[]): SafetensorsLimits {
+  const perLayer = layers.reduce((sum, l) => sum + HEADER_BYTES_PER_LAYER(l.name), 0);
+  return {
+    maxHeaderBytes: 2 * perLayer + HEADER_BYTES_METADATA,
+    maxTensors: 3 * layers.length + 16,
+    what: `a LiDB for this pack's ${layers.length} layers`,
+  };
+}
+
 /** The file's metadata, once it is known to belong to the expected pack and aux bases (both LiDB formats). */
 export function checkPackBinding(md: Record<string, string>, expected: Omit<LidbExpectation, 'layers'>): LidbFileMeta {
   if (md.pack_id !== expected.packId) {
@@ -151,25 +172,6 @@ export function checkPackBinding(md: Record<string, string>, expected: Omit<Lidb
     fail('aux-mismatch', `this LiDB was made against aux bases with sha256 ${JSON.stringify(md.aux_sha256?.slice(0, 80))}, the active pack's aux file has ${expected.auxSha256}`);
   }
   return parseMeta(md);
-}
-
-/** Header bytes one layer can take: two tensor entries and its a and b in the metadata, generously. */
-const HEADER_BYTES_PER_LAYER = (name: string) => 2 * (name.length + 120) + 2 * (name.length + 24);
-/** trigger, name, fine_tune settings, pack id, sha256 and the rest of the metadata */
-const HEADER_BYTES_METADATA = 64 * 1024;
-
-/**
- * What a LiDB for these layers can hold: two tensors per layer and a header of about the size
- * its entries need, both with a margin (×2 header, +16 tensors) so a LiDB with an odd layer
- * still reports which layer is wrong. A 35 MB header for a 128-layer pack is refused unparsed.
- */
-export function lidbLimits(layers: readonly LidbLayerSpec[]): SafetensorsLimits {
-  const perLayer = layers.reduce((sum, l) => sum + HEADER_BYTES_PER_LAYER(l.name), 0);
-  return {
-    maxHeaderBytes: 2 * perLayer + HEADER_BYTES_METADATA,
-    maxTensors: 2 * layers.length + 16,
-    what: `a LiDB for this pack's ${layers.length} layers`,
-  };
 }
 
 function readMatrix(t: RawTensor, rows: number, cols: number, what: string): Float32Array {

@@ -7,7 +7,7 @@
 import { readSafetensors, writeSafetensors, type RawTensor, type TensorToWrite } from '../safetensors';
 import { encodeFloats, toFloat32 } from '../safetensors/decode';
 import { LidbFileError, rethrowSafetensors } from './errors';
-import { checkPackBinding, LIDB_FORMAT, parseInteger, readLidbFile, type LidbExpectation, type LidbFileMeta, type LidbMeta } from './file';
+import { checkPackBinding, LIDB_FORMAT, lidbLimits, parseInteger, readLidbFile, type LidbExpectation, type LidbFileMeta, type LidbMeta } from './file';
 import { auxDims } from './layers';
 import type { Lidb } from './lidb';
 import type { PersonalWeights, Residual } from './personal';
@@ -93,7 +93,8 @@ function rankOf(md: Record<string, string>, key: string): number {
  * pack id and aux bases, exactly the pack's layers, finite values.
  */
 export function readPersonalFile(bytes: Uint8Array, expected: LidbExpectation): { weights: PersonalWeights; meta: PersonalFileMeta } {
-  const file = rethrowSafetensors('LiDB file', (c, m, cause) => new LidbFileError(c, m, { cause }), () => readSafetensors(bytes));
+  // the header is capped before it is parsed (a LiDB's few tensors, or format 1's two a layer)
+  const file = rethrowSafetensors('LiDB file', (c, m, cause) => new LidbFileError(c, m, { cause }), () => readSafetensors(bytes, lidbLimits(expected.layers)));
   const md = file.metadata;
   if (md.format === LIDB_FORMAT) {
     const { lidb, meta } = readLidbFile(bytes, expected);

@@ -8,6 +8,8 @@ export interface PackCache {
   delete(key: string): Promise<void>;
   /** whether an entry exists, without reading its bytes */
   has(key: string): Promise<boolean>;
+  /** every key held, finished files and unfinished parts alike */
+  keys(): Promise<string[]>;
 }
 
 export const PACK_CACHE_NAME = 'hyperbooth-packs-v1';
@@ -27,6 +29,41 @@ export function partialPartKey(fileKey: string, index: number): string {
   const u = new URL(fileKey);
   u.searchParams.set('hyperbooth-part', String(index));
   return u.href;
+}
+
+/** The file key an entry belongs to: its own key, or the file's key for a part of an unfinished download. */
+function fileKeyOf(key: string): string {
+  const u = new URL(key);
+  u.searchParams.delete('hyperbooth-part');
+  return u.href;
+}
+
+/**
+ * Deletes what a pack's earlier versions left in the cache: every entry under the pack's folder
+ * (`baseUrl`) that belongs to none of `keep` (the file keys of the version just loaded), parts
+ * of unfinished downloads included. A pack is its folder, so a pack kept in a sub-folder of
+ * another pack's folder would lose its entries to the outer one's pruning: index.json lists
+ * packs in sibling folders. A delete that fails is left for the next load. Returns the entries deleted.
+ */
+export async function pruneOldVersions(cache: PackCache, baseUrl: string, keep: ReadonlySet<string>): Promise<number> {
+  let deleted = 0;
+  for (const key of await cache.keys()) {
+    if (!key.startsWith(baseUrl) || keep.has(fileKeyOf(key))) continue;
+    try {
+      await cache.delete(key);
+      deleted++;
+    } catch {
+      // still there: the next good load tries again
+    }
+  }
+  return deleted;
+}
+
+/** Whether a failed write means storage is full (Cache Storage and IndexedDB throw a DOMException named so). */
+export function isQuotaError(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, message } = e as { name?: unknown; message?: unknown };
+  return name === 'QuotaExceededError' || (typeof message === 'string' && /quota/i.test(message));
 }
 
 /** Cache Storage (browser windows and workers; needs a secure context such as localhost). */
@@ -56,6 +93,10 @@ export class CacheStoragePackCache implements PackCache {
 
   async delete(key: string): Promise<void> {
     await this.cache.delete(key);
+  }
+
+  async keys(): Promise<string[]> {
+    return (await this.cache.keys()).map((req) => req.url);
   }
 }
 
@@ -98,5 +139,9 @@ export class MemoryPackCache implements PackCache {
 
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
+  }
+
+  async keys(): Promise<string[]> {
+    return [...this.entries.keys()];
   }
 }

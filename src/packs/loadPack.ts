@@ -4,7 +4,7 @@
 // lost connection) resumes with an HTTP Range request. Runs unchanged in a browser worker and in
 // Node (global fetch + WebCrypto).
 import { packFileUrl, validateManifest, type PackFile, type PackManifest } from './manifest';
-import { packCacheKey, partialPartKey, type PackCache } from './cache';
+import { isQuotaError, packCacheKey, partialPartKey, pruneOldVersions, type PackCache } from './cache';
 import type { LoadedPack, ProgressCallback } from './types';
 import { checkFile, filesAccessor, PackFileError } from './verify';
 
@@ -35,9 +35,12 @@ export async function loadPack(manifestUrl: string, opts: LoadPackOptions = {}):
   let cachedBytes = 0;
   // every URL is checked before the first download, so a bad entry fetches nothing at all
   const urls = manifest.files.map((file) => packFileUrl(baseUrl, file.path));
+  const keys = manifest.files.map((file, i) => packCacheKey(urls[i], file.sha256));
+  const keep = new Set(keys);
+  const writer = new CacheWriter(opts.cache, (cache) => pruneOldVersions(cache, baseUrl, keep));
   for (const [i, file] of manifest.files.entries()) {
     const url = urls[i];
-    const key = packCacheKey(url, file.sha256);
+    const key = keys[i];
     const cached = await readCached(opts.cache, key, file);
     if (cached) {
       opts.onProgress?.({ file: file.path, loadedBytes: file.size, totalBytes: file.size, fromCache: true });
@@ -45,13 +48,58 @@ export async function loadPack(manifestUrl: string, opts: LoadPackOptions = {}):
       cachedBytes += file.size;
       continue;
     }
-    const fetched = await fetchVerified(file, url, key, doFetch, opts);
+    const fetched = await fetchVerified(file, url, key, doFetch, opts, writer);
     downloadedBytes += fetched.downloaded;
-    await opts.cache?.put(key, fetched.bytes);
-    if (opts.cache) await deleteParts(opts.cache, key);
+    await writer.put(key, fetched.bytes);
+    if (opts.cache) await deleteParts(opts.cache, key).catch(() => undefined);
     contents.set(file.path, fetched.bytes);
   }
-  return { manifest, files: filesAccessor(manifest.id, contents), baseUrl, downloadedBytes, cachedBytes, localBytes: 0 };
+  const pack: LoadedPack = { manifest, files: filesAccessor(manifest.id, contents), baseUrl, downloadedBytes, cachedBytes, localBytes: 0 };
+  if (opts.cache) await pruneOldVersions(opts.cache, baseUrl, keep).catch(() => undefined);
+  if (writer.failure) {
+    pack.warnings = [`${manifest.name} could not be kept for offline use: ${writer.failure}. It is loaded from memory this time and will be downloaded again on the next visit.`];
+  }
+  return pack;
+}
+
+/**
+ * Cache writes that never fail a load: the files are already in memory, so a full disk costs
+ * only the next visit's download. The first failed write ends writing for this load (after one
+ * retry when pruning old pack versions freed space) and is kept as `failure`.
+ */
+class CacheWriter {
+  failure: string | undefined;
+  private pruned = false;
+
+  constructor(
+    private readonly cache: PackCache | undefined,
+    private readonly prune: (cache: PackCache) => Promise<number>,
+  ) {}
+
+  /** whether the bytes are in the cache now */
+  async put(key: string, bytes: Uint8Array): Promise<boolean> {
+    if (!this.cache || this.failure !== undefined) return false;
+    try {
+      await this.cache.put(key, bytes);
+      return true;
+    } catch (e) {
+      if (isQuotaError(e) && !this.pruned) {
+        this.pruned = true;
+        if ((await this.prune(this.cache).catch(() => 0)) > 0) return this.put(key, bytes);
+      }
+      this.failure = storageFailure(e);
+      return false;
+    }
+  }
+}
+
+function storageFailure(e: unknown): string {
+  const { name, message } = (typeof e === 'object' && e !== null ? e : {}) as { name?: unknown; message?: unknown };
+  const detail = [name, message]
+    .filter((x): x is string => typeof x === 'string' && x !== '' && x !== 'Error')
+    .join(': ')
+    .replace(/\.$/, '') || String(e);
+  return isQuotaError(e) ? `this browser's storage for the site is full (${detail})` : `the browser refused to store it (${detail})`;
 }
 
 /**
@@ -64,12 +112,13 @@ async function fetchVerified(
   key: string,
   doFetch: Fetch,
   opts: LoadPackOptions,
+  writer: CacheWriter,
 ): Promise<{ bytes: Uint8Array; downloaded: number }> {
   let downloaded = 0;
   let problem = '';
   for (const resume of [true, false]) {
     if (!resume && opts.cache) await deleteParts(opts.cache, key);
-    const got = await download(file, url, key, doFetch, opts, resume);
+    const got = await download(file, url, key, doFetch, opts, writer, resume);
     downloaded += got.downloaded;
     const bad = await checkFile(file, got.bytes);
     if (!bad) return { bytes: got.bytes, downloaded };
@@ -164,6 +213,7 @@ async function download(
   key: string,
   doFetch: Fetch,
   opts: LoadPackOptions,
+  writer: CacheWriter,
   resume: boolean,
 ): Promise<{ bytes: Uint8Array; downloaded: number }> {
   const { cache, onProgress, signal } = opts;
@@ -195,7 +245,7 @@ async function download(
     if (res.status === 206 || res.status === 416) {
       await res.body?.cancel().catch(() => undefined);
       if (cache) await deleteParts(cache, key);
-      return download(file, url, key, doFetch, opts, false);
+      return download(file, url, key, doFetch, opts, writer, false);
     }
     have = 0;
   }
@@ -225,8 +275,8 @@ async function download(
       }
       out.set(value, loaded);
       loaded += value.byteLength;
-      while (cache && loaded - saved >= partBytes) {
-        await cache.put(partialPartKey(key, saved / partBytes), out.subarray(saved, saved + partBytes));
+      // a part that cannot be saved (storage full) stops the saving, not the download
+      while (loaded - saved >= partBytes && (await writer.put(partialPartKey(key, saved / partBytes), out.subarray(saved, saved + partBytes)))) {
         saved += partBytes;
       }
       if (loaded - lastReported >= Math.max(PROGRESS_STEP, file.size / 200)) {

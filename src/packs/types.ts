@@ -27,4 +27,6 @@ export interface LoadedPack extends PackContents {
   cachedBytes: number;
   /** bytes of pack files read straight from a local folder (Node) */
   localBytes: number;
+  /** what went wrong without stopping the load, e.g. the pack could not be kept for offline use and why */
+  warnings?: string[];
 }

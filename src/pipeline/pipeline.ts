@@ -36,6 +36,20 @@ export interface GenerateOptions {
   /** values for the pack's LoRA slots, by layer name (manifest.lora.layers); absent layers are zero */
   lora?: LoraValues;
   onStep?: (info: StepInfo) => void;
+  /** checked before each denoising step; an aborted signal ends generate() with a GenerateCancelledError */
+  signal?: AbortSignal;
+}
+
+/** generate() was stopped through its signal; no image of the request is returned. */
+export class GenerateCancelledError extends Error {
+  override readonly name = 'GenerateCancelledError';
+  constructor(
+    /** denoising steps finished (of the image being made) when it stopped */
+    readonly step: number,
+    readonly steps: number,
+  ) {
+    super(`Generating was cancelled after step ${step} of ${steps}.`);
+  }
 }
 
 export interface GeneratedImage extends RgbaImage {
@@ -115,6 +129,12 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
 
         const timesteps = scheduler.timesteps;
         for (let i = 0; i < timesteps.length; i++) {
+          if (opts.signal) {
+            // onnxruntime-web's run() settles through microtasks only: without a macrotask break
+            // the worker would not see a cancel message until the whole request is over
+            await nextMacrotask();
+            if (opts.signal.aborted) throw new GenerateCancelledError(i, timesteps.length);
+          }
           const t = timesteps[i];
           const input = scheduler.scaleModelInput(latents, t);
           const feeds: Feeds = {
@@ -155,6 +175,8 @@ export async function createPipeline(runtime: Runtime, pack: PackContents): Prom
     release: () => sessions.release(),
   };
 }
+
+const nextMacrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
   const out = new Float32Array(a.length + b.length);

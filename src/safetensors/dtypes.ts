@@ -21,3 +21,6 @@ export function isSafetensorsDtype(s: unknown): s is SafetensorsDtype {
 export function dtypeBytes(d: SafetensorsDtype): number {
   return BYTES[d];
 }
+
+/** The dtypes a weight may be stored in (converted to float32 as read). */
+export const FLOAT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64'];

@@ -9,8 +9,8 @@ import type { BrowserContext, Download, Page } from 'playwright-core';
 import { appInChromium, projectRoot } from './harness';
 import { setSampling } from './pageHelpers';
 import { readAuxFile } from '../../src/lidb/aux';
-import { LIDB_FORMAT, readLidbFile } from '../../src/lidb/file';
-import { lidbToSlots } from '../../src/lidb/lidb';
+import { personalSlots } from '../../src/lidb/personal';
+import { PERSONAL_FORMAT, readPersonalFile } from '../../src/lidb/personalFile';
 import { importLora } from '../../src/lidb/loraFormats';
 import type { LoraSlot } from '../../src/lidb/slots';
 import type { PackManifest } from '../../src/packs/manifest';
@@ -219,36 +219,33 @@ describe('personalization in chromium', () => {
     expect(await page.locator('.tag-personal').allTextContents()).toEqual([name, name]);
     expect(await page.getByTestId('download').count()).toBe(2);
 
-    // The LiDB file: tensors per layer, rank, finite numbers, metadata.
+    // The personal file (format 2): the hypernetwork's rank-1 LiDB and, from the paper's
+    // full-space relaxation (the default in the settings), a rank-4 residual beside it.
+    expect(await page.getByTestId('ft-relaxation').inputValue()).toBe('full-space');
     lidbFile = await download(page, 'download-lidb');
     expect(lidbFile.name).toBe('astronaut-portrait-1536x2048.lidb.safetensors');
     const expectation = { packId: manifest.id, auxSha256: manifest.lidb!.auxSha256, layers: manifest.lora.layers };
-    const { lidb, meta } = readLidbFile(lidbFile.bytes, expectation);
+    const { weights, meta } = readPersonalFile(lidbFile.bytes, expectation);
     const raw = readSafetensors(lidbFile.bytes);
     const rank = 4;
-    expect(lidb.rank).toBe(rank);
-    expect(raw.tensors.size).toBe(2 * manifest.lora.layers.length);
-    for (const layer of manifest.lora.layers) {
-      const down = raw.tensors.get(`${layer.name}.down`);
-      const up = raw.tensors.get(`${layer.name}.up`);
-      expect(down?.shape, layer.name).toEqual([layer.a, rank]);
-      expect(up?.shape, layer.name).toEqual([rank, layer.b]);
-      const values = [...toFloat32(down!), ...toFloat32(up!)];
-      expect(values.every(Number.isFinite), layer.name).toBe(true);
-    }
-    // The prediction plus a fine-tune leaves weights that are not all zero.
-    expect([...lidb.layers.values()].some((l) => l.dTrain.some((v) => v !== 0) && l.uTrain.some((v) => v !== 0))).toBe(true);
-    expect(raw.metadata.format).toBe(LIDB_FORMAT);
+    expect(weights.lidb.rank).toBe(1);
+    expect(weights.residual?.rank).toBe(rank);
+    expect([...raw.tensors.keys()].sort()).toEqual(['d_train', 'residual_down', 'residual_up', 'u_train']);
+    for (const t of raw.tensors.values()) expect(toFloat32(t).every(Number.isFinite), t.name).toBe(true);
+    // The fine-tune moved the residual away from its zero start.
+    expect([...weights.residual!.layers.values()].some((l) => l.up.some((v) => v !== 0))).toBe(true);
+    expect(raw.metadata.format).toBe(PERSONAL_FORMAT);
     expect(raw.metadata.pack_id).toBe(manifest.id);
     expect(raw.metadata.aux_sha256).toBe(manifest.lidb!.auxSha256);
     expect(meta.trigger).toBe(manifest.trigger);
-    expect(meta.rank).toBe(rank);
+    expect(meta.rank).toBe(1);
+    expect(meta.residualRank).toBe(rank);
     expect(meta.seed).toBe(0);
-    expect(meta.fineTune).toMatchObject({ steps: FINE_TUNE_STEPS, rank, learningRate: manifest.train!.defaults.learningRate });
+    expect(meta.fineTune).toMatchObject({ steps: FINE_TUNE_STEPS, rank, learningRate: manifest.train!.defaults.learningRate, relaxation: 'full-space' });
 
     // kohya and PEFT files are the same ΔW multiplied out.
     const aux = readAuxFile(auxBytes(), manifest.lora.layers);
-    const slots = lidbToSlots(lidb, aux);
+    const slots = personalSlots(weights, aux, manifest.lora.layers);
     for (const format of ['kohya', 'peft'] as const) {
       const file = await download(page, `download-${format}`);
       expect(file.name).toBe(`astronaut-portrait-1536x2048.${format}.safetensors`);

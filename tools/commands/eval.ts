@@ -1,6 +1,6 @@
 // `hyperbooth eval …`: the paper's Table 1 on held-out synthetic identities (resumable, sharded,
 // merged), the README table from its JSON, and the scorers: train-embedder, check-scorers, fit.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../src/files/atomicWrite';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +104,7 @@ function fileSha256(path: string): string {
 
 function writeJson(path: string, value: unknown): void {
   mkdirSync(dirname(resolve(path)), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
   console.log(`wrote ${path}`);
 }
 
@@ -210,7 +210,7 @@ async function runTable(args: ParsedArgs): Promise<number> {
   const readme = resolve(stringFlag(args, 'readme') ?? 'README.md');
   const table = renderTable(JSON.parse(readFileSync(json, 'utf8')) as EvalResult);
   try {
-    writeFileSync(readme, replaceTable(readFileSync(readme, 'utf8'), table));
+    writeFileAtomic(readme, replaceTable(readFileSync(readme, 'utf8'), table));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -253,7 +253,7 @@ async function runTable1Evaluation(args: ParsedArgs): Promise<number> {
   const size = pack.manifest.image.width;
   const writeSheet = ({ identity, reference, methods }: IdentityImages) => {
     const sheet = contactSheet(reference, [...settings.methods.map((m) => ({ images: methods[m] })), { images: renderedStyles(identity, settings, size) }]);
-    writeFileSync(resolve(imagesDir!, `identity-${identity}.png`), encodePng(sheet, { rgb: true, deflate: (b) => deflateSync(b) }));
+    writeFileAtomic(resolve(imagesDir!, `identity-${identity}.png`), encodePng(sheet, { rgb: true, deflate: (b) => deflateSync(b) }));
   };
   console.log(`pack ${pack.manifest.id} (${pack.manifest.name}); ${todo.length} identities to evaluate` +
     `${shard.count > 1 ? ` in shard ${shard.index}/${shard.count}` : ''}${have.size ? ` (${have.size} already in ${out})` : ''}`);

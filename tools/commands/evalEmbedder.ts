@@ -2,7 +2,8 @@
 // writes it (weights only, the class head dropped) with a training.json recording the command,
 // the training time summed over resumed runs, the final loss and the file's sha256.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../src/files/atomicWrite';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, UsageError, type ParsedArgs } from '../args';
@@ -65,7 +66,7 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   const mean = (v: { loss: number }[]) => v.reduce((s, x) => s + x.loss, 0) / Math.max(1, v.length);
   const bytes = encodeModel(embedderWithWeights(TINY_EMBEDDER, result.params, { steps: result.step }));
   mkdirSync(dirname(exportPath), { recursive: true });
-  writeFileSync(exportPath, bytes);
+  writeFileAtomic(exportPath, bytes);
   const recordPath = join(dirname(exportPath), 'training.json');
   const commands = readFileSync(join(out, COMMANDS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { command: string; started: string });
   const record = {
@@ -78,7 +79,7 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
     bytes: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
   };
-  writeFileSync(recordPath, `${JSON.stringify(record, null, 2)}\n`);
+  writeFileAtomic(recordPath, `${JSON.stringify(record, null, 2)}\n`);
   console.log(JSON.stringify(record, null, 2));
   return 0;
 }
@@ -110,7 +111,7 @@ export async function runCheckScorers(args: ParsedArgs, readStyle: (path: string
     console.error(`checked ${people} held-out people of world ${seed} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (typeof args.flags.json === 'string') {
       mkdirSync(dirname(resolve(args.flags.json)), { recursive: true });
-      writeFileSync(args.flags.json, `${JSON.stringify(check, null, 2)}\n`);
+      writeFileAtomic(args.flags.json, `${JSON.stringify(check, null, 2)}\n`);
     }
     return 0;
   } finally {

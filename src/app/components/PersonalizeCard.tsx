@@ -5,11 +5,24 @@ import { DEFAULT_FINE_TUNE, useAppStore, type FineTuneFields } from '../store';
 import { LossChart } from './LossChart';
 import { ProgressBar } from './ProgressBar';
 
-const FIELDS: { key: keyof FineTuneFields; label: string; testId: string; hint: string; inputMode: 'numeric' | 'decimal'; fineTuneOnly?: boolean }[] = [
+const FIELDS: { key: Exclude<keyof FineTuneFields, 'relaxation'>; label: string; testId: string; hint: string; inputMode: 'numeric' | 'decimal'; fineTuneOnly?: boolean }[] = [
   { key: 'steps', label: 'Steps', testId: 'ft-steps', hint: 'fine-tune steps (the paper: 40)', inputMode: 'numeric', fineTuneOnly: true },
   { key: 'learningRate', label: 'Learning rate', testId: 'ft-lr', hint: "Adam's step size", inputMode: 'decimal', fineTuneOnly: true },
   { key: 'rank', label: 'Rank', testId: 'ft-rank', hint: 'relaxed rank of the personal weights', inputMode: 'numeric' },
   { key: 'seed', label: 'Seed', testId: 'ft-seed', hint: 'noise and timesteps of the fine-tune', inputMode: 'numeric' },
+];
+
+const RELAXATION_CHOICES: { value: FineTuneFields['relaxation']; label: string; hint: string }[] = [
+  {
+    value: 'full-space',
+    label: 'Full weight space (the paper)',
+    hint: 'The prediction stays as it is and a rank-r LoRA learns beside it in the full weights: the paper\'s method. The download is larger than 100 KB.',
+  },
+  {
+    value: 'aux-subspace',
+    label: 'Inside the LiDB (small file)',
+    hint: 'The LiDB itself is raised to rank r and trained inside its fixed 100×50 subspace per layer: the download stays a ~100 KB LiDB.',
+  },
 ];
 
 /** Fields whose default the pack sets when it loads (its manifest's train.defaults). */
@@ -19,7 +32,7 @@ const PACK_DEFAULTS: ReadonlySet<keyof FineTuneFields> = new Set(['steps', 'lear
  * Until the pack has loaded, an untouched pack-set field shows nothing rather than the app's
  * fallback, which the pack's own default (e.g. learning rate 0.01, not 0.001) then replaces.
  */
-function shownValue(key: keyof FineTuneFields, value: string, packReady: boolean): string {
+function shownValue(key: Exclude<keyof FineTuneFields, 'relaxation'>, value: string, packReady: boolean): string {
   return !packReady && PACK_DEFAULTS.has(key) && value === DEFAULT_FINE_TUNE[key] ? '' : value;
 }
 
@@ -106,6 +119,22 @@ export function PersonalizeCard() {
                 </label>
               ))}
             </fieldset>
+            {!noFineTune && (
+              <label className="field field-wide" title="How the fine-tune raises the rank of the hypernetwork's rank-1 prediction">
+                <span className="field-label">Rank relaxation</span>
+                <select
+                  data-testid="ft-relaxation"
+                  value={fields.relaxation}
+                  disabled={running}
+                  onChange={(e) => setFields({ relaxation: e.target.value as FineTuneFields['relaxation'] })}
+                >
+                  {RELAXATION_CHOICES.map((c) => (
+                    <option key={c.value} value={c.value}>{c.label}</option>
+                  ))}
+                </select>
+                <span className="hint-line" data-testid="ft-relaxation-hint">{RELAXATION_CHOICES.find((c) => c.value === fields.relaxation)?.hint}</span>
+              </label>
+            )}
             {noFineTune && (
               <p className="hint-line" data-testid="no-fine-tune">
                 Fine-tune is unavailable: this pack has no fine-tune graphs, so Personalize gives the hypernetwork's prediction as it is.

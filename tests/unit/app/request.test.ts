@@ -64,11 +64,12 @@ describe('buildRequest', () => {
 });
 
 describe('buildFineTuneSettings', () => {
-  const F: FineTuneFields = { steps: '40', learningRate: '1e-3', rank: '4', seed: '0' };
+  const F: FineTuneFields = { steps: '40', learningRate: '1e-3', rank: '4', seed: '0', relaxation: 'full-space' };
 
   test('numbers as typed become settings', () => {
-    expect(buildFineTuneSettings(F)).toEqual({ steps: 40, learningRate: 0.001, rank: 4, seed: 0 });
-    expect(buildFineTuneSettings({ ...F, steps: '0', learningRate: '0.0005' })).toEqual({ steps: 0, learningRate: 0.0005, rank: 4, seed: 0 });
+    expect(buildFineTuneSettings(F)).toEqual({ steps: 40, learningRate: 0.001, rank: 4, seed: 0, relaxation: 'full-space' });
+    expect(buildFineTuneSettings({ ...F, steps: '0', learningRate: '0.0005', relaxation: 'aux-subspace' })).toEqual({ steps: 0, learningRate: 0.0005, rank: 4, seed: 0, relaxation: 'aux-subspace' });
+    expect(buildFineTuneSettings({ ...F, relaxation: 'sideways' as never })).toMatch(/^Rank relaxation must be one of full-space, aux-subspace/);
   });
 
   test.each([

@@ -10,11 +10,11 @@ import { promisify } from 'node:util';
 import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../../src/packs/node';
 import { createPipeline } from '../../../src/pipeline/pipeline';
-import { createPersonalizer } from '../../../src/pipeline/personalize';
 import { zeroLoraFeeds } from '../../../src/pipeline/lora';
 import { SeededRandom } from '../../../src/diffusion/random';
 import { drawNoise } from '../../../src/finetune/draws';
 import { trainStep } from '../../../src/finetune/trainStep';
+import { openFineTuneGraphs } from '../../../src/finetune/fineTuneGraphs';
 import { initLidb } from '../../../src/lidb/lidb';
 import { LidbRng } from '../../../src/lidb/random';
 import { readSafetensors, toFloat32 } from '../../../src/safetensors';
@@ -46,13 +46,13 @@ describe('a pack from a checkpoint in the pipeline', () => {
     const loaded = await loadPackFromDisk(pack.dir);
     const layers = loaded.manifest.lora.layers;
     expect(layers.filter((l) => l.target === 'text_encoder')).toHaveLength(8);
-    const personalizer = await createPersonalizer(runtime, loaded);
+    const graphs = openFineTuneGraphs(runtime, loaded);
     try {
       const lidb = initLidb(layers, 2, new LidbRng(5, 'init'));
       for (const w of lidb.layers.values()) for (let i = 0; i < w.uTrain.length; i++) w.uTrain[i] = 0.01 * Math.sin(i + 1);
       const rng = new SeededRandom(4);
       const latent = rng.randn(4 * 8 * 8);
-      const step = await trainStep(await personalizer.trainSessions(), personalizer.trainContext(latent), lidb, drawNoise(new SeededRandom(9), 1000, latent.length));
+      const step = await trainStep(await graphs.train(), graphs.context(latent), lidb, drawNoise(new SeededRandom(9), 1000, latent.length));
       expect(Number.isFinite(step.loss) && step.loss > 0).toBe(true);
       expect(step.grads.size).toBe(40);
       for (const [name, g] of step.grads) {
@@ -60,7 +60,7 @@ describe('a pack from a checkpoint in the pipeline', () => {
         expect(g.dTrain.some((v) => v !== 0), name).toBe(true);
       }
     } finally {
-      await personalizer.release();
+      await graphs.release();
     }
   });
 

@@ -1,7 +1,7 @@
 // A LiDB's header and tensor count are capped at what a LiDB for the pack's layers can hold
 // (lidbLimits), so a 35 MB header or a flood of tensors is refused before it is parsed.
 import { describe, expect, it } from 'vitest';
-import { initLidb, LidbFileError, LidbRng, readLidbFile, sd15LoraLayers, writeLidbFile } from '../../../src/lidb';
+import { initLidb, LidbFileError, LidbRng, lidbToLoraFile, makeAuxBases, readLidbFile, sd15LoraLayers, writeLidbFile } from '../../../src/lidb';
 import { lidbLimits } from '../../../src/lidb/file';
 import { readSafetensors, writeSafetensors } from '../../../src/safetensors';
 import { thrownBy } from '../thrownBy';
@@ -39,11 +39,17 @@ describe('LiDB limits', () => {
   });
 
   it('more tensors than a LiDB for the pack can hold are refused before the layers are matched', () => {
-    const tensors = Array.from({ length: 2 * SMALL_LAYERS.length + 17 }, (_, i) => ({ name: `t${i}`, dtype: 'F32' as const, shape: [1], bytes: new Uint8Array(4) }));
+    const tensors = Array.from({ length: 3 * SMALL_LAYERS.length + 17 }, (_, i) => ({ name: `t${i}`, dtype: 'F32' as const, shape: [1], bytes: new Uint8Array(4) }));
     expect(code(() => readLidbFile(writeSafetensors(tensors, { format: 'hyperbooth-lidb/1' }), { packId: 'tiny', auxSha256: AUX_SHA, layers: SMALL_LAYERS })))
-      .toBe("header-too-large: LiDB file: header lists 29 tensors, more than the 28 of a LiDB for this pack's 6 layers");
+      .toBe("header-too-large: LiDB file: header lists 35 tensors, more than the 34 of a LiDB for this pack's 6 layers");
     // within the margin, the reader says which tensors do not belong
     expect(code(() => readLidbFile(writeSafetensors(tensors.slice(0, 3), { format: 'hyperbooth-lidb/1', pack_id: 'tiny', aux_sha256: AUX_SHA }), { packId: 'tiny', auxSha256: AUX_SHA, layers: SMALL_LAYERS })))
       .toMatch(/^bad-metadata|^extra-layer/);
+  });
+
+  it('a kohya LoRA of the pack given as a LiDB passes the caps and is told to use Import LoRA', () => {
+    const aux = makeAuxBases(SMALL_LAYERS, 1);
+    const kohya = lidbToLoraFile(initLidb(SMALL_LAYERS, 1, new LidbRng(1, 'k')), aux, SMALL_LAYERS, 'kohya');
+    expect(code(() => readLidbFile(kohya, { packId: 'tiny', auxSha256: AUX_SHA, layers: SMALL_LAYERS }))).toMatch(/^wrong-format: .*Import LoRA/);
   });
 });

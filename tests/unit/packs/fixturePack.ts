@@ -88,13 +88,16 @@ export async function serveDir(dir: string): Promise<StaticServer> {
       res.end('not found');
     }
   });
+  return { ...(await listenLocal(server)), requests, overrides };
+}
+
+/** Starts `server` on 127.0.0.1 and a free port; close() also ends kept-alive connections. */
+export async function listenLocal(server: Server): Promise<{ url: string; close(): Promise<void> }> {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}/`,
-    requests,
-    overrides,
     close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
   };
 }

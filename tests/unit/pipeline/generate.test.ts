@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../../src/packs/node';
-import { createPipeline, type GenerateOptions, type Pipeline, type StepInfo } from '../../../src/pipeline/pipeline';
+import { createPipeline, GenerateCancelledError, type GenerateOptions, type Pipeline, type StepInfo } from '../../../src/pipeline/pipeline';
 import type { LoraValues } from '../../../src/pipeline/lora';
 import { SeededRandom } from '../../../src/diffusion/random';
 
@@ -151,5 +151,37 @@ describe('generate() on the tiny pack (onnxruntime-node CPU)', () => {
     expect(latent.length).toBe(channels * width * height);
     expect(latent.every(Number.isFinite)).toBe(true);
     expect(new Set(latent).size).toBeGreaterThan(1);
+  });
+
+  it('stops between denoising steps when its signal is aborted: a typed error, no image', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const run = pipeline.generate({
+      ...base,
+      prompts: ['a photo of a person', 'a second prompt that must never start'],
+      steps: 10,
+      signal: controller.signal,
+      onStep: (s) => {
+        seen.push(s.step);
+        if (s.step === 2) controller.abort();
+      },
+    });
+    const err = await run.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(GenerateCancelledError);
+    expect((err as GenerateCancelledError).step).toBe(2);
+    expect((err as GenerateCancelledError).steps).toBe(10);
+    expect((err as Error).message).toBe('Generating was cancelled after step 2 of 10.');
+    expect(seen).toEqual([1, 2]);
+    // the pipeline is usable again after a cancel, and a signal that is never aborted changes nothing
+    const after = await gen({ signal: new AbortController().signal });
+    expect(sameBytes(after.rgba, (await gen()).rgba)).toBe(true);
+  });
+
+  it('an already aborted signal runs no denoising step', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    let steps = 0;
+    await expect(pipeline.generate({ ...base, signal: controller.signal, onStep: () => steps++ })).rejects.toThrow(GenerateCancelledError);
+    expect(steps).toBe(0);
   });
 });

@@ -48,8 +48,9 @@ describe('lidbInfo: a LiDB file in typed fields', () => {
   });
 
   test('settings come from the file when all four are there (rank and seed default to the file\'s own)', () => {
-    expect(lidbInfo(meta({ steps: 40, learningRate: 0.002, rank: 8, seed: 1 })).settings).toEqual({ steps: 40, learningRate: 0.002, rank: 8, seed: 1 });
-    expect(lidbInfo(meta({ steps: 40, learning_rate: 0.002 })).settings).toEqual({ steps: 40, learningRate: 0.002, rank: 4, seed: 7 });
+    expect(lidbInfo(meta({ steps: 40, learningRate: 0.002, rank: 8, seed: 1 })).settings).toEqual({ steps: 40, learningRate: 0.002, rank: 8, seed: 1, relaxation: 'aux-subspace' });
+    expect(lidbInfo(meta({ steps: 40, learningRate: 0.002, rank: 8, seed: 1, relaxation: 'full-space' })).settings).toMatchObject({ relaxation: 'full-space' });
+    expect(lidbInfo(meta({ steps: 40, learning_rate: 0.002 })).settings).toEqual({ steps: 40, learningRate: 0.002, rank: 4, seed: 7, relaxation: 'aux-subspace' });
     expect(lidbInfo(meta({ learningRate: 0.002 }))).not.toHaveProperty('settings');
     expect(lidbInfo(meta({ steps: 'many', learningRate: 0.002 }))).not.toHaveProperty('settings');
   });
@@ -64,9 +65,11 @@ describe('lidbInfo: a LiDB file in typed fields', () => {
       rank: 2,
       seed: 5,
       name: 'Anna',
-      settings: { steps: 40, learningRate: 0.001, rank: 2, seed: 5 },
+      // a format-1 file: the LiDB itself was trained, in the aux subspace
+      settings: { steps: 40, learningRate: 0.001, rank: 2, seed: 5, relaxation: 'aux-subspace' },
       stepsDone: 3,
       stoppedEarly: 'cancelled',
+      fileBytes: bytes.length,
     });
   });
 });
