@@ -147,12 +147,12 @@ export const SWEPT_LR = {
   hyperdreambooth: 1e-2,
   'no-hyper': 3e-3,
   k1: 1e-2,
-  // not swept (400 steps took 4–7 min per identity here): the shared rate it had before
   'lidb-400': 1e-3,
   // not swept (1,200 steps ≈ 12–20 min per identity here): dreambooth-400's rate × 400/1200
   dreambooth: 3e-5,
   'dreambooth-400': 1e-4,
   'dreambooth-40': 1e-3,
+  // one rate measured on 1 identity before the deadline
   'textual-inversion': 5e-3,
 } as const;
 
