@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<{ summary: string; run(argv: string
   dataset: () => import('./commands/dataset'),
   eval: () => import('./commands/eval'),
   train: () => import('./commands/train'),
+  inspect: () => import('./commands/inspect'),
 };
 
 async function main(argv: string[]): Promise<number> {
