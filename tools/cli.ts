@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<{ summary: string; run(argv: string
   eval: () => import('./commands/eval'),
   'sweep-lr': () => import('./commands/sweepLr'),
   train: () => import('./commands/train'),
+  inspect: () => import('./commands/inspect'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -29,7 +29,3 @@ export function loraImportSummary(result: Pick<UseLoraResult, 'format' | 'applie
 export function formatStrength(strength: number): string {
   return String(Number(strength.toFixed(2)));
 }
-
-export function loraFormatName(format: UseLoraResult['format'] | undefined): string {
-  return format ? FORMAT_NAMES[format] : 'LoRA';
-}

@@ -25,11 +25,13 @@ const TRAIN_DIMS = { batch: 1 };
  * `recompute: 'auto'` recomputes each Transformer/ResNet block's activations in the backward
  * pass instead of keeping them (hyperbooth pack --recompute; measured on a full-size
  * SD1.5-shaped UNet at 64×64 latents: peak 13.8 → 10.3 GB on onnxruntime-node CPU, same loss).
+ * Named segments (lists of node names) recompute just those nodes, e.g. each query block of a
+ * chunked attention (src/packer/attentionChunks.ts chunkRecomputeSegments).
  */
 export function buildUnetTrainModel(
   unet: ModelProto,
   io = { prediction: 'out_sample', context: 'encoder_hidden_states' },
-  opts: { recompute?: 'auto' } = {},
+  opts: { recompute?: 'auto' | string[][] } = {},
 ): ModelProto {
   const fixed = withFixedDims(unet, TRAIN_DIMS);
   const slots = loraInputsOf(fixed);

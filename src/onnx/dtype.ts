@@ -32,6 +32,7 @@ export function dtypeName(code: number): DTypeName {
   return n;
 }
 export const dtypeCode = (name: DTypeName): DataTypeCode => byName[name];
+export const bytesPerElement = (name: DTypeName): number => bytesPer[name];
 
 /** A typed array of `dtype` viewing (a copy of) little-endian bytes. */
 export function typedArrayFromBytes(dtype: DTypeName, bytes: Uint8Array): TypedArray {

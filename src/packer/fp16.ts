@@ -1,8 +1,9 @@
 // --fp16, the weights: each large float32 initializer W becomes a float16 initializer `W::fp16`
 // and a Cast back to float32 named W, so every node, the LoRA slots and the train graph's
 // autodiff see exactly the graph they saw before, and the download and the files halve.
-// onnxruntime folds the Casts when it loads the graph, so a train session holds float32
-// weights and its gradients stay float32. The forward graphs then go through
+// onnxruntime would fold the Casts into float32 copies when it loads the graph; the train
+// graphs keep them at their use (weightsOnce.ts), so a train session holds the float16 weights
+// and its gradients stay float32. The forward graphs then go through
 // convertToFloat16 (src/onnx/toFloat16.ts), which turns those Casts into float16 no-ops and
 // computes in float16: both read the same `W::fp16` bytes in the chunks.
 import { onnx, tensorDims, type ModelProto, type NodeProto, type TensorProto } from '../onnx';

@@ -10,6 +10,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { encodeModel, onnx, tensorDims, type ExternalDataReader, type ModelProto } from '../onnx';
 import { convertToFloat16 } from '../onnx/toFloat16';
 import { buildTextEncoderGradModel, buildUnetTrainModel } from '../finetune/trainGraphs';
+import { LORA_RANK_DIM } from '../models/layers';
+import { chunkAttention, chunkRecomputeSegments } from './attentionChunks';
+import { MemoryReportError } from './memory';
+import { holdWeightsOnce } from './weightsOnce';
+import { dimsForInputs, memoryReport, type MemoryReport, type PackGraphs } from './memoryReport';
 import { tokenizerFromVocabMerges, type ClipTokenizerJson } from '../diffusion/tokenizerBuild';
 import { ClipTokenizer } from '../diffusion/tokenizer';
 import { auxDims } from '../lidb/layers';
@@ -61,6 +66,8 @@ export interface PackOptions {
   train?: { steps: number; rank: number; learningRate: number };
   /** UNet train graph recomputes block activations in the backward pass (less memory, a little more time) */
   recompute?: boolean;
+  /** UNet attention whose scores at CFG batch 2 exceed this many bytes is split over query blocks (default 64 MiB) */
+  attentionChunkBytes?: number;
   /** progress lines */
   log?: (line: string) => void;
   /** stops the conversion between tensors (the staging folder is removed) */
@@ -84,6 +91,8 @@ export interface PackConversion {
   timestepRelaxed?: boolean;
   /** the UNet train graph recomputes block activations in its backward pass */
   recompute?: 'auto';
+  /** UNet attentions split over query blocks (their scores at CFG batch 2 exceeded attentionChunkBytes) */
+  attentionChunks?: { maxScoreBytes: number; attentions: number };
   /** a .safetensors checkpoint or diffusers folder: what was read and how */
   checkpoint?: CheckpointConversion;
 }
@@ -127,6 +136,8 @@ export interface PackResult {
   /** all files plus manifest.json */
   totalBytes: number;
   ms: number;
+  /** what each graph needs at the pack's image size (null when it could not be sized: the reason is a warning) */
+  memory: MemoryReport | null;
 }
 
 export interface PackContext {
@@ -138,15 +149,20 @@ export interface PackContext {
   warnings: string[];
   log: (line: string) => void;
   reports: PartReport[];
+  /** the graphs as written, for the memory report */
+  graphs: Partial<PackGraphs>;
+  /** set when the UNet's attention was split over query blocks */
+  attentionChunks?: { maxScoreBytes: number; attentions: number };
 }
 
 const now = () => performance.now();
 /**
  * The forward graphs go through convertToFloat16; the train graphs read the same float16 weights
- * through a Cast to float32 each (onnxruntime folds those at session creation, measured), so
- * the weights are stored once and the fine-tune's gradients stay float32.
+ * through a Cast to float32 each, computed where it is used (holdWeightsOnce: onnxruntime would
+ * fold them into float32 copies at session creation), so the weights are stored and held once
+ * and the fine-tune's gradients stay float32.
  */
-const FP16_NOTE = 'weights are stored once, as float16. The UNet, text encoder and VAE graphs compute in float16 (normalizations, the LayerNorm variance and the timestep embedding stay float32; inputs and outputs are float32). The train graphs cast each float16 weight to float32 and compute in float32 (onnxruntime folds those Casts at session creation, so a train session holds float32 weights)';
+const FP16_NOTE = 'weights are stored once, as float16. The UNet, text encoder and VAE graphs compute in float16 (normalizations, the LayerNorm variance and the timestep embedding stay float32; inputs and outputs are float32). The train graphs cast each float16 weight to float32 where it is used and compute in float32; the casts are kept from onnxruntime\'s constant folding (src/packer/weightsOnce.ts), so a train session holds the float16 weights once';
 const FP16_MIN_BYTES = EXTERNAL_THRESHOLD_BYTES;
 
 export async function packExport(opts: PackOptions): Promise<PackResult> {
@@ -172,7 +188,7 @@ export async function writePackStaged(
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const ctx: PackContext = {
-    opts, sink: folderSink(staging), chunkBytes, fp16: !!opts.fp16, warnings: [], reports: [],
+    opts, sink: folderSink(staging), chunkBytes, fp16: !!opts.fp16, warnings: [], reports: [], graphs: {},
     log: opts.log ?? (() => undefined),
   };
   try {
@@ -283,6 +299,7 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
     ...(p.timestepRelaxed ? { timestepRelaxed: true } : {}),
     ...(opts.recompute ? { recompute: 'auto' as const } : {}),
     ...(p.checkpoint ? { checkpoint: p.checkpoint } : {}),
+    ...(ctx.attentionChunks ? { attentionChunks: ctx.attentionChunks } : {}),
   };
   const draft = {
     format: PACK_FORMAT,
@@ -321,7 +338,41 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
   const mBytes = manifestBytes(manifest);
   ctx.sink.writeFile('manifest.json', mBytes);
   const totalBytes = files.reduce((s, f) => s + f.size, 0) + mBytes.byteLength;
-  return { manifest, parts: ctx.reports, warnings: ctx.warnings, totalBytes, ms: now() - t0 };
+  const memory = packMemory(ctx, manifest);
+  return { manifest, parts: ctx.reports, warnings: ctx.warnings, totalBytes, ms: now() - t0, memory };
+}
+
+const DEFAULT_ATTENTION_CHUNK_BYTES = 64 * 2 ** 20;
+const MEMORY_RANK_FALLBACK = 4;
+
+/**
+ * Splits UNet attention over query blocks where its scores at CFG batch 2 (the largest batch the
+ * pipeline runs) exceed the threshold; the train graph then recomputes each block's scores.
+ */
+function chunkUnetAttention(ctx: PackContext, unet: ModelProto, facts: Pick<UnetFacts, 'latentChannels' | 'contextDim'>, latent: number, textLength: number): { model: ModelProto; attentions: number; maxScoreBytes: number } {
+  const maxScoreBytes = ctx.opts.attentionChunkBytes ?? DEFAULT_ATTENTION_CHUNK_BYTES;
+  const { latentChannels: channels, contextDim: textWidth } = facts;
+  const dims = dimsForInputs(unet, 'UNet', { sample: [2, channels, latent, latent], timestep: [2], encoder_hidden_states: [2, textLength, textWidth] }, { [LORA_RANK_DIM]: (ctx.opts.train ?? DEFAULT_TRAIN).rank });
+  const { model, chunked } = chunkAttention(unet, { maxScoreBytes, dims, ...(ctx.fp16 ? { floatDtype: 'float16' as const } : {}) });
+  if (chunked.length) ctx.log(`UNet: ${chunked.length} attentions split over query blocks (scores up to ${(Math.max(...chunked.map((c) => c.wholeBytes)) / 2 ** 20).toFixed(0)} MiB at batch 2 → blocks of ≤ ${(maxScoreBytes / 2 ** 20).toFixed(0)} MiB)`);
+  return { model, attentions: chunked.length, maxScoreBytes };
+}
+
+function packMemory(ctx: PackContext, manifest: PackManifest): MemoryReport | null {
+  const g = ctx.graphs;
+  if (!g.unet || !g.textEncoder || !g.vaeEncoder || !g.vaeDecoder) return null;
+  try {
+    const report = memoryReport(g as PackGraphs, {
+      imageSize: manifest.image.width, vaeScale: manifest.image.width / manifest.latent.width, textLength: manifest.text.maxLength,
+      rank: manifest.train?.defaults.rank ?? MEMORY_RANK_FALLBACK, latentChannels: manifest.latent.channels, textWidth: manifest.text.hiddenSize,
+    });
+    for (const u of report.unsized ?? []) ctx.warnings.push(`memory report: ${u}`);
+    return report;
+  } catch (e) {
+    if (!(e instanceof MemoryReportError)) throw e;
+    ctx.warnings.push(`memory report: ${e.message}`);
+    return null;
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -378,7 +429,9 @@ export async function writeTextEncoderPart(
   const parameters = countParameters(model);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
   const graphs: ModelProto[] = [forwardGraph(ctx, stored, src)];
-  if (layers.length) graphs.push(buildTextEncoderGradModel(pinInputDims(stored, { input_ids: [1, maxLength] })));
+  if (layers.length) graphs.push(holdWeightsOnce(buildTextEncoderGradModel(pinInputDims(stored, { input_ids: [1, maxLength] }))).model);
+  ctx.graphs.textEncoder = graphs[0];
+  if (graphs[1]) ctx.graphs.textEncoderGrad = graphs[1];
   const written = await writeGraphs(ctx, 'text_encoder', graphs, ['model.onnx', 'grad.onnx'], src, converted);
   ctx.reports.push({ part: 'text_encoder', source: src.name, storage: src.storage, parameters, ...(layers.length ? { layers: layers.length } : {}), ...(countCheck ? { countCheck } : {}), lackingOps: lackingOps(graphs), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
@@ -419,6 +472,7 @@ export async function writeVaePart(ctx: PackContext, part: 'vae_encoder' | 'vae_
   const parameters = countParameters(model);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
   const forward = forwardGraph(ctx, stored, src);
+  ctx.graphs[part === 'vae_encoder' ? 'vaeEncoder' : 'vaeDecoder'] = forward;
   const written = await writeGraphs(ctx, part, [forward], ['model.onnx'], src, converted);
   ctx.reports.push({ part, source: src.name, storage: src.storage, parameters, lackingOps: lackingOps([forward]), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);
@@ -432,16 +486,21 @@ export async function writeUnetPart(
 ): Promise<Converted & { train: PackModel }> {
   const t0 = now();
   const parameters = countParameters(slotted);
-  const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(slotted, FP16_MIN_BYTES) : { model: slotted, converted: new Set<string>() };
+  const chunked = chunkUnetAttention(ctx, slotted, facts, latent, maxLength);
+  if (chunked.attentions) ctx.attentionChunks = { maxScoreBytes: chunked.maxScoreBytes, attentions: chunked.attentions };
+  const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(chunked.model, FP16_MIN_BYTES) : { model: chunked.model, converted: new Set<string>() };
   const pinned = pinInputDims(stored, {
     sample: [1, facts.latentChannels, latent, latent],
     encoder_hidden_states: [1, maxLength, facts.contextDim],
     timestep: facts.timestepShape === 'batch' ? [1] : [],
   });
   const tTrain = now();
-  const train = buildUnetTrainModel(pinned, undefined, ctx.opts.recompute ? { recompute: 'auto' } : {});
+  const segments = chunkRecomputeSegments(pinned);
+  const train = holdWeightsOnce(buildUnetTrainModel(pinned, undefined, ctx.opts.recompute ? { recompute: 'auto' } : segments.length ? { recompute: segments } : {})).model;
   ctx.log(`${src.name}: train-step graph with ${train.graph!.node!.length} nodes in ${((now() - tTrain) / 1000).toFixed(1)} s`);
   const forward = forwardGraph(ctx, stored, src);
+  ctx.graphs.unet = forward;
+  ctx.graphs.unetTrain = train;
   const written = await writeGraphs(ctx, 'unet', [forward, train], ['model.onnx', 'train.onnx'], src, converted);
   ctx.reports.push({ part: 'unet', source: src.name, storage: src.storage, parameters, layers: layers.length, countCheck, lackingOps: lackingOps([forward, train]), files: written.files, ms: now() - t0 });
   ctx.log(`${src.name}: ${written.files.length} files in ${((now() - t0) / 1000).toFixed(1)} s`);

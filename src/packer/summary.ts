@@ -1,5 +1,6 @@
 // The summary `hyperbooth pack` prints: per part the LoRA layers found, the parameters, the
 // files and their sizes and the ops the WebGPU EP lacks; then the warnings.
+import { formatMemoryReport } from './memoryReport';
 import type { PackResult } from './pack';
 
 const mib = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
@@ -28,6 +29,8 @@ export function formatSummary(r: PackResult): string {
   lines.push(`  fine-tune: ${[m.train!.unet.file, ...(m.train!.textEncoder ? [m.train!.textEncoder.file] : [])].join(', ')}; defaults ${JSON.stringify(m.train!.defaults)}`);
   if (m.hypernet) lines.push(`  hypernetwork ${m.hypernet.model.file}: ${m.hypernet.imageSize}×${m.hypernet.imageSize} crop`);
   lines.push(`  total ${mib(r.totalBytes)} in ${m.files.length + 1} files`);
+  if (m.conversion.attentionChunks) lines.push(`  attention: ${m.conversion.attentionChunks.attentions} UNet attentions split over query blocks (score tensors ≤ ${mib(m.conversion.attentionChunks.maxScoreBytes)} at CFG batch 2)`);
+  if (r.memory) for (const l of formatMemoryReport(r.memory)) lines.push(`  ${l}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }

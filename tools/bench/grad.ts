@@ -32,7 +32,7 @@ const PYTHON = '/usr/bin/python3';
 const SCRIPT = 'tools/fixtures/make_bench_unet.py';
 
 /** The same network as make_bench_unet.py, built in TypeScript when PyTorch is not installed. */
-const FALLBACK_UNET: UNetConfig = {
+export const BENCH_UNET: UNetConfig = {
   sampleSize: 32, inChannels: 4, outChannels: 4, blockOutChannels: [128, 256, 256], layersPerBlock: 1,
   crossAttentionDim: 768, textLength: 77, attentionHeadDim: 32, normGroups: 32,
   resnetEps: 1e-5, transformerNormEps: 1e-6, layerNormEps: 1e-5,
@@ -69,7 +69,7 @@ async function networkModel(cache: string, torch: boolean, rebuild: boolean): Pr
     return { model: loadModelFile(path).model, source: `torch.onnx export (${SCRIPT})` };
   }
   if (existsSync(path)) return { model: loadModelFile(path).model, source: `cached torch.onnx export ${path}` };
-  return { model: buildUNet(FALLBACK_UNET, { seed: 0, loraSlots: false }).builder.toModel({ opset: 17 }), source: 'src/models buildUNet, the same architecture in TypeScript (no torch.onnx export available)' };
+  return { model: buildUNet(BENCH_UNET, { seed: 0, loraSlots: false }).builder.toModel({ opset: 17 }), source: 'src/models buildUNet, the same architecture in TypeScript (no torch.onnx export available)' };
 }
 
 const mb = (x: number) => `${x.toFixed(0)} MB`;

@@ -6,9 +6,8 @@
 import { existsSync, openSync, readSync, closeSync, rmSync, statfsSync, statSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, loadavg } from 'node:os';
 import { parseArgs } from '../args';
-import { printTable, vmHwmMb } from './lib/report';
+import { machineLine, printTable, runWhenMain, vmHwmMb } from './lib/report';
 import { runBenchChild } from './lib/child';
 import { SD15_SHAPE, sd1CheckpointTensors, writeRandomCheckpoint } from './lib/sd1Checkpoint';
 import { packCheckpoint } from '../../src/checkpoint/packCheckpoint';
@@ -94,14 +93,8 @@ export async function run(argv: string[]): Promise<number> {
     ...rows,
   ]);
   console.log('target (issue 11): conversion ≤ 2 × reading the file once');
-  console.log(`machine: ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; node ${process.version}`);
+  console.log(machineLine());
   return 0;
 }
 
-const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain) {
-  run(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: Error) => { console.error(e.stack ?? e.message); process.exit(1); },
-  );
-}
+runWhenMain(import.meta.url, run);

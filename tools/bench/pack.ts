@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { parseArgs } from '../args';
-import { vmHwmMb } from './lib/report';
+import { machineLine, runWhenMain, vmHwmMb } from './lib/report';
 import { runBenchChild } from './lib/child';
 import { packExport, type PackResult } from '../../src/packer';
 import { loraInputNames } from '../../src/packs/manifest';
@@ -157,14 +157,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`verify: max |exported − packed| out_sample ${verify.maxDiff.toExponential(2)} (max |out| ${verify.maxOut.toFixed(3)}); ` +
       `session create ${sec(verify.originalCreateMs)} / ${sec(verify.packCreateMs)}, run ${sec(verify.originalRunMs)} / ${sec(verify.packRunMs)} (exported / packed); peak RSS ${verify.peakRssMb.toFixed(0)} MB`);
   }
-  console.log(`machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}; node ${process.version}`);
+  console.log(machineLine());
   return 0;
 }
 
-const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain) {
-  run(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: Error) => { console.error(e.stack ?? e.message); process.exit(1); },
-  );
-}
+runWhenMain(import.meta.url, run);

@@ -26,6 +26,7 @@ const USAGE = `usage: hyperbooth pack --from <checkpoint | folder> --out <pack d
   --hypernet FILE       a hypernetwork .onnx (contract in src/models/hypernet.ts) to check and copy in
   --hypernet-steps N    its refinement steps, for the manifest (default 4)
   --chunk-mb N          largest external-data file in MiB (default ${DEFAULT_CHUNK_BYTES / 2 ** 20}, at most ${MAX_CHUNK_BYTES / 2 ** 20})
+  --attention-chunk-mib N  split UNet attention whose scores at CFG batch 2 exceed N MiB over query blocks (default 64)
   --image-size N        image side in pixels (checkpoints: default 512; ONNX exports: when the export does not
                         fix it, default unet/config.json, or 512 for SD1.5)
   --trigger WORD        the subject's rare token (default sks)
@@ -56,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args.flags.help) { console.log(USAGE); return 0; }
   let opts: PackOptions;
   try {
-    const known = new Set(['from', 'out', 'id', 'name', 'fp16', 'text-encoder-lora', 'recompute', 'hypernet', 'hypernet-steps', 'chunk-mb', 'image-size', 'trigger', 'aux-seed', 'index', 'no-index', 'help']);
+    const known = new Set(['from', 'out', 'id', 'name', 'fp16', 'text-encoder-lora', 'recompute', 'hypernet', 'hypernet-steps', 'chunk-mb', 'attention-chunk-mib', 'image-size', 'trigger', 'aux-seed', 'index', 'no-index', 'help']);
     const unknown = Object.keys(args.flags).filter((k) => !known.has(k));
     if (unknown.length) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}`);
     if (args.positional.length) throw new UsageError(`unexpected arguments: ${args.positional.join(' ')}`);
@@ -70,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!from) throw new UsageError('missing --from <export dir>');
     if (!out) throw new UsageError('missing --out <pack dir>');
     const chunkMb = numberFlag(args.flags['chunk-mb'], 'chunk-mb', false);
+    const attentionMib = numberFlag(args.flags['attention-chunk-mib'], 'attention-chunk-mib', false);
     const auxSeed = args.flags['aux-seed'] === '0' ? 0 : numberFlag(args.flags['aux-seed'], 'aux-seed', true);
     opts = {
       from,
@@ -83,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(str('hypernet') ? { hypernet: str('hypernet') as string } : {}),
       ...(str('trigger') ? { trigger: str('trigger') as string } : {}),
       ...(chunkMb !== undefined ? { chunkBytes: Math.floor(chunkMb * 2 ** 20) } : {}),
+      ...(attentionMib !== undefined ? { attentionChunkBytes: Math.floor(attentionMib * 2 ** 20) } : {}),
       ...(auxSeed !== undefined ? { auxSeed } : {}),
     };
     const imageSize = numberFlag(args.flags['image-size'], 'image-size', true);

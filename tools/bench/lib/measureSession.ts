@@ -44,31 +44,33 @@ function randomNormal(n: number, seed: number, scale: number): Float32Array {
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 
 /** A graph input to feed: name, dtype and concrete dims. */
-export interface InputSpec { name: string; dtype: 'float32' | 'int64'; dims: number[] }
+export interface InputSpec { name: string; dtype: 'float32' | 'int64' | 'int32'; dims: number[] }
 
 /** The inputs of `model` a caller feeds, with symbolic dims resolved from `dims`. */
 export function inputSpecs(model: ModelProto, dims: Record<string, number>): InputSpec[] {
   return feedInputs(model.graph ?? {}).map((input) => {
     const t = valueType(input);
     if (!t?.shape) throw new Error(`input ${input.name} has no declared shape`);
-    if (t.dtype !== 'float32' && t.dtype !== 'int64') throw new Error(`input ${input.name} has dtype ${t.dtype}, which the benchmark does not feed`);
+    if (t.dtype !== 'float32' && t.dtype !== 'int64' && t.dtype !== 'int32') throw new Error(`input ${input.name} has dtype ${t.dtype}, which the benchmark does not feed`);
     const shape = t.shape.map((d) => {
       if (typeof d === 'number') return d;
       if (!(d in dims)) throw new Error(`input ${input.name} has symbolic dim '${d}' with no value given`);
       return dims[d];
     });
-    return { name: input.name!, dtype: t.dtype, dims: shape };
+    return { name: input.name!, dtype: t.dtype as InputSpec['dtype'], dims: shape };
   });
 }
 
-function makeFeeds(specs: InputSpec[]): Record<string, ort.Tensor> {
+export function makeFeeds(specs: InputSpec[]): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   specs.forEach((spec, k) => {
     const n = spec.dims.reduce((a, b) => a * b, 1);
     feeds[spec.name] = spec.dtype === 'float32'
       // LoRA slots small (like a fine-tune under way), everything else unit scale
       ? new ort.Tensor('float32', randomNormal(n, k + 1, spec.name.startsWith('lora.') ? 0.05 : 1), spec.dims)
-      : new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 7)), spec.dims);
+      : spec.dtype === 'int32'
+        ? new ort.Tensor('int32', Int32Array.from({ length: n }, (_, i) => i % 7), spec.dims)
+        : new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 7)), spec.dims);
   });
   return feeds;
 }
@@ -127,16 +129,21 @@ export function measureInChild(path: string, opts: MeasureOptions): Promise<Meas
     ...(opts.arena === false ? ['--no-arena'] : []),
     ...(opts.spin === false ? ['--no-spin'] : []),
   ];
+  return childJson<Measurement>(args, `measuring ${path}`);
+}
+
+/** Runs `node <args>` and parses the last line it prints as JSON; a failure carries its stderr. */
+export function childJson<T>(args: string[], what: string, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
     child.on('error', fail);
     child.on('close', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) fail(new Error(`measuring ${path} failed (exit ${code}): ${err.trim() || out.trim()}`));
-      else ok(JSON.parse(line) as Measurement);
+      if (code !== 0 || !line.startsWith('{')) fail(new Error(`${what} failed (exit ${code}): ${err.trim() || out.trim()}`));
+      else ok(JSON.parse(line) as T);
     });
   });
 }

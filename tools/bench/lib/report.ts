@@ -1,5 +1,7 @@
 // Small helpers every benchmark shares: the statistic it reports, peak memory, and its table.
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 /** Median of `xs` (NaN when empty). */
 export function median(xs: readonly number[]): number {
@@ -29,4 +31,18 @@ export function printTable(header: string[], body: string[][]): void {
 /** The note of a browser run that threw: the error's first line and the page's first error. */
 export function failureNote(e: unknown, pageErrors: readonly string[]): string {
   return `failed: ${(e as Error).message.split('\n')[0]}${pageErrors.length ? ` (page: ${pageErrors[0]})` : ''}`;
+}
+
+/** The line every benchmark prints under its table: the machine is shared, so its load matters. */
+export function machineLine(): string {
+  return `machine: ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; node ${process.version}`;
+}
+
+/** Runs `run(argv)` and exits with its code when `moduleUrl` is the script node was started with (a bench run as a child process). */
+export function runWhenMain(moduleUrl: string, run: (argv: string[]) => Promise<number>): void {
+  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1]) return;
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => { console.error(e.stack ?? e.message); process.exit(1); },
+  );
 }
