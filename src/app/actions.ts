@@ -1,7 +1,8 @@
 // What the buttons do: the UI's side of talking to the worker. State goes to the store; the
 // worker is reached only through workerClient.
 import type { Backend, PackProgress } from '../../workers/api';
-import { rgbaToPngUrl, pngFileName } from './imageUtils';
+import { rgbaToPngBlob, pngFileName } from './imageUtils';
+import { keepImages, type MadeImage } from './galleryPersistence';
 import { DEFAULT_FINE_TUNE, useAppStore, type GalleryItem } from './store';
 import { buildRequest, type BuiltRequest } from './request';
 import { errorText, runTask } from './taskRunner';
@@ -9,6 +10,7 @@ import { getWorkerClient } from './workerClient';
 import { readPackIndex, type PackIndexEntry } from './packIndex';
 import { chooseStartupPack } from './packChoice';
 import { packCrop } from '../packs/manifest';
+import { isSyntheticOnlyPack } from './packDomain';
 
 export { errorText } from './taskRunner';
 
@@ -107,6 +109,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
       notice: m.notice,
       crop: packCrop(m),
       warnings: result.warnings,
+      syntheticOnly: isSyntheticOnlyPack(m),
     });
     // The pack knows what its fine-tune needs (its learning rate was measured on it); the form
     // takes those defaults unless the person already typed something else.
@@ -146,18 +149,20 @@ export async function generateImages(): Promise<void> {
       clearWarning: true,
       cleanup: () => useAppStore.getState().setProgress(null),
     },
-    () => generateWith(built as BuiltRequest, store.active?.name),
+    () => generateWith(built as BuiltRequest, store.active ?? undefined),
   );
 }
 
-async function generateWith({ request: req, items: promptItems }: BuiltRequest, personalization: string | undefined): Promise<void> {
+async function generateWith({ request: req, items: promptItems }: BuiltRequest, personal: { name: string; id?: string } | undefined): Promise<void> {
   useAppStore.getState().setProgress({ image: 0, images: req.prompts.length, step: 0, steps: req.steps });
   const { images, backend, notice } = await getWorkerClient().generate(req, (p) => useAppStore.getState().setProgress(p));
-  const items: GalleryItem[] = [];
+  const made: MadeImage[] = [];
   for (const [i, img] of images.entries()) {
+    const png = await rgbaToPngBlob(img.rgba, img.width, img.height);
     const item: GalleryItem = {
-      key: `img-${nextKey++}`,
-      url: await rgbaToPngUrl(img.rgba, img.width, img.height),
+      // unique across reloads too: kept images come back under their keys
+      key: `img-${Date.now().toString(36)}-${nextKey++}`,
+      url: URL.createObjectURL(png),
       prompt: img.prompt,
       label: promptItems[i]?.label,
       seed: img.seed,
@@ -166,13 +171,15 @@ async function generateWith({ request: req, items: promptItems }: BuiltRequest, 
       fileName: pngFileName(img.prompt, img.seed),
       truncatedNote: img.truncatedNote,
     };
-    if (personalization) item.personalization = personalization;
-    items.push(item);
+    if (personal) item.personalization = personal.name;
+    if (personal?.id) item.personalizationId = personal.id;
+    made.push({ item, png });
   }
   const s = useAppStore.getState();
   // The newest batch goes first; inside it, images keep the order they were made in.
-  s.addImages(items);
-  if (personalization && s.active?.name === personalization) s.setPersonalImages(true);
+  s.addImages(made.map((m) => m.item));
+  keepImages(made);
+  if (personal && s.active?.name === personal.name) s.setPersonalImages(true);
   // WebGPU can fail mid-run; the worker then finishes on WASM and says so.
   s.setBackend(backend, notice ?? s.backendNotice);
   const note = images.find((i) => i.truncatedNote)?.truncatedNote;

@@ -1,10 +1,5 @@
 // Turning the worker's raw RGBA into something an <img> and a download link can use.
 
-/** Encodes RGBA pixels as a PNG and returns an object URL (revoke it with URL.revokeObjectURL). */
-export async function rgbaToPngUrl(rgba: Uint8ClampedArray, width: number, height: number): Promise<string> {
-  return URL.createObjectURL(await rgbaToPngBlob(rgba, width, height));
-}
-
 export async function rgbaToPngBlob(rgba: Uint8ClampedArray, width: number, height: number): Promise<Blob> {
   return encodePng(toImageData(rgba, width, height));
 }

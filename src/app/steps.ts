@@ -51,7 +51,9 @@ function reached(id: StepId, f: FlowFacts): boolean {
 function done(id: StepId, f: FlowFacts): boolean {
   switch (id) {
     case 'upload':
-      return f.hasSelfie || f.personalized;
+      // weights from the library (or restored after a reload) come without a photo on screen:
+      // a tick here would contradict the empty upload box
+      return f.hasSelfie;
     case 'crop':
       return f.cropConfirmed;
     case 'personalize':

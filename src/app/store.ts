@@ -34,6 +34,8 @@ export interface PackState {
   crop?: PackCrop;
   /** what went wrong without stopping the load (the pack could not be kept for offline use, and why) */
   warnings?: string[];
+  /** its manifest says it was trained on synthetic portraits only (packDomain.ts) */
+  syntheticOnly?: boolean;
 }
 
 /** What the worker is busy with; one thing at a time (it runs one job at a time anyway). */
@@ -48,6 +50,8 @@ export interface GalleryItem {
   label?: string;
   /** name of the personalization that made it, when one was active */
   personalization?: string;
+  /** its saved record's id: marks the images of the active personalization after a reload */
+  personalizationId?: string;
   seed: number;
   width: number;
   height: number;

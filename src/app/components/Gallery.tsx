@@ -1,4 +1,6 @@
 import { useAppStore, type GalleryItem } from '../store';
+import { OffDomainNote } from './OffDomainNote';
+import { clearKeptImages } from '../galleryPersistence';
 
 function GalleryCard({ item }: { item: GalleryItem }) {
   const setSettings = useAppStore((s) => s.setSettings);
@@ -38,20 +40,20 @@ function GalleryCard({ item }: { item: GalleryItem }) {
   );
 }
 
-/** Results, newest first. Images live only in this tab until downloaded. */
+/** Results, newest first; the newest 12 are kept in this browser across reloads. */
 export function Gallery() {
   const gallery = useAppStore((s) => s.gallery);
-  const clear = useAppStore((s) => s.clearGallery);
   return (
     <section className="gallery-section" aria-label="Gallery">
       <div className="gallery-head">
         <h2>Gallery</h2>
         {gallery.length > 0 && (
-          <button type="button" className="link-button" onClick={clear}>
+          <button type="button" className="link-button" onClick={clearKeptImages}>
             Clear
           </button>
         )}
       </div>
+      {gallery.some((item) => item.personalization) && <OffDomainNote where="results" />}
       {gallery.length === 0 ? (
         <p className="gallery-empty">Your images appear here. They are made on this machine and never uploaded.</p>
       ) : (

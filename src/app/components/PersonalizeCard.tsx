@@ -3,6 +3,7 @@ import { cancelPersonalize, startPersonalize } from '../personalizeActions';
 import { personalizeFraction, personalizeProgressText } from '../statusText';
 import { DEFAULT_FINE_TUNE, useAppStore, type FineTuneFields } from '../store';
 import { LossChart } from './LossChart';
+import { OffDomainNote } from './OffDomainNote';
 import { ProgressBar } from './ProgressBar';
 
 const FIELDS: { key: Exclude<keyof FineTuneFields, 'relaxation'>; label: string; testId: string; hint: string; inputMode: 'numeric' | 'decimal'; fineTuneOnly?: boolean }[] = [
@@ -62,11 +63,28 @@ function RunProgress() {
   );
 }
 
+/**
+ * Why Personalize cannot start yet. With weights already in use (chosen in the library, or
+ * switched back on after a reload) and no photo, it says so instead of a bare "confirm the crop".
+ */
+function LockedHint({ hasSelfie, inUse }: { hasSelfie: boolean; inUse?: string }) {
+  if (hasSelfie) return <p className="locked-hint">Confirm the crop first.</p>;
+  if (inUse)
+    return (
+      <p className="locked-hint" data-testid="personalize-in-use">
+        In use: <strong>{inUse}</strong>. To make a new personalization, upload a photo and confirm its crop.
+      </p>
+    );
+  return <p className="locked-hint">Upload a photo and confirm its crop first.</p>;
+}
+
 /** Step 3: fine-tune settings, the Personalize button, progress with time left and the live loss. */
 export function PersonalizeCard() {
   const fields = useAppStore((s) => s.fineTune);
   const setFields = useAppStore((s) => s.setFineTune);
   const confirmed = useAppStore((s) => s.selfie?.confirmed ?? false);
+  const hasSelfie = useAppStore((s) => s.selfie !== null);
+  const inUse = useAppStore((s) => (s.active ? s.active.name : undefined));
   const packReady = useAppStore((s) => s.pack.phase === 'ready');
   const support = useAppStore((s) => s.pack.personalize);
   const task = useAppStore((s) => s.task);
@@ -94,6 +112,7 @@ export function PersonalizeCard() {
             The hypernetwork predicts your personal weights from the crop, then a short fine-tune on your photo sharpens them. Everything runs
             here, on your {backend === 'webgpu' ? 'GPU' : 'CPU'}.
           </p>
+          <OffDomainNote where="personalize" />
           <form
             className="ft-form"
             noValidate
@@ -150,7 +169,7 @@ export function PersonalizeCard() {
                 </button>
               )}
             </div>
-            {locked && <p className="locked-hint">Confirm the crop first.</p>}
+            {locked && <LockedHint hasSelfie={hasSelfie} inUse={inUse} />}
             {running && <p className="hint-line">Cancel keeps the weights of the last finished step.</p>}
           </form>
           <RunProgress />

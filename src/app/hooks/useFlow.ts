@@ -7,7 +7,10 @@ export function useFlowFacts(): FlowFacts {
   const cropConfirmed = useAppStore((s) => s.selfie?.confirmed ?? false);
   const personalizing = useAppStore((s) => s.task === 'personalize');
   const personalized = useAppStore((s) => s.active !== null);
-  const personalImages = useAppStore((s) => s.personalImages);
+  // after a reload the kept images of the active personalization count as made with it
+  const personalImages = useAppStore(
+    (s) => s.personalImages || (s.active?.id !== undefined && s.gallery.some((g) => g.personalizationId === s.active?.id)),
+  );
   const downloaded = useAppStore((s) => s.downloaded);
   return { hasSelfie, cropConfirmed, personalizing, personalized, personalImages, downloaded };
 }

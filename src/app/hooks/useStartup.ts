@@ -2,9 +2,10 @@ import { useEffect } from 'react';
 import { loadDefaultPack } from '../actions';
 import { loadLibrary } from '../libraryActions';
 import { watchLastActive } from '../restoreLastActive';
+import { restoreGalleryOnce } from '../galleryPersistence';
 
 /**
- * Loads the embedded pack and the saved personalizations once when the app mounts, and switches
+ * Loads the embedded pack, the saved personalizations and the kept gallery images once when the app mounts, and switches
  * the personalization that was in use back on (all idempotent, so StrictMode's double effect is
  * harmless).
  */
@@ -13,6 +14,7 @@ export function useStartup(): void {
     watchLastActive();
     void loadDefaultPack();
     void loadLibraryOnce();
+    void restoreGalleryOnce();
   }, []);
 }
 

@@ -2,6 +2,7 @@
 // the weights file's bytes, how it was made. Records are only ever added, renamed or deleted by
 // id, so a failed import or a crash mid-fine-tune cannot damage what was saved before.
 import type { FineTuneSettings } from '../../../workers/api';
+import { requestResult, transactionDone } from './idb';
 
 export type PersonalizationSource = 'fine-tune' | 'import';
 
@@ -164,19 +165,6 @@ export class StorageUnavailableError extends Error {
     this.name = 'StorageUnavailableError';
   }
 }
-
-const requestResult = <T>(req: IDBRequest<T>): Promise<T> =>
-  new Promise((ok, fail) => {
-    req.onsuccess = () => ok(req.result);
-    req.onerror = () => fail(req.error ?? new Error('IndexedDB request failed'));
-  });
-
-const transactionDone = (tx: IDBTransaction): Promise<void> =>
-  new Promise((ok, fail) => {
-    tx.oncomplete = () => ok();
-    tx.onabort = () => fail(tx.error ?? new Error('IndexedDB transaction aborted'));
-    tx.onerror = () => fail(tx.error ?? new Error('IndexedDB transaction failed'));
-  });
 
 let dbPromise: Promise<IDBDatabase> | undefined;
 

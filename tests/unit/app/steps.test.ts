@@ -23,8 +23,9 @@ describe('stepper', () => {
     expect(stepStates({ ...ready, personalImages: true, downloaded: true })).toMatchObject({ styles: 'current', download: 'done' });
   });
 
-  test('a personalization chosen from the library opens styles and downloads without a selfie', () => {
-    expect(stepStates({ ...fresh, personalized: true })).toEqual({ upload: 'done', crop: 'locked', personalize: 'done', styles: 'current', download: 'open' });
+  test('a personalization chosen from the library (or restored after a reload) opens styles without ticking the upload', () => {
+    // no photo is on screen, so Upload stays open rather than claiming a photo that is not there
+    expect(stepStates({ ...fresh, personalized: true })).toEqual({ upload: 'open', crop: 'locked', personalize: 'done', styles: 'current', download: 'open' });
   });
 
   test('a new photo waiting for its crop is current even while older weights are active', () => {
