@@ -13,7 +13,7 @@ export function OffDomainNote({ where }: { where: 'personalize' | 'results' }) {
     <div className="notice notice-warn off-domain" role="note" data-testid={`off-domain-${where}`}>
       <p className="off-domain-headline">{headline}</p>
       <p className="off-domain-remedy">
-        {remedy} Today that is <code>{REAL_PHOTO_COMMAND}</code>, then pick the new pack above.
+        {remedy} Today that is <code>{REAL_PHOTO_COMMAND}</code>, then choose it under Model pack.
       </p>
     </div>
   );
