@@ -2,6 +2,7 @@
 // `summary` and `run(argv)`; this file only dispatches.
 export {};
 const benches: Record<string, () => Promise<{ summary: string; run(argv: string[]): Promise<number | void> }>> = {
+  flow: () => import('./flow'),
   generate: () => import('./generate'),
   grad: () => import('./grad'),
   import: () => import('./import'),
