@@ -1,7 +1,7 @@
 // The gallery's newest images, kept in IndexedDB so a reload shows what the person made. Its own
 // database (not the personalizations'), so neither schema's upgrades can block the other. Only
 // the newest GALLERY_KEEP images are kept: the PNGs are small, but an unbounded pile is not.
-import { requestResult, transactionDone } from './idb';
+import { requestResult, sharedDatabase, transactionDone } from './idb';
 
 export const GALLERY_KEEP = 12;
 
@@ -46,34 +46,9 @@ export function splitKept<T extends { key: string; createdAt: number }>(items: r
 const DB_NAME = 'hyperbooth-gallery';
 const STORE = 'images';
 
-let dbPromise: Promise<IDBDatabase> | undefined;
-
-function openDb(): Promise<IDBDatabase> {
-  dbPromise ??= new Promise<IDBDatabase>((ok, fail) => {
-    if (typeof indexedDB === 'undefined') {
-      fail(new Error('IndexedDB is not available in this browser'));
-      return;
-    }
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => {
-      if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE, { keyPath: 'key' });
-    };
-    req.onsuccess = () => {
-      const db = req.result;
-      db.onversionchange = () => {
-        db.close();
-        dbPromise = undefined;
-      };
-      ok(db);
-    };
-    req.onerror = () => fail(req.error ?? new Error('could not open the gallery database'));
-    req.onblocked = () => fail(new Error('the gallery database is held open by an older tab'));
-  }).catch((e) => {
-    dbPromise = undefined;
-    throw e;
-  });
-  return dbPromise;
-}
+const openDb = sharedDatabase(DB_NAME, 1, (db) => {
+  if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'key' });
+});
 
 /** The kept images, newest first; damaged ones and any beyond the cap are deleted. */
 export async function loadGalleryImages(): Promise<StoredGalleryImage[]> {

@@ -2,7 +2,7 @@
 // the weights file's bytes, how it was made. Records are only ever added, renamed or deleted by
 // id, so a failed import or a crash mid-fine-tune cannot damage what was saved before.
 import type { FineTuneSettings } from '../../../workers/api';
-import { requestResult, transactionDone } from './idb';
+import { requestResult, sharedDatabase, transactionDone } from './idb';
 
 export type PersonalizationSource = 'fine-tune' | 'import';
 
@@ -166,38 +166,14 @@ export class StorageUnavailableError extends Error {
   }
 }
 
-let dbPromise: Promise<IDBDatabase> | undefined;
+const openSharedDb = sharedDatabase(DB_NAME, DB_VERSION, (db) => {
+  if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
+});
 
 function openDb(): Promise<IDBDatabase> {
-  dbPromise ??= new Promise<IDBDatabase>((ok, fail) => {
-    let req: IDBOpenDBRequest;
-    try {
-      if (typeof indexedDB === 'undefined') throw new Error('no indexedDB');
-      req = indexedDB.open(DB_NAME, DB_VERSION);
-    } catch (e) {
-      fail(new StorageUnavailableError(e));
-      return;
-    }
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
-    };
-    req.onsuccess = () => {
-      const db = req.result;
-      // Another tab upgrading the schema: step aside instead of blocking it.
-      db.onversionchange = () => {
-        db.close();
-        dbPromise = undefined;
-      };
-      ok(db);
-    };
-    req.onerror = () => fail(new StorageUnavailableError(req.error));
-    req.onblocked = () => fail(new StorageUnavailableError(new Error('the database is held open by an older tab')));
-  }).catch((e) => {
-    dbPromise = undefined;
-    throw e;
+  return openSharedDb().catch((e: unknown) => {
+    throw new StorageUnavailableError(e);
   });
-  return dbPromise;
 }
 
 export interface LoadedRecords {
