@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, parseArgs } from '../args';
-import { printTable } from './lib/report';
+import { machineLine, printTable } from './lib/report';
 
 export const summary = 'the whole flow in chromium on the default backend: load → upload → personalize 40 steps → 4 images, seconds per stage';
 
@@ -74,7 +74,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const total = stages.reduce((s, [, t]) => s + t, 0);
   console.log(`\nflow in headless chromium, backend the app picked: ${backend}${notice ? ` (${notice})` : ''}; selfie: held-out synthetic person ${id}`);
-  console.log(`load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  console.log(`load average before: ${loadBefore.map((l) => l.toFixed(1)).join(' ')}\n`);
   printTable(['stage', 'seconds'], [...stages.map(([n, t]) => [n, t.toFixed(1)]), ['total', total.toFixed(1)]]);
+  console.log(machineLine());
   return 0;
 }
