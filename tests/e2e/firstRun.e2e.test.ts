@@ -1,7 +1,7 @@
 // What a new user meets after the first personalization, in real chromium on WASM: the
 // off-domain warning where it matters (the Personalize card and the results, for the embedded
-// synthetic-only pack), and a reload that gives back the gallery with a stepper that tells the
-// truth (no Upload tick over an empty upload box). Screenshots go to tests/e2e/artifacts/.
+// synthetic-only pack), and a reload that gives back the photo, its crop and the gallery, so the
+// stepper's ticks agree with the page. Screenshots go to tests/e2e/artifacts/.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ const SELFIE = join(dir, 'selfie-3.png');
 const text = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent()) ?? '';
 const stepState = (page: Page, id: string) => page.locator(`[data-step="${id}"]`).getAttribute('data-state');
 
-describe('first run: warnings where they matter, and a reload that restores the gallery', () => {
+describe('first run: warnings where they matter, and a reload that restores the photo, the crop and the gallery', () => {
   let context: BrowserContext;
 
   beforeAll(async () => {
@@ -37,7 +37,7 @@ describe('first run: warnings where they matter, and a reload that restores the 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('personalize → off-domain note in the card and on the results → reload keeps the images and the steps agree', async () => {
+  test('personalize → off-domain note in the card and on the results → reload keeps the photo, the crop and the images, and the steps agree', async () => {
     const page = await context.newPage();
     const log = watchPage(page);
     await page.goto(`${env.server.url}?backend=wasm`);
@@ -56,6 +56,9 @@ describe('first run: warnings where they matter, and a reload that restores the 
 
     await page.getByTestId('selfie-input').setInputFiles(SELFIE);
     await waitForTestId(page, log, 'crop-confirm', 60_000);
+    // a crop the person moved: it must come back as they left it
+    await page.getByTestId('crop-zoom-in').click();
+    const movedCrop = await page.getByTestId('crop-box').getAttribute('style');
     await screenshot(page, 'first-run-crop');
     await page.getByTestId('crop-confirm').click();
     await page.getByTestId('ft-steps').fill('2');
@@ -88,14 +91,16 @@ describe('first run: warnings where they matter, and a reload that restores the 
     expect(size).toEqual([64, 64]);
     expect(await page.getByTestId('off-domain-results').count()).toBe(1);
 
-    // The steps agree with the page: the upload box is empty, so Upload has no tick; the
-    // Personalize card names the personalization in use; the kept image counts for Styles.
-    expect(await page.getByTestId('selfie-input').count()).toBe(1);
-    expect(await stepState(page, 'upload')).not.toBe('done');
-    expect(await stepState(page, 'crop')).toBe('locked');
+    // The photo and the crop come back as they were, so the ticks agree with the page.
+    await waitForTestId(page, log, 'crop-box', 30_000);
+    expect(await page.locator('.dropzone-main strong').textContent()).toBe('selfie-3.png');
+    expect(await page.getByTestId('crop-box').getAttribute('style')).toBe(movedCrop);
+    expect(await page.getByTestId('crop-confirm').textContent()).toContain('Crop confirmed');
+    expect(await stepState(page, 'upload')).toBe('done');
+    expect(await stepState(page, 'crop')).toBe('done');
     expect(await stepState(page, 'personalize')).toBe('done');
     expect(await stepState(page, 'styles')).toBe('done');
-    expect(await text(page, 'personalize-in-use')).toContain(await text(page, 'active-name'));
+    expect(await page.getByTestId('personalize').isEnabled()).toBe(true);
     await screenshot(page, 'first-run-after-reload');
 
     // Clear forgets the kept images too.

@@ -398,7 +398,10 @@ describe('personalization in chromium', () => {
     await waitReady(w);
     await waitFor(w, 'personalization-item', 10_000, 2);
     expect((await page.getByTestId('personalization-name').allTextContents()).sort()).toEqual(['Eileen', 'coffee']);
+    // the coffee photo and its crop come back after the reload (selfieRestore.ts); choose it
+    // again anyway and wait until it is read, so the next upload is not refused as busy
     await upload(w, COFFEE);
+    await page.waitForFunction(() => !(document.querySelector('[data-testid="selfie-input"]') as HTMLInputElement | null)?.disabled, undefined, { timeout: 60_000 });
     await waitFor(w, 'face-notice', 60_000);
 
     // A text file renamed .jpg: a clear error, and the coffee crop stays.

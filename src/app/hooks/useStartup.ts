@@ -3,9 +3,10 @@ import { loadDefaultPack } from '../actions';
 import { loadLibrary } from '../libraryActions';
 import { watchLastActive } from '../restoreLastActive';
 import { restoreGalleryOnce } from '../galleryPersistence';
+import { restoreSelfieOnce } from '../selfieRestore';
 
 /**
- * Loads the embedded pack, the saved personalizations and the kept gallery images once when the app mounts, and switches
+ * Loads the embedded pack, the saved personalizations, the kept photo with its crop and the kept gallery images once when the app mounts, and switches
  * the personalization that was in use back on (all idempotent, so StrictMode's double effect is
  * harmless).
  */
@@ -15,6 +16,7 @@ export function useStartup(): void {
     void loadDefaultPack();
     void loadLibraryOnce();
     void restoreGalleryOnce();
+    void restoreSelfieOnce();
   }, []);
 }
 
