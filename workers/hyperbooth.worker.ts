@@ -26,6 +26,7 @@ import { BackendHolder, type RuntimeFactory } from './backendHolder';
 import { FaceDetector } from './faceDetector';
 import { PersonalWeightsSlot } from './personalWeights';
 import { TaskQueue } from './taskQueue';
+import { crashIfArmed, faultHooks } from './faultHooks';
 import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack } from '../src/packs/loadPack';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
@@ -124,7 +125,10 @@ const api: HyperBoothWorkerApi = {
           ...req,
           lora: worker.weights.slotsOver(req.lora),
           signal: controller.signal,
-          onStep: (s) => notify(onStep, { ...s, elapsedMs: performance.now() - started }),
+          onStep: (s) => {
+            crashIfArmed();
+            notify(onStep, { ...s, elapsedMs: performance.now() - started });
+          },
         }),
       );
       const out: GenerateResult = { images, ...backendReport() };
@@ -212,4 +216,5 @@ const api: HyperBoothWorkerApi = {
   },
 };
 
-Comlink.expose(api);
+// the fault hooks are not queued: they must reach a worker that is busy
+Comlink.expose({ ...api, ...faultHooks });
