@@ -12,6 +12,7 @@ import {
   renamePersonalization,
   sha256Hex,
   StorageUnavailableError,
+  storageFailureText,
   type PersonalizationRecord,
 } from './storage/personalizations';
 import { useAppStore, type ActivePersonalization, type AppState, type LibraryState } from './store';
@@ -111,7 +112,7 @@ export async function saveRecord(record: PersonalizationRecord): Promise<boolean
   try {
     await addPersonalization(record);
   } catch (e) {
-    const why = e instanceof StorageUnavailableError ? e.message : `it could not be saved in this browser (${errorText(e)})`;
+    const why = e instanceof StorageUnavailableError ? e.message : `it could not be saved in this browser (${await storageFailureText(e)})`;
     app().setWarning(`"${record.name}" is active but ${why.replace(/^Your personalizations cannot/, 'cannot')} Download its LiDB file to keep it.`);
     unsaveActive(record.id);
     return false;

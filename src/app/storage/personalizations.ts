@@ -165,6 +165,26 @@ export class StorageUnavailableError extends Error {
   }
 }
 
+/**
+ * Why a storage call failed, in words: IndexedDB fails with DOMExceptions whose message is often
+ * empty (a full disk gives a bare QuotaExceededError), so the name always goes in, and for a full
+ * quota what this origin uses of what it may.
+ */
+export async function storageFailureText(e: unknown): Promise<string> {
+  const name = e instanceof DOMException || (e instanceof Error && e.name !== 'Error') ? e.name : '';
+  const message = e instanceof Error ? e.message : String(e ?? '');
+  let text = [name, message].filter(Boolean).join(': ') || 'the browser gave no reason';
+  if (name === 'QuotaExceededError' || /quota/i.test(message)) {
+    const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
+    const estimate = await storage?.estimate?.().catch(() => undefined);
+    if (estimate?.quota) text += ` (this site uses ${mb(estimate.usage ?? 0)} of the ${mb(estimate.quota)} the browser allows it)`;
+    else text += ' (the browser storage for this site is full)';
+  }
+  return text;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
 const requestResult = <T>(req: IDBRequest<T>): Promise<T> =>
   new Promise((ok, fail) => {
     req.onsuccess = () => ok(req.result);
