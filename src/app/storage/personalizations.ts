@@ -232,6 +232,32 @@ function openDb(): Promise<IDBDatabase> {
   return dbPromise;
 }
 
+// ---- other tabs ----
+
+/**
+ * One channel for sending and hearing: a BroadcastChannel does not hear its own messages, so a
+ * tab is told only of the changes other tabs made.
+ */
+let channel: BroadcastChannel | undefined;
+function changesChannel(): BroadcastChannel | undefined {
+  if (typeof BroadcastChannel === 'undefined') return undefined;
+  channel ??= new BroadcastChannel('hyperbooth-personalizations');
+  return channel;
+}
+
+function announceChange(): void {
+  changesChannel()?.postMessage('changed');
+}
+
+/** Calls `listener` when another tab of this site added, renamed or deleted a personalization. */
+export function onChangeInOtherTab(listener: () => void): () => void {
+  const ch = changesChannel();
+  if (!ch) return () => undefined;
+  const heard = () => listener();
+  ch.addEventListener('message', heard);
+  return () => ch.removeEventListener('message', heard);
+}
+
 export interface LoadedRecords {
   records: PersonalizationRecord[];
   /** records that could not be read, with the reason (kept in the database, not deleted) */
@@ -258,6 +284,7 @@ export async function addPersonalization(record: PersonalizationRecord): Promise
   const tx = db.transaction(STORE, 'readwrite');
   tx.objectStore(STORE).add(toStored(record));
   await transactionDone(tx);
+  announceChange();
 }
 
 export async function renamePersonalization(id: string, name: string): Promise<void> {
@@ -272,6 +299,7 @@ export async function renamePersonalization(id: string, name: string): Promise<v
   // a record of an older version stays in its own shape: fromStored reads both
   store.put({ ...raw, name });
   await transactionDone(tx);
+  announceChange();
 }
 
 export async function deletePersonalization(id: string): Promise<void> {
@@ -279,4 +307,5 @@ export async function deletePersonalization(id: string): Promise<void> {
   const tx = db.transaction(STORE, 'readwrite');
   tx.objectStore(STORE).delete(id);
   await transactionDone(tx);
+  announceChange();
 }
