@@ -32,6 +32,7 @@ import { loadPack } from '../src/packs/loadPack';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
+import { watchWebgpuDevice } from '../src/runtime/webgpuDevice';
 import { decodeImageBlob } from '../src/face/decodeBrowser';
 import { locateFace } from '../src/face/faceStep';
 import { cropToSquare } from '../src/face/crop';
@@ -64,6 +65,15 @@ function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
   } catch {
     // a callback that throws synchronously must not stop the models either
   }
+}
+
+let watchingDevice = false;
+
+/** onnxruntime-web opens one device per worker: watched once, after the first WebGPU session. */
+function watchDevice(): void {
+  if (watchingDevice) return;
+  watchingDevice = true;
+  void watchWebgpuDevice((why) => worker.models.loseDevice(why)).catch(() => undefined);
 }
 
 async function openPackCache(): Promise<PackCache | undefined> {
@@ -105,6 +115,7 @@ const api: HyperBoothWorkerApi = {
         open: (backend) => webRuntime(backend, pack),
       });
       await worker.models.load(pack, choice.backend, choice.notice);
+      if (worker.models.backend === 'webgpu') watchDevice();
       // personal weights belong to a pack: keep them only when they fit the new one
       worker.weights.refit(pack);
       const result: LoadPackResult = { manifest: pack.manifest, ...backendReport(), downloadedBytes: pack.downloadedBytes, cachedBytes: pack.cachedBytes };
@@ -217,4 +228,4 @@ const api: HyperBoothWorkerApi = {
 };
 
 // the fault hooks are not queued: they must reach a worker that is busy
-Comlink.expose({ ...api, ...faultHooks });
+Comlink.expose({ ...api, ...faultHooks(() => worker.models.backend === 'webgpu') });
