@@ -11,7 +11,6 @@ import { stepSectionId } from './hooks/useFlow';
 import { useAppStore, type AppState, type PersonalizeRun, type SelfieState } from './store';
 import { errorText, runTask } from './taskRunner';
 import { getWorkerClient } from './workerClient';
-import { clearDraft, loadDraft, saveDraft } from './storage/personalizeDraft';
 
 const app = (): AppState => useAppStore.getState();
 
@@ -61,22 +60,8 @@ export async function startPersonalize(): Promise<void> {
       clearWarning: true,
       onFailure: () => app().updateRun({ cancelling: false }),
     },
-    async () => {
-      // kept until it finished: a reload mid-run brings the photo, crop and settings back
-      await saveDraft({ selfie, fineTune }).catch(() => undefined);
-      await personalizeWith(selfie, settings as FineTuneSettings);
-      await clearDraft().catch(() => undefined);
-    },
+    () => personalizeWith(selfie, settings as FineTuneSettings),
   );
-}
-
-/** After a reload that interrupted a personalize: its photo, crop and settings, ready to run again. */
-export async function restorePersonalizeDraft(): Promise<void> {
-  const draft = await loadDraft().catch(() => undefined);
-  if (!draft || app().selfie) return;
-  app().setSelfie(draft.selfie);
-  app().setFineTune(draft.fineTune);
-  app().setWarning('A personalization was interrupted by a reload: its photo, crop and settings are back. Press Personalize to run it again.');
 }
 
 async function personalizeWith(selfie: SelfieState, settings: FineTuneSettings): Promise<void> {

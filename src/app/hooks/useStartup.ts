@@ -2,7 +2,6 @@ import { useEffect } from 'react';
 import { loadDefaultPack } from '../actions';
 import { loadLibrary } from '../libraryActions';
 import { watchLastActive } from '../restoreLastActive';
-import { restorePersonalizeDraft } from '../personalizeActions';
 
 /**
  * Loads the embedded pack and the saved personalizations once when the app mounts, and switches
@@ -14,12 +13,10 @@ export function useStartup(): void {
     watchLastActive();
     void loadDefaultPack();
     void loadLibraryOnce();
-    draft ??= restorePersonalizeDraft();
   }, []);
 }
 
 let library: Promise<void> | undefined;
-let draft: Promise<void> | undefined;
 
 function loadLibraryOnce(): Promise<void> {
   library ??= loadLibrary();

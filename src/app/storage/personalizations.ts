@@ -151,10 +151,8 @@ export function newRecordId(): string {
 // ---- IndexedDB ----
 
 const DB_NAME = 'hyperbooth';
-// 2: adds DRAFT_STORE (the personalize draft, storage/personalizeDraft.ts)
-const DB_VERSION = 2;
+const DB_VERSION = 1;
 const STORE = 'personalizations';
-export const DRAFT_STORE = 'drafts';
 
 export class StorageUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -187,13 +185,13 @@ export async function storageFailureText(e: unknown): Promise<string> {
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 
-export const requestResult = <T>(req: IDBRequest<T>): Promise<T> =>
+const requestResult = <T>(req: IDBRequest<T>): Promise<T> =>
   new Promise((ok, fail) => {
     req.onsuccess = () => ok(req.result);
     req.onerror = () => fail(req.error ?? new Error('IndexedDB request failed'));
   });
 
-export const transactionDone = (tx: IDBTransaction): Promise<void> =>
+const transactionDone = (tx: IDBTransaction): Promise<void> =>
   new Promise((ok, fail) => {
     tx.oncomplete = () => ok();
     tx.onabort = () => fail(tx.error ?? new Error('IndexedDB transaction aborted'));
@@ -202,7 +200,7 @@ export const transactionDone = (tx: IDBTransaction): Promise<void> =>
 
 let dbPromise: Promise<IDBDatabase> | undefined;
 
-export function openDb(): Promise<IDBDatabase> {
+function openDb(): Promise<IDBDatabase> {
   dbPromise ??= new Promise<IDBDatabase>((ok, fail) => {
     let req: IDBOpenDBRequest;
     try {
@@ -215,7 +213,6 @@ export function openDb(): Promise<IDBDatabase> {
     req.onupgradeneeded = () => {
       const db = req.result;
       if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
-      if (!db.objectStoreNames.contains(DRAFT_STORE)) db.createObjectStore(DRAFT_STORE);
     };
     req.onsuccess = () => {
       const db = req.result;
