@@ -58,7 +58,15 @@ export class BackendHolder {
   /** failed session opens and runs so far: an error that raised it came from the runtime */
   private runtimeFailures = 0;
 
+  /** why the GPU device is gone, once it is: onnxruntime-web cannot open another in this worker */
+  private deviceLost: string | undefined;
+
   constructor(private readonly makeRuntime: RuntimeFactory) {}
+
+  /** The GPU device was lost: the models move to WASM before their next use, and stay there. */
+  loseDevice(why: string): void {
+    this.deviceLost = `The GPU device was lost (${why}). Running on WASM (slower).`;
+  }
 
   get backend(): Backend | undefined {
     return this.held?.backend;
@@ -77,7 +85,7 @@ export class BackendHolder {
   /** Opens the pack's pipeline on `prefer` (or on WASM, when WebGPU refuses it); `why` says why `prefer` was chosen, when it needs saying. */
   async load(pack: PackContents, prefer: Backend, why?: string): Promise<void> {
     await this.unload();
-    this.held = { pack, backend: prefer, notice: why };
+    this.held = prefer === 'webgpu' && this.deviceLost ? { pack, backend: 'wasm', notice: this.deviceLost } : { pack, backend: prefer, notice: why };
     try {
       await this.model('pipeline');
     } catch (e) {
@@ -111,6 +119,7 @@ export class BackendHolder {
    */
   private async runWithFallback<K extends ModelKind, T>(doing: string, kind: K, use: (model: NonNullable<Models[K]>) => Promise<T>): Promise<T> {
     const held = this.requireHeld(doing);
+    if (this.deviceLost && held.backend === 'webgpu') await this.moveToWasm(this.deviceLost);
     const failuresBefore = this.runtimeFailures;
     try {
       return await use(await this.model(kind));

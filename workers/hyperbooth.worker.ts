@@ -26,11 +26,13 @@ import { BackendHolder, type RuntimeFactory } from './backendHolder';
 import { FaceDetector } from './faceDetector';
 import { PersonalWeightsSlot } from './personalWeights';
 import { TaskQueue } from './taskQueue';
+import { crashIfArmed, faultHooks } from './faultHooks';
 import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack } from '../src/packs/loadPack';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
+import { watchWebgpuDevice } from '../src/runtime/webgpuDevice';
 import { decodeImageBlob } from '../src/face/decodeBrowser';
 import { locateFace } from '../src/face/faceStep';
 import { cropToSquare } from '../src/face/crop';
@@ -63,6 +65,15 @@ function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
   } catch {
     // a callback that throws synchronously must not stop the models either
   }
+}
+
+let watchingDevice = false;
+
+/** onnxruntime-web opens one device per worker: watched once, after the first WebGPU session. */
+function watchDevice(): void {
+  if (watchingDevice) return;
+  watchingDevice = true;
+  void watchWebgpuDevice((why) => worker.models.loseDevice(why)).catch(() => undefined);
 }
 
 async function openPackCache(): Promise<PackCache | undefined> {
@@ -104,6 +115,7 @@ const api: HyperBoothWorkerApi = {
         open: (backend) => webRuntime(backend, pack),
       });
       await worker.models.load(pack, choice.backend, choice.notice);
+      if (worker.models.backend === 'webgpu') watchDevice();
       // personal weights belong to a pack: keep them only when they fit the new one
       worker.weights.refit(pack);
       const result: LoadPackResult = { manifest: pack.manifest, ...backendReport(), downloadedBytes: pack.downloadedBytes, cachedBytes: pack.cachedBytes };
@@ -124,7 +136,10 @@ const api: HyperBoothWorkerApi = {
           ...req,
           lora: worker.weights.slotsOver(req.lora),
           signal: controller.signal,
-          onStep: (s) => notify(onStep, { ...s, elapsedMs: performance.now() - started }),
+          onStep: (s) => {
+            crashIfArmed();
+            notify(onStep, { ...s, elapsedMs: performance.now() - started });
+          },
         }),
       );
       const out: GenerateResult = { images, ...backendReport() };
@@ -212,4 +227,5 @@ const api: HyperBoothWorkerApi = {
   },
 };
 
-Comlink.expose(api);
+// the fault hooks are not queued: they must reach a worker that is busy
+Comlink.expose({ ...api, ...faultHooks(() => worker.models.backend === 'webgpu') });

@@ -61,6 +61,8 @@ async function loadFirstPack(): Promise<void> {
     s.setProgress(null);
     if (s.run) s.updateRun({ cancelling: false });
     if (s.pack.phase !== 'ready') s.setPack({ phase: 'error' });
+    // after the calls that failed with the crash have landed in the store
+    setTimeout(() => void reloadAfterCrash(), 0);
   });
 
   const { problem } = backendFromUrl();
@@ -76,6 +78,18 @@ async function loadFirstPack(): Promise<void> {
     return;
   }
   await loadPackEntry(entry);
+}
+
+/** The fresh worker has nothing loaded: the pack in use goes back in, then the personal weights that were on. */
+async function reloadAfterCrash(): Promise<void> {
+  const { id, name, manifestUrl } = useAppStore.getState().pack;
+  if (!id || !manifestUrl) return;
+  if (!(await loadPackEntry({ id, name, manifestUrl }))) return;
+  try {
+    await getWorkerClient().reapplyWeights();
+  } catch (e) {
+    useAppStore.getState().setWarning(`The personal weights in use could not be switched back on after the restart: ${errorText(e)}`);
+  }
 }
 
 export const packIndexUrl = (): URL => new URL(`${import.meta.env.BASE_URL}models/index.json`, location.href);

@@ -9,9 +9,11 @@ import {
   addPersonalization,
   deletePersonalization,
   loadPersonalizations,
+  onChangeInOtherTab,
   renamePersonalization,
   sha256Hex,
   StorageUnavailableError,
+  storageFailureText,
   type PersonalizationRecord,
 } from './storage/personalizations';
 import { useAppStore, type ActivePersonalization, type AppState, type LibraryState } from './store';
@@ -84,9 +86,17 @@ export async function restoreRecord(record: PersonalizationRecord): Promise<void
   );
 }
 
+let watchingOtherTabs = false;
+
+/** Reads the saved list (at start-up, and again whenever another tab changed it). */
 export async function loadLibrary(): Promise<void> {
+  if (!watchingOtherTabs) {
+    watchingOtherTabs = true;
+    onChangeInOtherTab(() => void loadLibrary());
+  }
   try {
     const { records, skipped } = await loadPersonalizations();
+    for (const url of Object.values(app().library.thumbnails)) URL.revokeObjectURL(url);
     const thumbnails: Record<string, string> = {};
     for (const r of records) {
       const url = thumbnailUrl(r);
@@ -98,6 +108,11 @@ export async function loadLibrary(): Promise<void> {
       thumbnails,
       problem: skipped.length ? `${skipped.length} saved personalization(s) could not be read: ${skipped.join('; ')}` : undefined,
     });
+    // deleted in another tab: its weights stay in use here, no longer saved; renamed: the new name
+    const active = app().active;
+    const saved = active?.id ? records.find((r) => r.id === active.id) : undefined;
+    if (active?.id && !saved) unsaveActive(active.id);
+    else if (saved && active && saved.name !== active.name) patchActive(saved.id, (a) => ({ ...a, name: saved.name }));
   } catch (e) {
     app().setLibrary({ phase: 'unavailable', records: [], thumbnails: {}, problem: errorText(e) });
   }
@@ -111,7 +126,7 @@ export async function saveRecord(record: PersonalizationRecord): Promise<boolean
   try {
     await addPersonalization(record);
   } catch (e) {
-    const why = e instanceof StorageUnavailableError ? e.message : `it could not be saved in this browser (${errorText(e)})`;
+    const why = e instanceof StorageUnavailableError ? e.message : `it could not be saved in this browser (${await storageFailureText(e)})`;
     app().setWarning(`"${record.name}" is active but ${why.replace(/^Your personalizations cannot/, 'cannot')} Download its LiDB file to keep it.`);
     unsaveActive(record.id);
     return false;

@@ -170,10 +170,57 @@ const openSharedDb = sharedDatabase(DB_NAME, DB_VERSION, (db) => {
   if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
 });
 
+/**
+ * Why a storage call failed, in words: IndexedDB fails with DOMExceptions whose message is often
+ * empty (a full disk gives a bare QuotaExceededError), so the name always goes in, and for a full
+ * quota what this origin uses of what it may.
+ */
+export async function storageFailureText(e: unknown): Promise<string> {
+  const name = e instanceof DOMException || (e instanceof Error && e.name !== 'Error') ? e.name : '';
+  const message = e instanceof Error ? e.message : String(e ?? '');
+  let text = [name, message].filter(Boolean).join(': ') || 'the browser gave no reason';
+  if (name === 'QuotaExceededError' || /quota/i.test(message)) {
+    const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
+    const estimate = await storage?.estimate?.().catch(() => undefined);
+    if (estimate?.quota) text += ` (this site uses ${mb(estimate.usage ?? 0)} of the ${mb(estimate.quota)} the browser allows it)`;
+    else text += ' (the browser storage for this site is full)';
+  }
+  return text;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
+
 function openDb(): Promise<IDBDatabase> {
   return openSharedDb().catch((e: unknown) => {
     throw new StorageUnavailableError(e);
   });
+}
+
+// ---- other tabs ----
+
+/**
+ * One channel for sending and hearing: a BroadcastChannel does not hear its own messages, so a
+ * tab is told only of the changes other tabs made.
+ */
+let channel: BroadcastChannel | undefined;
+function changesChannel(): BroadcastChannel | undefined {
+  if (typeof BroadcastChannel === 'undefined') return undefined;
+  channel ??= new BroadcastChannel('hyperbooth-personalizations');
+  return channel;
+}
+
+function announceChange(): void {
+  changesChannel()?.postMessage('changed');
+}
+
+/** Calls `listener` when another tab of this site added, renamed or deleted a personalization. */
+export function onChangeInOtherTab(listener: () => void): () => void {
+  const ch = changesChannel();
+  if (!ch) return () => undefined;
+  const heard = () => listener();
+  ch.addEventListener('message', heard);
+  return () => ch.removeEventListener('message', heard);
 }
 
 export interface LoadedRecords {
@@ -202,6 +249,7 @@ export async function addPersonalization(record: PersonalizationRecord): Promise
   const tx = db.transaction(STORE, 'readwrite');
   tx.objectStore(STORE).add(toStored(record));
   await transactionDone(tx);
+  announceChange();
 }
 
 export async function renamePersonalization(id: string, name: string): Promise<void> {
@@ -216,6 +264,7 @@ export async function renamePersonalization(id: string, name: string): Promise<v
   // a record of an older version stays in its own shape: fromStored reads both
   store.put({ ...raw, name });
   await transactionDone(tx);
+  announceChange();
 }
 
 export async function deletePersonalization(id: string): Promise<void> {
@@ -223,4 +272,5 @@ export async function deletePersonalization(id: string): Promise<void> {
   const tx = db.transaction(STORE, 'readwrite');
   tx.objectStore(STORE).delete(id);
   await transactionDone(tx);
+  announceChange();
 }

@@ -1,7 +1,7 @@
 // The IndexedDB record (de)serialization (IndexedDB itself runs in the e2e test: Node has none).
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { fromStored, sha256Hex, sortRecords, STORED_VERSION, toStored, type PersonalizationRecord } from '../../../src/app/storage/personalizations';
+import { fromStored, sha256Hex, sortRecords, storageFailureText, STORED_VERSION, toStored, type PersonalizationRecord } from '../../../src/app/storage/personalizations';
 
 const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationRecord => ({
   id: 'p1',
@@ -125,5 +125,19 @@ describe('stored personalizations', () => {
     const bytes = new TextEncoder().encode('hyperbooth');
     expect(await sha256Hex(bytes)).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(await sha256Hex(new Uint8Array(0))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+});
+
+describe('storageFailureText', () => {
+  test('names a DOMException whose message is empty, and says the storage is full for a quota error', async () => {
+    const text = await storageFailureText(new DOMException('', 'QuotaExceededError'));
+    expect(text).toMatch(/^QuotaExceededError \(/);
+    expect(text).toMatch(/full|MB/);
+  });
+
+  test('gives name and message of other failures, and never an empty reason', async () => {
+    expect(await storageFailureText(new DOMException('The transaction was aborted', 'AbortError'))).toBe('AbortError: The transaction was aborted');
+    expect(await storageFailureText(new Error('disk gone'))).toBe('disk gone');
+    expect(await storageFailureText(null)).toBe('the browser gave no reason');
   });
 });
