@@ -29,3 +29,11 @@ export function loraImportSummary(result: Pick<UseLoraResult, 'format' | 'applie
 export function formatStrength(strength: number): string {
   return String(Number(strength.toFixed(2)));
 }
+
+/**
+ * The rank as the weights hold it: after the paper's full-space relaxation, the rank-1 LiDB plus
+ * a residual of the fine-tune's rank; otherwise the LiDB's own rank.
+ */
+export function weightsRankText(a: { rank: number; settings?: { rank: number; relaxation?: string } }): string {
+  return a.settings?.relaxation === 'full-space' ? `LiDB rank ${a.rank} + rank-${a.settings.rank} residual` : `rank ${a.rank}`;
+}

@@ -2,7 +2,7 @@ import type { LoraFileFormat } from '../../../workers/api';
 import { personalizationFileName } from '../fileNames';
 import { stepSectionId } from '../hooks/useFlow';
 import { downloadPersonalization, stopUsing } from '../libraryActions';
-import { fineTuneSummary, formatStrength } from '../personalizedText';
+import { fineTuneSummary, formatStrength, weightsRankText } from '../personalizedText';
 import { useAppStore } from '../store';
 import { LineIcon } from './LineIcon';
 
@@ -45,7 +45,7 @@ export function PersonalizedBar() {
               <>LoRA · rank {active.rank} · strength {formatStrength(active.strength ?? 1)}</>
             ) : (
               <>
-                rank {active.rank} · trigger <code>{active.trigger}</code>
+                {weightsRankText(active)} · trigger <code>{active.trigger}</code>
               </>
             )}
             {active.source === 'import' ? ' · imported' : ''}

@@ -86,7 +86,10 @@ function readSettings(v: unknown): FineTuneSettings | undefined | false {
   const { steps, learningRate, rank, seed } = v;
   const nums = [steps, learningRate, rank, seed];
   if (!nums.every((n) => typeof n === 'number' && Number.isFinite(n))) return false;
-  return { steps: steps as number, learningRate: learningRate as number, rank: rank as number, seed: seed as number };
+  const settings: FineTuneSettings = { steps: steps as number, learningRate: learningRate as number, rank: rank as number, seed: seed as number };
+  // records from before the relaxation setting have none: left out, not guessed
+  if (v.relaxation === 'full-space' || v.relaxation === 'aux-subspace') settings.relaxation = v.relaxation;
+  return settings;
 }
 
 /** A version-1 value in today's shape: its `lidb` field held the weights file of either kind. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { fineTuneSummary, formatStrength, loraImportSummary } from '../../../src/app/personalizedText';
+import { fineTuneSummary, formatStrength, loraImportSummary, weightsRankText } from '../../../src/app/personalizedText';
 
 const settings = { steps: 60, learningRate: 0.01, rank: 4, seed: 3 };
 
@@ -43,5 +43,13 @@ describe('LoRA import words', () => {
     expect(formatStrength(0.1 + 0.2)).toBe('0.3');
     expect(formatStrength(1)).toBe('1');
     expect(formatStrength(1.25)).toBe('1.25');
+  });
+});
+
+describe('weightsRankText', () => {
+  test("the paper's relaxation shows the LiDB and its residual; otherwise the LiDB's rank", () => {
+    expect(weightsRankText({ rank: 1, settings: { ...settings, relaxation: 'full-space' } })).toBe('LiDB rank 1 + rank-4 residual');
+    expect(weightsRankText({ rank: 4, settings: { ...settings, relaxation: 'aux-subspace' } })).toBe('rank 4');
+    expect(weightsRankText({ rank: 4 })).toBe('rank 4');
   });
 });

@@ -39,6 +39,16 @@ describe('stored personalizations', () => {
     expect(back.weightsFile).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
   });
 
+  test('the relaxation in the settings survives a round trip; an unknown one is left out', () => {
+    const r = record({ settings: { steps: 40, learningRate: 0.001, rank: 4, seed: 7, relaxation: 'full-space' } });
+    const back = fromStored(structuredClone(toStored(r)));
+    if ('problem' in back) throw new Error(back.problem);
+    expect(back.settings?.relaxation).toBe('full-space');
+    const odd = fromStored({ ...structuredClone(toStored(record())), settings: { steps: 40, learningRate: 0.001, rank: 4, seed: 7, relaxation: 'sideways' } });
+    if ('problem' in odd) throw new Error(odd.problem);
+    expect(odd.settings).not.toHaveProperty('relaxation');
+  });
+
   test('optional fields stay absent', () => {
     const r = record({ thumbnailPng: undefined, settings: undefined, losses: undefined, stoppedEarly: undefined, source: 'import' });
     const back = fromStored(structuredClone(toStored(r)));
