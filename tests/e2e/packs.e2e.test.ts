@@ -124,8 +124,10 @@ describe('pack picker in chromium', () => {
     expect(text).toContain(tiny.name);
     expect(tiny.name).toBe('Tiny (trained on synthetic portraits)');
     expect(text).toContain('tiny');
-    expect(text).toContain(`${mb(tinyBytes)} MB`);
-    // the embedded pack loaded at startup, so every file of it is in the cache now
+    // The option has one size line (issue 14's "small things"): the embedded pack loaded at
+    // startup, so it says Cached once the check is done; whether "Download 9.6 MB" is still
+    // on screen when Ready arrives is a race. The size before a download is asserted below,
+    // on the same pack at another address, which nothing has downloaded.
     await sizeText(page, optionSize(page, 'tiny'), /^Cached$/);
 
     // the same pack at another address is other cache entries: all of it is to download
