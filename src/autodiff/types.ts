@@ -82,8 +82,11 @@ export type NoGradientReason =
   | 'integer inputs only'
   /** the derivative is zero wherever it exists */
   | 'piecewise constant'
-  /** differentiable, but no model here needs it yet */
-  | 'not implemented';
+  /**
+   * differentiable, but no graph this project builds needs it: on an active path the gradient
+   * build refuses it with UnsupportedOpError naming the op, as it always did
+   */
+  | 'differentiable, no rule';
 
 /**
  * An op whose outputs the shape inference follows but whose gradient is not built. A path to

@@ -8,7 +8,7 @@ import { isFloat } from '../../../src/autodiff/shapeTable';
 import type { NoGradientReason } from '../../../src/autodiff/types';
 import { GraphBuilder, makeValueInfo, onnx } from '../../../src/onnx';
 
-const REASONS: NoGradientReason[] = ['integer or boolean output', 'integer inputs only', 'piecewise constant', 'not implemented'];
+const REASONS: NoGradientReason[] = ['integer or boolean output', 'integer inputs only', 'piecewise constant', 'differentiable, no rule'];
 
 function reasonForNoGradient(op: string): NoGradientReason | null {
   const r = opRule(op)!;

@@ -3,7 +3,7 @@ import { MAX_TRACKED } from '../../shapeTable';
 
 export const Range: ShapeOnlyRule = {
   opType: 'Range',
-  noGradient: 'not implemented',
+  noGradient: 'differentiable, no rule',
   inferShape: (ctx) => {
     const start = ctx.inputInts(0), limit = ctx.inputInts(1), delta = ctx.inputInts(2);
     if (!start || !limit || !delta) return ctx.oneOutput(ctx.inputDtype(0), [null]);

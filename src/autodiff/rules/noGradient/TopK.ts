@@ -4,7 +4,7 @@ import { normalizeAxis } from '../shapeCommon';
 // The values and their int64 indices: x's shape with k along the axis.
 export const TopK: ShapeOnlyRule = {
   opType: 'TopK',
-  noGradient: 'not implemented',
+  noGradient: 'differentiable, no rule',
   inferShape: (ctx) => {
     const x = ctx.inputShape(0), k = ctx.inputInts(1);
     if (!x) return { outputs: [{ dtype: ctx.inputDtype(0), shape: null }, { dtype: 'int64', shape: null }] };

@@ -4,7 +4,7 @@ import { convOutputShape } from '../convCommon';
 
 const windowed = (opType: string): ShapeOnlyRule => ({
   opType,
-  noGradient: 'not implemented',
+  noGradient: 'differentiable, no rule',
   inferShape: (ctx) => {
     const shape = convOutputShape(ctx, false);
     const outputs = [{ dtype: ctx.inputDtype(0), shape }];
@@ -16,7 +16,7 @@ const windowed = (opType: string): ShapeOnlyRule => ({
 
 const global = (opType: string): ShapeOnlyRule => ({
   opType,
-  noGradient: 'not implemented',
+  noGradient: 'differentiable, no rule',
   inferShape: (ctx) => {
     const x = ctx.inputShape(0);
     return ctx.oneOutput(ctx.inputDtype(0), x ? x.map((d, i) => (i < 2 ? d : 1)) : null);

@@ -2,12 +2,12 @@
 import type { ShapeOnlyRule } from '../../types';
 import { reducedShape } from '../reduce';
 
-const notImplemented = (opType: string, inferShape = reducedShape()): ShapeOnlyRule => ({ opType, inferShape, noGradient: 'not implemented' });
+const differentiableNoRule = (opType: string, inferShape = reducedShape()): ShapeOnlyRule => ({ opType, inferShape, noGradient: 'differentiable, no rule' });
 
 export const REDUCTIONS_WITHOUT_GRADIENT: ShapeOnlyRule[] = [
-  notImplemented('ReduceMax'), notImplemented('ReduceMin'), notImplemented('ReduceProd', reducedShape({ product: true })),
-  notImplemented('ReduceL1'), notImplemented('ReduceL2'), notImplemented('ReduceSumSquare'),
-  notImplemented('ReduceLogSum'), notImplemented('ReduceLogSumExp'),
+  differentiableNoRule('ReduceMax'), differentiableNoRule('ReduceMin'), differentiableNoRule('ReduceProd', reducedShape({ product: true })),
+  differentiableNoRule('ReduceL1'), differentiableNoRule('ReduceL2'), differentiableNoRule('ReduceSumSquare'),
+  differentiableNoRule('ReduceLogSum'), differentiableNoRule('ReduceLogSumExp'),
   { opType: 'ArgMax', inferShape: reducedShape({ argIndices: true }), noGradient: 'integer or boolean output' },
   { opType: 'ArgMin', inferShape: reducedShape({ argIndices: true }), noGradient: 'integer or boolean output' },
 ];
