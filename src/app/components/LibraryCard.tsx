@@ -3,7 +3,7 @@ import { deleteRecord, importLidbFile, renameRecord, selectRecord } from '../lib
 import { formatDate } from '../format';
 import { LoraImport } from './LoraImport';
 import { MAX_NAME_LENGTH } from '../fileNames';
-import { formatStrength } from '../personalizedText';
+import { formatStrength, weightsRankText } from '../personalizedText';
 import type { PersonalizationRecord } from '../storage/personalizations';
 import { useAppStore } from '../store';
 
@@ -59,7 +59,7 @@ function Item({ record }: { record: PersonalizationRecord }) {
           </p>
         )}
         <p className="library-meta">
-          {formatDate(record.createdAt)} · rank {record.rank}
+          {formatDate(record.createdAt)} · {weightsRankText(record)}
           {record.kind === 'lora' ? ` · LoRA, strength ${formatStrength(record.strength ?? 1)}` : ''}
           {record.source === 'import' ? ' · imported' : ''}
           {otherPack ? ` · for pack "${record.packId}"` : ''}
