@@ -9,11 +9,14 @@ import {
   addPersonalization,
   deletePersonalization,
   loadPersonalizations,
+  loadWeightsFile,
   onChangeInOtherTab,
   renamePersonalization,
   sha256Hex,
   StorageUnavailableError,
   storageFailureText,
+  withoutFile,
+  type NewPersonalization,
   type PersonalizationRecord,
 } from './storage/personalizations';
 import { useAppStore, type ActivePersonalization, type AppState, type LibraryState } from './store';
@@ -52,12 +55,12 @@ function patchActive(id: string, change: (active: ActivePersonalization) => Acti
 /** The weights stay in use in the worker; they are just no longer saved under `id`. */
 const unsaveActive = (id: string) => patchActive(id, ({ id: _unsaved, ...rest }) => rest);
 
-function thumbnailUrl(r: PersonalizationRecord): string | undefined {
+function thumbnailUrl(r: Pick<PersonalizationRecord, 'thumbnailPng'>): string | undefined {
   if (!r.thumbnailPng) return undefined;
   return URL.createObjectURL(new Blob([r.thumbnailPng.slice().buffer as ArrayBuffer], { type: 'image/png' }));
 }
 
-export function activeFromRecord(r: PersonalizationRecord): ActivePersonalization {
+export function activeFromRecord(r: PersonalizationRecord | NewPersonalization): ActivePersonalization {
   const a: ActivePersonalization = { id: r.id, name: r.name, rank: r.rank, trigger: r.trigger, packId: r.packId, source: r.source };
   if (r.settings) a.settings = r.settings;
   if (r.stoppedEarly) a.stoppedEarly = r.stoppedEarly;
@@ -69,10 +72,14 @@ export function activeFromRecord(r: PersonalizationRecord): ActivePersonalizatio
   return a;
 }
 
-/** Makes a saved record the worker's active weights: a LiDB file, or an imported LoRA at its strength. */
+/**
+ * Makes a saved record the worker's active weights: a LiDB file, or an imported LoRA at its
+ * strength. Its file is read from IndexedDB here, the only time it is needed.
+ */
 async function applyRecord(record: PersonalizationRecord): Promise<void> {
-  if (record.kind === 'lora') await getWorkerClient().useLora(record.weightsFile, { strength: record.strength ?? 1 });
-  else await getWorkerClient().usePersonalization(record.weightsFile);
+  const weightsFile = await loadWeightsFile(record.id);
+  if (record.kind === 'lora') await getWorkerClient().useLora(weightsFile, { strength: record.strength ?? 1 });
+  else await getWorkerClient().usePersonalization(weightsFile);
   app().setActive(activeFromRecord(record));
 }
 
@@ -122,7 +129,7 @@ export async function loadLibrary(): Promise<void> {
  * Saves a new record and lists it first. Never throws: a failure leaves the personalization
  * active in this tab and says how to keep it.
  */
-export async function saveRecord(record: PersonalizationRecord): Promise<boolean> {
+export async function saveRecord(record: NewPersonalization): Promise<boolean> {
   try {
     await addPersonalization(record);
   } catch (e) {
@@ -133,14 +140,14 @@ export async function saveRecord(record: PersonalizationRecord): Promise<boolean
   }
   const url = thumbnailUrl(record);
   updateLibrary((library) => ({
-    records: [record, ...library.records.filter((r) => r.id !== record.id)],
+    records: [withoutFile(record), ...library.records.filter((r) => r.id !== record.id)],
     thumbnails: url ? { ...library.thumbnails, [record.id]: url } : library.thumbnails,
   }));
   return true;
 }
 
 /** Makes a new record active and saves it (see saveRecord: a failed save keeps it active). */
-export async function activateNewRecord(record: PersonalizationRecord, stepsDone?: number): Promise<void> {
+export async function activateNewRecord(record: NewPersonalization, stepsDone?: number): Promise<void> {
   const active = activeFromRecord(record);
   if (stepsDone !== undefined) active.stepsDone = stepsDone;
   app().setActive(active);

@@ -2,13 +2,13 @@
 // LiDB file or an imported LoRA: id, date and hash are filled in here, and optional fields that
 // are unknown stay absent instead of being stored as undefined.
 import type { LidbInfo } from '../../workers/api';
-import { newRecordId, sha256Hex, type PersonalizationRecord } from './storage/personalizations';
+import { newRecordId, sha256Hex, type NewPersonalization } from './storage/personalizations';
 
 /** What the caller knows; the rest (id, creation date, sha256 of the file) is made here. */
-export type RecordInput = Omit<PersonalizationRecord, 'id' | 'createdAt' | 'sha256'>;
+export type RecordInput = Omit<NewPersonalization, 'id' | 'createdAt' | 'sha256'>;
 
-export async function createRecord(input: RecordInput, now: number = Date.now()): Promise<PersonalizationRecord> {
-  const record: PersonalizationRecord = {
+export async function createRecord(input: RecordInput, now: number = Date.now()): Promise<NewPersonalization> {
+  const record: NewPersonalization = {
     id: newRecordId(),
     name: input.name,
     createdAt: now,

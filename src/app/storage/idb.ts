@@ -14,11 +14,12 @@ export const transactionDone = (tx: IDBTransaction): Promise<void> =>
   });
 
 /**
- * Opens (creating or upgrading with `upgrade`) a database once and shares the connection. A
+ * Opens (creating or upgrading with `upgrade`, which gets the upgrade transaction and the version
+ * the database had: 0 when new) a database once and shares the connection. A
  * failure is forgotten so the next call tries again; the connection is closed and forgotten when
  * another tab upgrades the schema, so this one steps aside instead of blocking it.
  */
-export function sharedDatabase(name: string, version: number, upgrade: (db: IDBDatabase) => void): () => Promise<IDBDatabase> {
+export function sharedDatabase(name: string, version: number, upgrade: (db: IDBDatabase, tx: IDBTransaction, oldVersion: number) => void): () => Promise<IDBDatabase> {
   let dbPromise: Promise<IDBDatabase> | undefined;
   return () => {
     dbPromise ??= new Promise<IDBDatabase>((ok, fail) => {
@@ -30,7 +31,7 @@ export function sharedDatabase(name: string, version: number, upgrade: (db: IDBD
         fail(e);
         return;
       }
-      req.onupgradeneeded = () => upgrade(req.result);
+      req.onupgradeneeded = (e) => upgrade(req.result, req.transaction!, e.oldVersion);
       req.onsuccess = () => {
         const db = req.result;
         db.onversionchange = () => {

@@ -1,5 +1,7 @@
 // The person's personalizations, kept in IndexedDB so they survive a reload: name, thumbnail,
-// the weights file's bytes, how it was made. Records are only ever added, renamed or deleted by
+// how it was made, and the weights file. The file (a LiDB of ~100 KB, or an imported LoRA of up
+// to 1 GB) lives in its own object store and is read only when it is switched on, so start-up
+// reads the list without a single file byte. Records are only ever added, renamed or deleted by
 // id, so a failed import or a crash mid-fine-tune cannot damage what was saved before.
 import type { FineTuneSettings } from '../../../workers/api';
 import { requestResult, sharedDatabase, transactionDone } from './idb';
@@ -9,6 +11,7 @@ export type PersonalizationSource = 'fine-tune' | 'import';
 /** 'lidb': a HyperBooth LiDB file; 'lora': an imported kohya / PEFT LoRA applied to the slots */
 export type PersonalizationKind = 'lidb' | 'lora';
 
+/** A saved personalization as the list knows it: everything but its weights file's bytes. */
 export interface PersonalizationRecord {
   id: string;
   name: string;
@@ -20,11 +23,11 @@ export interface PersonalizationRecord {
   source: PersonalizationSource;
   /** absent: 'lidb' (records saved before LoRAs could be imported) */
   kind?: PersonalizationKind;
-  /** the personal weights file: the `.lidb.safetensors`, or the kohya / PEFT `.safetensors` when kind is 'lora' */
-  weightsFile: Uint8Array;
+  /** bytes in the weights file (read with loadWeightsFile when it is switched on) */
+  fileSize: number;
   /** an imported LoRA's strength (multiplies its ΔW) */
   strength?: number;
-  /** lowercase hex sha256 of `weightsFile`: the same file imported twice is recognised */
+  /** lowercase hex sha256 of the weights file: the same file imported twice is recognised */
   sha256: string;
   /** PNG of the face crop (absent for imported files) */
   thumbnailPng?: Uint8Array;
@@ -35,17 +38,24 @@ export interface PersonalizationRecord {
 }
 
 /**
- * What IndexedDB holds: plain fields and ArrayBuffers, with a version for migrations.
- * Version 1 (before this one) kept the weights file under `lidb`, whatever its kind; fromStored
- * still reads it, so nothing saved by an older version is lost.
+ * A personalization about to be saved, with its weights file: the `.lidb.safetensors`, or the
+ * kohya / PEFT `.safetensors` when kind is 'lora'.
  */
-export const STORED_VERSION = 2;
+export interface NewPersonalization extends Omit<PersonalizationRecord, 'fileSize'> {
+  weightsFile: Uint8Array;
+}
+
+/**
+ * What the list's object store holds: plain fields and ArrayBuffers, with a version.
+ * Version 1 kept the weights file inline under `lidb`, version 2 inline under `weightsFile`; the
+ * database upgrade moves those bytes to the files store (moveInlineBytes), so no file is lost.
+ */
+export const STORED_VERSION = 3;
 
 export interface StoredPersonalization
-  extends Pick<PersonalizationRecord, 'id' | 'name' | 'createdAt' | 'packId' | 'trigger' | 'rank' | 'source' | 'kind' | 'sha256'> {
+  extends Pick<PersonalizationRecord, 'id' | 'name' | 'createdAt' | 'packId' | 'trigger' | 'rank' | 'source' | 'kind' | 'sha256' | 'fileSize'> {
   v: typeof STORED_VERSION;
   strength?: number | null;
-  weightsFile: ArrayBuffer;
   thumbnailPng: ArrayBuffer | null;
   settings: FineTuneSettings | null;
   losses: number[] | null;
@@ -53,6 +63,13 @@ export interface StoredPersonalization
 }
 
 const copyBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer as ArrayBuffer;
+
+/** The list entry of a record, without its file: what the library keeps in memory. */
+export function withoutFile(r: PersonalizationRecord | NewPersonalization): PersonalizationRecord {
+  if (!('weightsFile' in r)) return r;
+  const { weightsFile, ...rest } = r;
+  return { ...rest, fileSize: weightsFile.byteLength };
+}
 
 export function toStored(r: PersonalizationRecord): StoredPersonalization {
   return {
@@ -65,8 +82,8 @@ export function toStored(r: PersonalizationRecord): StoredPersonalization {
     rank: r.rank,
     source: r.source,
     kind: r.kind ?? 'lidb',
+    fileSize: r.fileSize,
     strength: r.strength ?? null,
-    weightsFile: copyBuffer(r.weightsFile),
     sha256: r.sha256,
     thumbnailPng: r.thumbnailPng ? copyBuffer(r.thumbnailPng) : null,
     settings: r.settings ? { ...r.settings } : null,
@@ -92,18 +109,25 @@ function readSettings(v: unknown): FineTuneSettings | undefined | false {
   return settings;
 }
 
-/** A version-1 value in today's shape: its `lidb` field held the weights file of either kind. */
-function migrateV1(raw: Record<string, unknown>): Record<string, unknown> {
-  const { lidb, ...rest } = raw;
-  return { ...rest, v: STORED_VERSION, weightsFile: lidb };
+/**
+ * A value saved by version 1 or 2 (its weights file inline, under `lidb` or `weightsFile`) split
+ * into today's list entry and the file's bytes; undefined for anything else (today's values, and
+ * damaged ones, which stay as they are for fromStored to report).
+ */
+export function moveInlineBytes(raw: unknown): { id: string; value: Record<string, unknown>; bytes: ArrayBuffer | Uint8Array } | undefined {
+  if (!isObject(raw) || (raw.v !== 1 && raw.v !== 2) || !isText(raw.id) || !raw.id) return undefined;
+  const { lidb, weightsFile, ...rest } = raw;
+  const bytes = raw.v === 1 ? lidb : weightsFile;
+  if (!isBytes(bytes) || bytes.byteLength === 0) return undefined;
+  return { id: raw.id, value: { ...rest, v: STORED_VERSION, fileSize: bytes.byteLength }, bytes };
 }
 
-/** A stored value (of this version or an older one) back into a record, or why it cannot be used. */
-export function fromStored(stored: unknown): PersonalizationRecord | { problem: string } {
-  if (!isObject(stored)) return { problem: 'not an object' };
-  const raw = stored.v === 1 ? migrateV1(stored) : stored;
+/** A stored list entry back into a record, or why it cannot be used. */
+export function fromStored(raw: unknown): PersonalizationRecord | { problem: string } {
+  if (!isObject(raw)) return { problem: 'not an object' };
   const id = isText(raw.id) && raw.id ? raw.id : undefined;
   const where = id ? `personalization ${JSON.stringify(id)}` : 'a personalization';
+  if (raw.v === 1 || raw.v === 2) return { problem: `${where} was saved by an older version without its file bytes` };
   if (raw.v !== STORED_VERSION) return { problem: `${where} was saved in an unknown format (version ${JSON.stringify(raw.v)})` };
   if (!id) return { problem: `${where} has no id` };
   if (!isText(raw.name) || raw.name.trim() === '') return { problem: `${where} has no name` };
@@ -112,7 +136,7 @@ export function fromStored(stored: unknown): PersonalizationRecord | { problem: 
   if (typeof raw.rank !== 'number' || !Number.isInteger(raw.rank) || raw.rank < 1) return { problem: `${where} has no valid rank` };
   if (raw.source !== 'fine-tune' && raw.source !== 'import') return { problem: `${where} has an unknown source` };
   if (raw.kind !== undefined && raw.kind !== 'lidb' && raw.kind !== 'lora') return { problem: `${where} has an unknown kind ${JSON.stringify(raw.kind)}` };
-  if (!isBytes(raw.weightsFile) || raw.weightsFile.byteLength === 0) return { problem: `${where} has no file bytes` };
+  if (typeof raw.fileSize !== 'number' || !Number.isSafeInteger(raw.fileSize) || raw.fileSize < 1) return { problem: `${where} has no file size` };
   const strength = raw.strength ?? undefined;
   if (strength !== undefined && (typeof strength !== 'number' || !Number.isFinite(strength))) return { problem: `${where} has a damaged LoRA strength` };
   if (!isText(raw.sha256) || !/^[0-9a-f]{64}$/.test(raw.sha256)) return { problem: `${where} has no valid sha256` };
@@ -126,7 +150,7 @@ export function fromStored(stored: unknown): PersonalizationRecord | { problem: 
     trigger: raw.trigger,
     rank: raw.rank,
     source: raw.source,
-    weightsFile: bytesOf(raw.weightsFile),
+    fileSize: raw.fileSize,
     sha256: raw.sha256,
   };
   if (raw.kind === 'lora') record.kind = 'lora';
@@ -155,8 +179,11 @@ export function newRecordId(): string {
 // ---- IndexedDB ----
 
 const DB_NAME = 'hyperbooth';
-const DB_VERSION = 1;
+/** 2: the weights files moved out of the list's records into FILES */
+const DB_VERSION = 2;
 const STORE = 'personalizations';
+/** the weights files' bytes, keyed by record id */
+const FILES = 'files';
 
 export class StorageUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -169,9 +196,29 @@ export class StorageUnavailableError extends Error {
   }
 }
 
-const openSharedDb = sharedDatabase(DB_NAME, DB_VERSION, (db) => {
-  if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id' });
+const openSharedDb = sharedDatabase(DB_NAME, DB_VERSION, (db, tx, oldVersion) => {
+  const list = db.objectStoreNames.contains(STORE) ? tx.objectStore(STORE) : db.createObjectStore(STORE, { keyPath: 'id' });
+  const files = db.objectStoreNames.contains(FILES) ? tx.objectStore(FILES) : db.createObjectStore(FILES);
+  if (oldVersion >= 1 && oldVersion < 2) moveFilesOut(list, files);
 });
+
+/**
+ * The upgrade from version 1: every record that holds its file inline gives the bytes to the
+ * files store and keeps its size. Inside the upgrade transaction, so it happens whole or not at all.
+ */
+function moveFilesOut(list: IDBObjectStore, files: IDBObjectStore): void {
+  const cursor = list.openCursor();
+  cursor.onsuccess = () => {
+    const at = cursor.result;
+    if (!at) return;
+    const moved = moveInlineBytes(at.value);
+    if (moved) {
+      files.put(moved.bytes, moved.id);
+      at.update(moved.value);
+    }
+    at.continue();
+  };
+}
 
 /**
  * Why a storage call failed, in words: IndexedDB fails with DOMExceptions whose message is often
@@ -232,6 +279,7 @@ export interface LoadedRecords {
   skipped: string[];
 }
 
+/** The list, without any file's bytes (those are read by loadWeightsFile when one is switched on). */
 export async function loadPersonalizations(): Promise<LoadedRecords> {
   const db = await openDb();
   const tx = db.transaction(STORE, 'readonly');
@@ -246,11 +294,21 @@ export async function loadPersonalizations(): Promise<LoadedRecords> {
   return { records: sortRecords(records), skipped };
 }
 
-/** Adds a new record; `add` (not `put`) so an id clash fails instead of overwriting. */
-export async function addPersonalization(record: PersonalizationRecord): Promise<void> {
+/** The weights file of record `id`, read from the files store. */
+export async function loadWeightsFile(id: string): Promise<Uint8Array> {
   const db = await openDb();
-  const tx = db.transaction(STORE, 'readwrite');
-  tx.objectStore(STORE).add(toStored(record));
+  const tx = db.transaction(FILES, 'readonly');
+  const bytes: unknown = await requestResult(tx.objectStore(FILES).get(id));
+  if (!isBytes(bytes) || bytes.byteLength === 0) throw new Error('its file is missing from this browser\'s storage (deleted in another tab?).');
+  return bytesOf(bytes);
+}
+
+/** Adds a new record and its file in one transaction; `add` (not `put`) so an id clash fails instead of overwriting. */
+export async function addPersonalization(record: NewPersonalization): Promise<void> {
+  const db = await openDb();
+  const tx = db.transaction([STORE, FILES], 'readwrite');
+  tx.objectStore(STORE).add(toStored(withoutFile(record)));
+  tx.objectStore(FILES).add(copyBuffer(record.weightsFile), record.id);
   await transactionDone(tx);
   announceChange();
 }
@@ -264,7 +322,6 @@ export async function renamePersonalization(id: string, name: string): Promise<v
     tx.abort();
     throw new Error('This personalization is no longer saved (deleted in another tab?).');
   }
-  // a record of an older version stays in its own shape: fromStored reads both
   store.put({ ...raw, name });
   await transactionDone(tx);
   announceChange();
@@ -272,8 +329,9 @@ export async function renamePersonalization(id: string, name: string): Promise<v
 
 export async function deletePersonalization(id: string): Promise<void> {
   const db = await openDb();
-  const tx = db.transaction(STORE, 'readwrite');
+  const tx = db.transaction([STORE, FILES], 'readwrite');
   tx.objectStore(STORE).delete(id);
+  tx.objectStore(FILES).delete(id);
   await transactionDone(tx);
   announceChange();
 }

@@ -10,7 +10,7 @@ const record = (id: string, packId = 'tiny'): PersonalizationRecord => ({
   trigger: 'sks',
   rank: 4,
   source: 'fine-tune',
-  weightsFile: new Uint8Array([1]),
+  fileSize: 1,
   sha256: 'a'.repeat(64),
 });
 

@@ -1,7 +1,8 @@
-// The IndexedDB record (de)serialization (IndexedDB itself runs in the e2e test: Node has none).
+// The IndexedDB record (de)serialization and the move of older records' inline files to their own
+// store (IndexedDB itself, and the upgrade that runs the move, are in tests/e2e/storageMigration).
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { fromStored, sha256Hex, sortRecords, storageFailureText, STORED_VERSION, toStored, type PersonalizationRecord } from '../../../src/app/storage/personalizations';
+import { fromStored, moveInlineBytes, sha256Hex, sortRecords, storageFailureText, STORED_VERSION, toStored, type PersonalizationRecord } from '../../../src/app/storage/personalizations';
 
 const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationRecord => ({
   id: 'p1',
@@ -11,7 +12,7 @@ const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationReco
   trigger: 'sks',
   rank: 4,
   source: 'fine-tune',
-  weightsFile: new Uint8Array([1, 2, 3, 4, 5]),
+  fileSize: 5,
   sha256: 'a'.repeat(64),
   thumbnailPng: new Uint8Array([137, 80, 78, 71]),
   settings: { steps: 40, learningRate: 0.001, rank: 4, seed: 7 },
@@ -20,23 +21,22 @@ const record = (patch: Partial<PersonalizationRecord> = {}): PersonalizationReco
   ...patch,
 });
 
-/** The shape version 1 of the app wrote: the weights file under `lidb` (kind present only once LoRAs could be imported). */
-function v1Stored(r: PersonalizationRecord): Record<string, unknown> {
-  const { weightsFile, v: _v, ...rest } = toStored(r);
-  return { ...rest, v: 1, lidb: weightsFile };
+/** The shapes older versions wrote: the weights file inline, under `lidb` (version 1) or `weightsFile` (version 2). */
+function inlineStored(r: PersonalizationRecord, v: 1 | 2, bytes: Uint8Array): Record<string, unknown> {
+  const { fileSize: _size, v: _v, ...rest } = toStored(r);
+  return { ...rest, v, [v === 1 ? 'lidb' : 'weightsFile']: bytes.slice().buffer };
 }
 
 describe('stored personalizations', () => {
-  test('round trip keeps every field, and the stored copy shares no memory with the record', () => {
+  test('round trip keeps every field, holds no file bytes, and the stored copy shares no memory with the record', () => {
     const r = record();
     const stored = toStored(r);
     expect(stored.v).toBe(STORED_VERSION);
-    expect(stored.weightsFile).toBeInstanceOf(ArrayBuffer);
-    r.weightsFile[0] = 99; // the caller changing its bytes later must not change what was saved
+    expect(Object.values(stored).filter((v) => v instanceof ArrayBuffer)).toEqual([stored.thumbnailPng]);
+    r.thumbnailPng![0] = 99; // the caller changing its bytes later must not change what was saved
     const back = fromStored(structuredClone(stored));
     if ('problem' in back) throw new Error(back.problem);
     expect(back).toEqual({ ...record(), losses: [0.5, 0.4, Number.NaN] });
-    expect(back.weightsFile).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
   });
 
   test('the relaxation in the settings survives a round trip; an unknown one is left out', () => {
@@ -73,9 +73,9 @@ describe('stored personalizations', () => {
   });
 
   test('Uint8Array values (as some browsers hand back) are read too', () => {
-    const stored = { ...toStored(record()), weightsFile: new Uint8Array([9, 9]) };
+    const stored = { ...toStored(record()), thumbnailPng: new Uint8Array([9, 9]) };
     const back = fromStored(stored);
-    expect('problem' in back ? back.problem : back.weightsFile).toEqual(new Uint8Array([9, 9]));
+    expect('problem' in back ? back.problem : back.thumbnailPng).toEqual(new Uint8Array([9, 9]));
   });
 
   test.each([
@@ -87,8 +87,9 @@ describe('stored personalizations', () => {
     ['no pack', { ...toStored(record()), packId: 3 }, 'pack id or trigger'],
     ['bad rank', { ...toStored(record()), rank: 0 }, 'no valid rank'],
     ['bad source', { ...toStored(record()), source: 'magic' }, 'unknown source'],
-    ['no bytes', { ...toStored(record()), weightsFile: new ArrayBuffer(0) }, 'no file bytes'],
-    ['a version-1 record without bytes', { ...v1Stored(record()), lidb: new ArrayBuffer(0) }, 'no file bytes'],
+    ['no file size', { ...toStored(record()), fileSize: 0 }, 'no file size'],
+    ['an old record whose file could not be moved', { ...toStored(record()), v: 2 }, 'older version without its file bytes'],
+    ['a version-1 record without bytes', { ...inlineStored(record(), 1, new Uint8Array(0)), lidb: undefined }, 'older version without its file bytes'],
     ['unknown kind', { ...toStored(record()), kind: 'lycoris' }, 'unknown kind "lycoris"'],
     ['bad strength', { ...toStored(record({ kind: 'lora' })), strength: 'strong' }, 'damaged LoRA strength'],
     ['bad hash', { ...toStored(record()), sha256: 'xyz' }, 'no valid sha256'],
@@ -99,30 +100,32 @@ describe('stored personalizations', () => {
     expect((r as { problem: string }).problem).toContain(problem);
   });
 
-  test('records saved by version 1 (bytes under "lidb", kind absent) load with every field, LiDBs and LoRAs alike', () => {
-    const lidb = record();
-    const backLidb = fromStored(structuredClone(v1Stored(lidb)));
-    if ('problem' in backLidb) throw new Error(backLidb.problem);
-    expect(backLidb).toEqual({ ...record(), losses: [0.5, 0.4, Number.NaN] });
-    expect(backLidb.weightsFile).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
-
-    const lora = record({ kind: 'lora', strength: 0.5, source: 'import', trigger: '', weightsFile: new Uint8Array([7, 8]), settings: undefined, losses: undefined, stoppedEarly: undefined, thumbnailPng: undefined });
-    const backLora = fromStored(structuredClone(v1Stored(lora)));
-    if ('problem' in backLora) throw new Error(backLora.problem);
-    expect(backLora).toEqual(lora);
-    // saved again, it is written in today's shape and reads back the same
-    const resaved = toStored(backLora);
-    expect(resaved.v).toBe(STORED_VERSION);
-    expect(resaved).not.toHaveProperty('lidb');
-    expect(fromStored(structuredClone(resaved))).toEqual(lora);
+  test('records saved inline by versions 1 and 2 give their file to the files store and read back with every field', () => {
+    const bytes = new Uint8Array([1, 2, 3, 4, 5]);
+    for (const v of [1, 2] as const) {
+      const moved = moveInlineBytes(structuredClone(inlineStored(record(), v, bytes)));
+      if (!moved) throw new Error(`version ${v} was not moved`);
+      expect(moved.id).toBe('p1');
+      expect(new Uint8Array(moved.bytes)).toEqual(bytes);
+      expect(moved.value).not.toHaveProperty('lidb');
+      expect(moved.value).not.toHaveProperty('weightsFile');
+      expect(moved.value.v).toBe(STORED_VERSION);
+      expect(fromStored(moved.value)).toEqual({ ...record(), losses: [0.5, 0.4, Number.NaN] });
+    }
+    // a LoRA saved by version 1 (kind and strength already there) keeps them
+    const lora = record({ kind: 'lora', strength: 0.5, source: 'import', trigger: '', fileSize: 2, settings: undefined, losses: undefined, stoppedEarly: undefined, thumbnailPng: undefined });
+    const movedLora = moveInlineBytes(inlineStored(lora, 1, new Uint8Array([7, 8])));
+    expect(movedLora && fromStored(movedLora.value)).toEqual(lora);
+    // a version-1 record renamed by version 2 (put back in its own shape with a new name) moves too
+    const renamed = moveInlineBytes({ ...inlineStored(record(), 1, bytes), name: 'Anna at the beach' });
+    expect(renamed && fromStored(renamed.value)).toMatchObject({ name: 'Anna at the beach', fileSize: 5 });
   });
 
-  test('a version-1 record renamed by this version (put back in its own shape with a new name) still loads', () => {
-    const renamed = { ...v1Stored(record()), name: 'Anna at the beach' };
-    const back = fromStored(structuredClone(renamed));
-    if ('problem' in back) throw new Error(back.problem);
-    expect(back.name).toBe('Anna at the beach');
-    expect(back.weightsFile).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
+  test('today\'s records and damaged old ones are not moved (fromStored reports the damaged ones)', () => {
+    expect(moveInlineBytes(toStored(record()))).toBeUndefined();
+    expect(moveInlineBytes(inlineStored(record(), 2, new Uint8Array(0)))).toBeUndefined();
+    expect(moveInlineBytes({ ...inlineStored(record(), 1, new Uint8Array([1])), id: '' })).toBeUndefined();
+    expect(moveInlineBytes('text')).toBeUndefined();
   });
 
   test('sortRecords: newest first, ties by name, input untouched', () => {
