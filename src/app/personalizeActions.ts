@@ -8,6 +8,7 @@ import { activateNewRecord, takenNames } from './libraryActions';
 import { createRecord, lidbFields } from './records';
 import { buildFineTuneSettings } from './request';
 import { stepSectionId } from './hooks/useFlow';
+import { keepRunStart, runEnded } from './selfieRestore';
 import { useAppStore, type AppState, type PersonalizeRun, type SelfieState } from './store';
 import { errorText, runTask } from './taskRunner';
 import { getWorkerClient } from './workerClient';
@@ -60,7 +61,16 @@ export async function startPersonalize(): Promise<void> {
       clearWarning: true,
       onFailure: () => app().updateRun({ cancelling: false }),
     },
-    () => personalizeWith(selfie, settings as FineTuneSettings),
+    async () => {
+      app().setResumedRun(false);
+      // a reload before the run ends brings the photo, crop and these settings back
+      if (pack.id) await keepRunStart(selfie, { fineTune, packId: pack.id });
+      try {
+        await personalizeWith(selfie, settings as FineTuneSettings);
+      } finally {
+        runEnded();
+      }
+    },
   );
 }
 

@@ -122,6 +122,8 @@ export interface AppState {
   selfie: SelfieState | null;
   fineTune: FineTuneFields;
   run: PersonalizeRun | null;
+  /** the photo, crop and settings of a personalize that a reload interrupted were put back */
+  resumedRun: boolean;
   active: ActivePersonalization | null;
   /** images were made with the active personalization */
   personalImages: boolean;
@@ -146,6 +148,7 @@ export interface AppState {
   setFineTune(patch: Partial<FineTuneFields>): void;
   setRun(run: PersonalizeRun | null): void;
   updateRun(patch: Partial<PersonalizeRun>): void;
+  setResumedRun(v: boolean): void;
   setActive(active: ActivePersonalization | null): void;
   setPersonalImages(v: boolean): void;
   setDownloaded(v: boolean): void;
@@ -186,6 +189,7 @@ export const useAppStore = create<AppState>()((set) => ({
   selfie: null,
   fineTune: DEFAULT_FINE_TUNE,
   run: null,
+  resumedRun: false,
   active: null,
   personalImages: false,
   downloaded: false,
@@ -207,12 +211,14 @@ export const useAppStore = create<AppState>()((set) => ({
     }),
   setError: (error) => set({ error }),
   setWarning: (warning) => set({ warning }),
-  setSelfie: (selfie) => set({ selfie }),
+  // another photo is not the one of the interrupted run
+  setSelfie: (selfie) => set({ selfie, resumedRun: false }),
   setCrop: (crop) => set((s) => (s.selfie ? { selfie: { ...s.selfie, current: crop } } : {})),
   confirmCrop: () => set((s) => (s.selfie ? { selfie: { ...s.selfie, confirmed: true } } : {})),
   setFineTune: (patch) => set((s) => ({ fineTune: { ...s.fineTune, ...patch } })),
   setRun: (run) => set({ run }),
   updateRun: (patch) => set((s) => (s.run ? { run: { ...s.run, ...patch } } : {})),
+  setResumedRun: (resumedRun) => set({ resumedRun }),
   setActive: (active) => set({ active, personalImages: false, downloaded: false }),
   setPersonalImages: (personalImages) => set({ personalImages }),
   setDownloaded: (downloaded) => set({ downloaded }),

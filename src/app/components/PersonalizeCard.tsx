@@ -91,6 +91,7 @@ export function PersonalizeCard() {
   const cancelling = useAppStore((s) => s.run?.cancelling ?? false);
   const backend = useAppStore((s) => s.backend);
   const running = task === 'personalize';
+  const resumed = useAppStore((s) => s.resumedRun);
   const unsupported = packReady && support && (!support.lidb || (!support.fineTune && !support.hypernet));
   // a pack with a hypernetwork but no train graphs personalizes with 0 steps (personalizeActions)
   const noFineTune = support !== undefined && !support.fineTune;
@@ -170,6 +171,11 @@ export function PersonalizeCard() {
               )}
             </div>
             {locked && <LockedHint hasSelfie={hasSelfie} inUse={inUse} />}
+            {resumed && !running && (
+              <p className="notice" role="status" data-testid="personalize-resumed">
+                A reload stopped the last personalization. Its photo, crop and settings are back: press Personalize to run it again.
+              </p>
+            )}
             {running && <p className="hint-line">Cancel keeps the weights of the last finished step.</p>}
           </form>
           <RunProgress />

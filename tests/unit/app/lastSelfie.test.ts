@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { readStoredSelfie } from '../../../src/app/storage/lastSelfie';
+import { readStartedRun, readStoredSelfie } from '../../../src/app/storage/lastSelfie';
 import type { SelfieState } from '../../../src/app/store';
 
 const selfie = (): SelfieState => ({
@@ -26,5 +26,22 @@ describe('the kept selfie', () => {
     expect(readStoredSelfie({ ...selfie(), confirmed: 'yes' })).toBeUndefined();
     expect(readStoredSelfie({ ...selfie(), fileName: undefined })).toBeUndefined();
     expect(readStoredSelfie(undefined)).toBeUndefined();
+  });
+});
+
+describe('the settings of a started personalize', () => {
+  const run = { packId: 'tiny', fineTune: { steps: '400', learningRate: '0.0002', rank: '8', seed: '3', relaxation: 'aux-subspace' as const } };
+
+  test('come back as they were typed, and nothing else with them', () => {
+    expect(readStartedRun(structuredClone(run))).toEqual(run);
+    expect(readStartedRun({ ...run, fineTune: { ...run.fineTune, extra: 'x' } })).toEqual(run);
+  });
+
+  test('a damaged record gives nothing back (the form keeps its defaults)', () => {
+    expect(readStartedRun({ ...run, packId: undefined })).toBeUndefined();
+    expect(readStartedRun({ ...run, fineTune: { ...run.fineTune, steps: 400 } })).toBeUndefined();
+    expect(readStartedRun({ ...run, fineTune: { ...run.fineTune, relaxation: 'sideways' } })).toBeUndefined();
+    expect(readStartedRun({ packId: 'tiny', fineTune: null })).toBeUndefined();
+    expect(readStartedRun('run')).toBeUndefined();
   });
 });
