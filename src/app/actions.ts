@@ -161,10 +161,34 @@ export async function generateImages(): Promise<void> {
       failure: (why) => why,
       refusal: typeof built === 'string' ? built : undefined,
       clearWarning: true,
-      cleanup: () => useAppStore.getState().setProgress(null),
+      cleanup: () => {
+        useAppStore.getState().setProgress(null);
+        useAppStore.getState().setCancellingGenerate(false);
+      },
     },
-    () => generateWith(built as BuiltRequest, store.active ?? undefined),
+    async () => {
+      try {
+        await generateWith(built as BuiltRequest, store.active ?? undefined);
+      } catch (e) {
+        // what the person asked for: said calmly, not as a failure
+        if (!(e instanceof Error && e.name === 'GenerateCancelledError')) throw e;
+        useAppStore.getState().setWarning(`${e.message.replace(/\.$/, '')}: no image was made.`);
+      }
+    },
   );
+}
+
+/** The Cancel button beside a running generate: the worker stops before its next denoising step. */
+export async function cancelGenerate(): Promise<void> {
+  const s = useAppStore.getState();
+  if (s.task !== 'generate' || s.cancellingGenerate) return;
+  s.setCancellingGenerate(true);
+  try {
+    await getWorkerClient().cancelGenerate();
+  } catch (e) {
+    useAppStore.getState().setError(`Could not cancel: ${errorText(e)}`);
+    useAppStore.getState().setCancellingGenerate(false);
+  }
 }
 
 async function generateWith({ request: req, items: promptItems }: BuiltRequest, personal: { name: string; id?: string } | undefined): Promise<void> {

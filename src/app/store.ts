@@ -114,6 +114,8 @@ export interface AppState {
   task: Task | null;
   /** generate() progress */
   progress: StepProgress | null;
+  /** Cancel was pressed and the running generate has not stopped yet */
+  cancellingGenerate: boolean;
   gallery: GalleryItem[];
   error: string | null;
   /** non-fatal, e.g. the prompt was truncated */
@@ -138,6 +140,7 @@ export interface AppState {
   setBackend(backend: Backend, notice?: string): void;
   setTask(task: Task | null): void;
   setProgress(progress: StepProgress | null): void;
+  setCancellingGenerate(v: boolean): void;
   addImages(items: GalleryItem[]): void;
   clearGallery(): void;
   setError(error: string | null): void;
@@ -183,6 +186,7 @@ export const useAppStore = create<AppState>()((set) => ({
   styleIds: [],
   task: null,
   progress: null,
+  cancellingGenerate: false,
   gallery: [],
   error: null,
   warning: null,
@@ -203,6 +207,7 @@ export const useAppStore = create<AppState>()((set) => ({
   setBackend: (backend, notice) => set({ backend, backendNotice: notice }),
   setTask: (task) => set({ task }),
   setProgress: (progress) => set({ progress }),
+  setCancellingGenerate: (cancellingGenerate) => set({ cancellingGenerate }),
   addImages: (items) => set((s) => ({ gallery: [...items, ...s.gallery] })),
   clearGallery: () =>
     set((s) => {

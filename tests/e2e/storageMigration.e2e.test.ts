@@ -6,40 +6,16 @@
 // and a file is read (once, for that record) only when it is switched on — by hand, or after a
 // reload because it was in use. Real chromium IndexedDB, real files the worker checks.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { appInChromium, projectRoot } from './harness';
+import { appInChromium } from './harness';
 import { waitForReady, waitForTestId, watchPage } from './pageHelpers';
-import { initLidb, kohyaModuleName, LidbRng, writeLidbFile } from '../../src/lidb';
-import { encodeFloats, writeSafetensors } from '../../src/safetensors';
-import type { PackManifest } from '../../src/packs/manifest';
+import { tinyKohyaFile, tinyLidbFile, tinyManifest as manifest } from './tinyPackFiles';
 
-const manifest = JSON.parse(readFileSync(join(projectRoot, 'public', 'models', 'tiny', 'manifest.json'), 'utf8')) as PackManifest;
-const layers = manifest.lora.layers;
 const READY_TIMEOUT = 180_000;
 const env = appInChromium();
-
-const lidbFile = writeLidbFile(initLidb(layers, 1, new LidbRng(21)), {
-  packId: manifest.id,
-  auxSha256: manifest.lidb!.auxSha256,
-  trigger: manifest.trigger,
-  fineTune: { steps: 3, learningRate: 0.001, rank: 1, seed: 21 },
-  seed: 21,
-});
-
-/** A rank-2 kohya LoRA over every layer of the tiny pack, small values. */
-const loraFile = writeSafetensors(
-  layers.flatMap((l) => {
-    const k = kohyaModuleName(l);
-    return [
-      { name: `${k}.alpha`, dtype: 'F32' as const, shape: [], bytes: encodeFloats([2], 'F32') },
-      { name: `${k}.lora_down.weight`, dtype: 'F32' as const, shape: [2, l.nIn], bytes: encodeFloats(new Float32Array(2 * l.nIn).fill(0.01), 'F32') },
-      { name: `${k}.lora_up.weight`, dtype: 'F32' as const, shape: [l.nOut, 2], bytes: encodeFloats(new Float32Array(2 * l.nOut).fill(0.01), 'F32') },
-    ];
-  }),
-);
+const lidbFile = tinyLidbFile(21);
+const loraFile = tinyKohyaFile();
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

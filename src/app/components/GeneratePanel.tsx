@@ -1,3 +1,4 @@
+import { cancelGenerate } from '../actions';
 import { extrapolateMs, formatTimeLeft } from '../format';
 import { promptItems } from '../prompts';
 import { useAppStore } from '../store';
@@ -14,11 +15,12 @@ function useImageCount(): number {
   return Number.isInteger(count) && count > 0 ? prompts * count : prompts;
 }
 
-/** The Generate button and, while it runs, a bar that moves once per denoising step. */
+/** The Generate button and, while it runs, Cancel and a bar that moves once per denoising step. */
 export function GeneratePanel() {
   const ready = useAppStore((s) => s.pack.phase === 'ready');
   const task = useAppStore((s) => s.task);
   const progress = useAppStore((s) => s.progress);
+  const cancelling = useAppStore((s) => s.cancellingGenerate);
   const images = useImageCount();
   const busy = task === 'generate';
   const total = progress ? progress.images * progress.steps : 0;
@@ -28,9 +30,16 @@ export function GeneratePanel() {
 
   return (
     <div className="generate">
-      <button type="submit" className="primary" data-testid="generate" disabled={!ready || task !== null}>
-        {busy ? 'Generating…' : images > 1 ? `Generate ${images} images` : 'Generate'}
-      </button>
+      <div className="button-row">
+        <button type="submit" className="primary" data-testid="generate" disabled={!ready || task !== null}>
+          {busy ? 'Generating…' : images > 1 ? `Generate ${images} images` : 'Generate'}
+        </button>
+        {busy && (
+          <button type="button" className="secondary" data-testid="cancel-generate" disabled={cancelling} onClick={() => void cancelGenerate()}>
+            {cancelling ? 'Cancelling…' : 'Cancel'}
+          </button>
+        )}
+      </div>
       {progress && (
         <div className="step-progress">
           <ProgressBar testId="progress" max={total} value={done} label="Denoising progress" />
