@@ -17,16 +17,16 @@ describe('Cancel beside a running generate', () => {
     expect(await page.getByTestId('cancel-generate').count()).toBe(0);
     await page.getByTestId('prompt').fill('a photo of a face');
     // long enough that only Cancel ends it inside the test's time
-    await setSampling(page, { steps: '300', guidance: '7.5', scheduler: 'ddim', seed: '3', count: '4' });
+    await setSampling(page, { steps: '150', guidance: '7.5', scheduler: 'ddim', seed: '3', count: '4' });
     await page.getByTestId('generate').click();
-    await page.waitForFunction(() => /step [2-9]\d*\/300/.test(document.querySelector('.step-label')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 100 });
+    await page.waitForFunction(() => /step [2-9]\d*\/150/.test(document.querySelector('.step-label')?.textContent ?? ''), undefined, { timeout: 120_000, polling: 100 });
     await screenshot(page, 'generate-running-with-cancel');
     const t0 = Date.now();
     await page.getByTestId('cancel-generate').click();
     await page.waitForFunction(() => !(document.querySelector('[data-testid="generate"]') as HTMLButtonElement).disabled, undefined, { timeout: 60_000, polling: 100 });
     const stoppedMs = Date.now() - t0;
     const banner = (await page.getByTestId('error').textContent()) ?? '';
-    expect(banner).toMatch(/^Generating was cancelled after step \d+ of 300: no image was made\.×?$/);
+    expect(banner).toMatch(/^Generating was cancelled after step \d+ of 150: no image was made\.×?$/);
     expect(await page.locator('[data-testid="error"].banner-warning').count()).toBe(1);
     expect(await page.getByTestId('progress').count()).toBe(0);
     expect(await page.getByTestId('cancel-generate').count()).toBe(0);
