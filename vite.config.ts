@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { workerCsp } from './src/security/csp';
 
 // Multithreaded WASM (SharedArrayBuffer) only exists in a cross-origin isolated page.
 const isolationHeaders = {
@@ -79,8 +80,25 @@ function staticHostHeaders(): Plugin {
   };
 }
 
+/**
+ * `vite preview` serves the built site as a host that sets headers would: every worker script
+ * (the model worker, onnxruntime-web's thread pool) gets its own Content-Security-Policy, which
+ * the page's meta tag cannot give it (see workerCsp in src/security/csp.ts).
+ */
+function workerPolicyInPreview(): Plugin {
+  return {
+    name: 'hyperbooth:worker-csp',
+    configurePreviewServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (req.headers['sec-fetch-dest'] === 'worker') res.setHeader('Content-Security-Policy', workerCsp(req.url ?? '/'));
+        next();
+      });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), serveOnnxRuntimeWasm(), staticHostHeaders()],
+  plugins: [react(), serveOnnxRuntimeWasm(), staticHostHeaders(), workerPolicyInPreview()],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
   // onnxruntime-web's "extern wasm" builds load the loader and binary only from wasmPaths (/ort/),

@@ -1,6 +1,33 @@
 // Adds the cross-origin isolation headers (COOP/COEP) to this origin's responses, for static
 // hosts that cannot set headers (GitHub Pages). Registered by src/security/isolation.ts only when
 // the page is not isolated already. Requests to other origins are left alone.
+// Worker scripts also get their own Content-Security-Policy (a meta tag in the page does not
+// reach them): the page's policy with the pack origins that the script URL's `connect` names.
+// It must stay the policy of buildCsp in src/security/csp.ts (tests/e2e/builtSite checks both).
+
+function isHttpOrigin(s) {
+  try {
+    const u = new URL(s);
+    return /^https?:$/.test(u.protocol) && u.origin === s;
+  } catch {
+    return false;
+  }
+}
+
+function workerCsp(url) {
+  const extra = [...new Set((new URL(url).searchParams.get('connect') ?? '').split(' ').filter(isHttpOrigin))];
+  return [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "worker-src 'self'",
+    `connect-src ${["'self'", ...extra].join(' ')}`,
+    "img-src 'self' data: blob:",
+    "style-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'none'",
+  ].join('; ');
+}
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
@@ -17,6 +44,7 @@ self.addEventListener('fetch', (event) => {
       headers.set('Cross-Origin-Opener-Policy', 'same-origin');
       headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
       headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+      if (request.destination === 'worker') headers.set('Content-Security-Policy', workerCsp(request.url));
       return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
     }),
   );

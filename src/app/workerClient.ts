@@ -4,6 +4,8 @@
 // rejects every call still waiting on it, starts a fresh one and tells its crash listeners, who
 // load the pack again; the client itself replays the personal weights that were in use.
 import * as Comlink from 'comlink';
+import workerScript from '../../workers/hyperbooth.worker.ts?worker&url';
+import { readPackOrigins, workerScriptUrl } from '../security/csp';
 import type { HyperBoothWorkerApi, LoraFileFormat, UseLoraOptions } from '../../workers/api';
 import type { WorkerFaultHooks } from '../../workers/faultHooks';
 
@@ -43,8 +45,21 @@ const MAX_RESTARTS_PER_MINUTE = 3;
 
 type PersonalWeights = { kind: 'lidb'; bytes: Uint8Array } | { kind: 'lora'; bytes: Uint8Array; options?: UseLoraOptions };
 
+/**
+ * In a built site the script URL names this page's pack origins, from which the server of the
+ * script gives the worker its own Content-Security-Policy (src/security/csp.ts, workerCsp).
+ */
 function startWorker(): Worker {
-  return new Worker(new URL('../../workers/hyperbooth.worker.ts', import.meta.url), { type: 'module', name: 'hyperbooth' });
+  const url = import.meta.env.PROD ? workerScriptUrl(workerScript, location.href, packOrigins()) : new URL(workerScript, location.href);
+  return new Worker(url, { type: 'module', name: 'hyperbooth' });
+}
+
+function packOrigins(): string[] {
+  try {
+    return readPackOrigins(localStorage);
+  } catch {
+    return []; // storage disabled: this origin only, as the page's own policy
+  }
 }
 
 function crashMessage(e: ErrorEvent): string {

@@ -37,6 +37,29 @@ function isHttpOrigin(s: string): boolean {
   }
 }
 
+/**
+ * The model worker's own policy. A meta tag governs only its document: a worker's policy comes
+ * from its script's response headers. So the page starts the worker with the pack origins in
+ * its script URL (`?connect=`), and whatever serves the script (the service worker public/coi-sw.js
+ * on header-less hosts, the preview server's middleware in vite.config.ts) answers with
+ * `Content-Security-Policy: buildCsp(those origins)`.
+ */
+export const WORKER_CONNECT_PARAM = 'connect';
+
+/** The worker script's URL with this page's pack origins in it. */
+export function workerScriptUrl(scriptUrl: string, base: string, packOrigins: readonly string[]): URL {
+  const url = new URL(scriptUrl, base);
+  const origins = packOrigins.filter(isHttpOrigin);
+  if (origins.length) url.searchParams.set(WORKER_CONNECT_PARAM, origins.join(' '));
+  return url;
+}
+
+/** The policy for a worker script request: the pack origins its URL names (anything else in it is ignored). */
+export function workerCsp(requestUrl: string): string {
+  const param = new URL(requestUrl, 'http://localhost/').searchParams.get(WORKER_CONNECT_PARAM) ?? '';
+  return buildCsp(param.split(' '));
+}
+
 export function readPackOrigins(storage: Storage): string[] {
   try {
     const parsed: unknown = JSON.parse(storage.getItem(PACK_ORIGINS_KEY) ?? '[]');

@@ -63,6 +63,34 @@ function recordViolations(): void {
   document.addEventListener('securitypolicyviolation', (e) => list.push({ directive: e.effectiveDirective, blocked: e.blockedURI }));
 }
 
+/**
+ * Asks the model worker itself to load a pack from a server on another origin that would answer
+ * (CORS allowed): its own Content-Security-Policy must stop the fetch before it leaves.
+ */
+async function workerFetchElsewhere(page: Page): Promise<{ hits: number; outcome: string }> {
+  let hits = 0;
+  const other = await listenLocal(
+    createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin', 'Content-Type': 'application/json' });
+      res.end('{}');
+    }),
+  );
+  try {
+    const outcome = await page.evaluate(async (url) => {
+      try {
+        await window.__hyperbooth!.api.loadPack(url, {}, undefined as never);
+        return 'loaded';
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+    }, `${other.url}tiny/manifest.json`);
+    return { hits, outcome };
+  } finally {
+    await other.close();
+  }
+}
+
 const violations = (page: Page) => page.evaluate(() => (window as unknown as { __violations: { directive: string; blocked: string }[] }).__violations);
 
 let outDir: string;
@@ -166,6 +194,13 @@ describe('the built site on a static host that sends no headers', () => {
     expect(outcome).toMatch(/^GenerateCancelledError: Generating was cancelled after step \d+ of 500\.$/);
   });
 
+  test("the model worker runs under its own CSP (from the service worker): a fetch it makes to another origin never leaves", async () => {
+    const { hits, outcome } = await workerFetchElsewhere(page);
+    expect(hits).toBe(0);
+    expect(outcome).not.toBe('loaded');
+    console.log(`[e2e] built site, static host: the worker's fetch elsewhere ended with ${outcome}`);
+  });
+
   test('a pack URL on another server is allowed by reloading with it in connect-src, and loads', async () => {
     const packHost = await serveStatic(join(projectRoot, 'public', 'models'), {
       'Access-Control-Allow-Origin': '*',
@@ -222,5 +257,9 @@ describe('the built site on `vite preview`, which sends COOP/COEP itself', () =>
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length)).toBe(0);
     expect(await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'))).toBe(buildCsp());
     expect(await violations(page)).toEqual([]);
+    // the model worker's script came with its own policy, which stops its fetches elsewhere
+    const { hits, outcome } = await workerFetchElsewhere(page);
+    expect(hits).toBe(0);
+    expect(outcome).not.toBe('loaded');
   });
 });

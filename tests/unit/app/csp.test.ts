@@ -1,6 +1,8 @@
 // The page's Content-Security-Policy and the pack origins it allows (src/security/csp.ts).
+import { readFileSync } from 'node:fs';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { buildCsp, PACK_ORIGINS_KEY, packOriginAllowed, readPackOrigins, rememberPackOrigin } from '../../../src/security/csp';
+import { buildCsp, PACK_ORIGINS_KEY, packOriginAllowed, readPackOrigins, rememberPackOrigin, workerCsp, workerScriptUrl } from '../../../src/security/csp';
 
 class MemoryStorage {
   readonly map = new Map<string, string>();
@@ -54,5 +56,25 @@ describe('pack origins', () => {
     const s = new MemoryStorage();
     s.refuse = true;
     expect(rememberPackOrigin(s, 'https://packs.example/manifest.json', 'https://app.example')).toBe(false);
+  });
+});
+
+describe("the model worker's own policy", () => {
+  it('names the pack origins in the script URL and gives them back as the policy, ignoring anything else there', () => {
+    const url = workerScriptUrl('/assets/hyperbooth.worker-abc.js', 'https://booth.example/app/', ['https://packs.example', 'javascript:alert(1)', 'https://cdn.example:8443']);
+    expect(url.href).toBe('https://booth.example/assets/hyperbooth.worker-abc.js?connect=https%3A%2F%2Fpacks.example+https%3A%2F%2Fcdn.example%3A8443');
+    expect(workerCsp(url.href)).toBe(buildCsp(['https://packs.example', 'https://cdn.example:8443']));
+    expect(workerScriptUrl('/w.js', 'https://booth.example/', []).search).toBe('');
+    expect(workerCsp('/w.js')).toBe(buildCsp());
+    expect(workerCsp('/w.js?connect=%27unsafe-eval%27+*+https%3A%2F%2Fok.example%2Fpath')).toBe(buildCsp());
+  });
+
+  it('public/coi-sw.js (plain JS, no imports) writes the same policy', () => {
+    const sandbox: Record<string, unknown> = { self: { addEventListener: () => undefined, location: { origin: 'https://booth.example' } }, URL };
+    runInNewContext(readFileSync(new URL('../../../public/coi-sw.js', import.meta.url), 'utf8'), sandbox);
+    const swPolicy = sandbox.workerCsp as (url: string) => string;
+    for (const url of ['https://booth.example/w.js', 'https://booth.example/w.js?connect=https%3A%2F%2Fpacks.example', 'https://booth.example/w.js?connect=nonsense+https%3A%2F%2Fa.example+https%3A%2F%2Fa.example']) {
+      expect(swPolicy(url)).toBe(workerCsp(url));
+    }
   });
 });
