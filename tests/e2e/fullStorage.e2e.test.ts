@@ -2,11 +2,14 @@
 // gets a 1 MB storage quota through the DevTools protocol (Storage.overrideQuotaForOrigin): the
 // 9.6 MB tiny pack does not fit in Cache Storage, yet the app reaches Ready from memory and says
 // the pack could not be kept for offline use and why; what an older version of the pack left in
-// the cache is deleted, while another pack's entries stay.
+// the cache is deleted, while another pack's entries stay. Then, with the quota filled to the
+// last byte, a personalization that cannot be saved stays in use and the message names the
+// browser's reason (issue 13, item 9: never an empty "()").
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchPersistentBrowser, startServer, type PersistentBrowser, type TestServer } from './harness';
-import { screenshot, waitForReady, watchPage } from './pageHelpers';
+import { screenshot, waitForReady, waitForTestId, watchPage } from './pageHelpers';
+import { tinyLidbFile } from './tinyPackFiles';
 import { PACK_CACHE_NAME } from '../../src/packs/cache';
 
 const QUOTA = 1024 * 1024;
@@ -82,5 +85,34 @@ describe('a pack load when the browser has 1 MB of storage', () => {
     const tiny = left.filter((url) => url.includes('/models/tiny/'));
     expect(tiny.every((url) => !url.includes('hyperbooth-part='))).toBe(true);
     console.log(`[e2e] full storage: ${left.length} cache entries left (tiny: ${tiny.map((u) => new URL(u).pathname).join(', ') || 'none'}); warning: ${warning}`);
+  });
+
+  test('a personalization that the full storage cannot keep stays in use, and the message names the reason', async () => {
+    // fill what is left of the 1 MB: big entries, then small ones, until the browser refuses
+    const filled = await page.evaluate(async () => {
+      const cache = await caches.open('hyperbooth-filler');
+      let bytes = 0;
+      for (const size of [65_536, 4_096, 256]) {
+        for (let i = 0; ; i++) {
+          try {
+            await cache.put(`/filler-${size}-${i}`, new Response(new Uint8Array(size)));
+            bytes += size;
+          } catch {
+            break;
+          }
+        }
+      }
+      return bytes;
+    });
+    await page.getByTestId('lidb-import').setInputFiles({ name: 'kept-nowhere.lidb.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(tinyLidbFile(4)) });
+    await waitForTestId(page, log, 'personalized', 30_000);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="error"]')?.textContent ?? '').includes('could not be saved'), undefined, { timeout: 30_000 });
+    const message = (await page.locator('.banner-warning-text').textContent()) ?? '';
+    expect(message).toMatch(/^"kept-nowhere" is active but it could not be saved in this browser \(QuotaExceededError: .+\) Download its LiDB file to keep it\.$/);
+    expect(message).not.toContain('()');
+    expect(await page.getByTestId('active-name').textContent()).toBe('kept-nowhere');
+    expect(await page.getByTestId('personalization-item').count()).toBe(0);
+    await screenshot(page, 'full-storage-save-refused');
+    console.log(`[e2e] full storage: filled ${filled} more bytes; save message: ${message}`);
   });
 });
