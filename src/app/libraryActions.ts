@@ -133,7 +133,7 @@ export async function saveRecord(record: NewPersonalization): Promise<boolean> {
   try {
     await addPersonalization(record);
   } catch (e) {
-    const why = e instanceof StorageUnavailableError ? e.message : `it could not be saved in this browser (${await storageFailureText(e)})`;
+    const why = e instanceof StorageUnavailableError ? e.message : `it could not be saved in this browser (${await storageFailureText(e)}).`;
     app().setWarning(`"${record.name}" is active but ${why.replace(/^Your personalizations cannot/, 'cannot')} Download its LiDB file to keep it.`);
     unsaveActive(record.id);
     return false;

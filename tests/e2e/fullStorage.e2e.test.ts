@@ -108,7 +108,7 @@ describe('a pack load when the browser has 1 MB of storage', () => {
     await waitForTestId(page, log, 'personalized', 30_000);
     await page.waitForFunction(() => (document.querySelector('[data-testid="error"]')?.textContent ?? '').includes('could not be saved'), undefined, { timeout: 30_000 });
     const message = (await page.locator('.banner-warning-text').textContent()) ?? '';
-    expect(message).toMatch(/^"kept-nowhere" is active but it could not be saved in this browser \(QuotaExceededError: .+\) Download its LiDB file to keep it\.$/);
+    expect(message).toMatch(/^"kept-nowhere" is active but it could not be saved in this browser \(QuotaExceededError[ :].+\)\. Download its LiDB file to keep it\.$/);
     expect(message).not.toContain('()');
     expect(await page.getByTestId('active-name').textContent()).toBe('kept-nowhere');
     expect(await page.getByTestId('personalization-item').count()).toBe(0);
