@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { workerCsp } from './src/security/csp';
+import { workerCsp } from './src/security/csp.ts';
 
 // Multithreaded WASM (SharedArrayBuffer) only exists in a cross-origin isolated page.
 const isolationHeaders = {

@@ -1,15 +1,15 @@
 // The fuzz suite: every reader of untrusted bytes (safetensors, LiDB, kohya, PEFT, aux, pack
-// manifest, ONNX protobuf, tokenizer.json, images with EXIF) gets thousands of deterministic
-// mutations of valid files. Each case must end in success or the reader's typed error, within
-// CASE_LIMIT_MS. The checkpoint reader joins after branch d-checkpoint merges (targets.ts).
+// manifest, ONNX protobuf, tokenizer.json, images with EXIF, Stable Diffusion checkpoints) gets
+// thousands of deterministic mutations of valid files. Each case must end in success or the
+// reader's typed error, within CASE_LIMIT_MS.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CASE_LIMIT_MS, runFuzz, type FuzzReport, type FuzzTarget } from './runner';
-import { imageTargets, jsonTargets, onnxTarget, weightTargets } from './targets';
+import { checkpointTarget, imageTargets, jsonTargets, onnxTarget, weightTargets } from './targets';
 
 const onnx = onnxTarget();
 afterAll(() => onnx.cleanup());
 
-const ALL_TARGETS: FuzzTarget[] = [...weightTargets, ...jsonTargets, onnx, ...imageTargets];
+const ALL_TARGETS: FuzzTarget[] = [...weightTargets, ...jsonTargets, onnx, ...imageTargets, checkpointTarget];
 const reports: FuzzReport[] = [];
 
 describe('fuzz: every reader of untrusted bytes', () => {
