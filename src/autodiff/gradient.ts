@@ -24,6 +24,13 @@ export interface GradientOptions {
    * pass instead of kept
    */
   recompute?: string[][] | 'auto';
+  /**
+   * the seeds are multiplied by this (a constant seed is this instead of 1) and every `${w}_grad`
+   * is divided by it again: the outputs are unchanged while the backward pass carries values this
+   * much larger, a static loss scale for a backward pass computed in float16, whose small
+   * gradients would otherwise underflow
+   */
+  lossScale?: number;
   onWarning?: (msg: string) => void;
 }
 
@@ -106,11 +113,18 @@ export function differentiate(model: ModelProto, opts: CoreOptions): ModelProto 
       reserve(seed);
       newInputs.push(valueInfoFor(seed, o, t, declared));
       t.alias(seed, o);
-      push(o, seed);
+      if ((opts.lossScale ?? 1) === 1) push(o, seed);
+      else {
+        e.prefix = `${o}_seed`;
+        const scaled = e.op1('Mul', [seed, e.scalar(opts.lossScale!, e.dtypeOf(o))]);
+        t.alias(scaled, o);
+        push(o, scaled);
+      }
     } else {
       e.prefix = `${o}_seed`;
       const s = t.staticShape(o);
-      push(o, s && s.length === 0 ? e.scalar(1, e.dtypeOf(o)) : e.op1('Expand', [e.scalar(1, e.dtypeOf(o)), e.shapeOf(o)]));
+      const one = e.scalar(opts.lossScale ?? 1, e.dtypeOf(o));
+      push(o, s && s.length === 0 ? one : e.op1('Expand', [one, e.shapeOf(o)]));
     }
   }
   for (const w of opts.wrt) reserve(`${w}_grad`);
@@ -196,6 +210,9 @@ export function differentiate(model: ModelProto, opts: CoreOptions): ModelProto 
     if (!g) {
       warn(`'${w}' has no path to ${opts.of.map((o) => `'${o}'`).join(', ')}: its gradient is zero`);
       g = e.zerosLike(w);
+    } else if ((opts.lossScale ?? 1) !== 1) {
+      g = e.op1('Mul', [g, e.scalar(1 / opts.lossScale!, e.dtypeOf(w))]);
+      t.alias(g, w);
     }
     const p = producedByBackward.get(g) ?? e.nodes.find((n) => (n.output ?? []).includes(g!));
     if (p && !renamed.has(g)) {

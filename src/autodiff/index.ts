@@ -24,6 +24,8 @@ export interface TrainingGraphOptions {
   /** default 'loss' */
   lossName?: string;
   recompute?: GradientOptions['recompute'];
+  /** static loss scale of the backward pass (the outputs are unscaled): see CoreOptions.lossScale */
+  lossScale?: number;
   onWarning?: (msg: string) => void;
 }
 
@@ -62,5 +64,5 @@ export function buildTrainingModel(model: ModelProto, opts: TrainingGraphOptions
       output: [...(graph.output ?? []), makeValueInfo(loss, pred.dtype ?? 'float32', [])],
     }),
   });
-  return differentiate(withLoss, { of: [loss], wrt: opts.wrt, recompute: opts.recompute, onWarning: opts.onWarning, seeds: 'ones' });
+  return differentiate(withLoss, { of: [loss], wrt: opts.wrt, recompute: opts.recompute, onWarning: opts.onWarning, seeds: 'ones', ...(opts.lossScale ? { lossScale: opts.lossScale } : {}) });
 }

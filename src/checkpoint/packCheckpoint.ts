@@ -158,6 +158,7 @@ export async function packCheckpoint(opts: CheckpointPackOptions): Promise<PackR
         textCount = checkLayerCount('text_encoder', g.text.layers, hasSd15Dimensions('text_encoder', g.text.layers, g.configs.text.vocabSize));
         ctx.log(`text encoder: ${textCount.message}`);
       }
+      ctx.latentElements = g.configs.unet.inChannels * g.geometry.latent ** 2;
       const text = await writeTextEncoderPart(ctx, source('text_encoder', g.text, files.text_encoder), g.text.model, g.text.layers, textCount, maxLength);
       const vaeDecoder = await writeVaePart(ctx, 'vae_decoder', source('vae_decoder', g.vaeDecoder, files.vae), g.vaeDecoder.model);
       const vaeEncoder = await writeVaePart(ctx, 'vae_encoder', source('vae_encoder', g.vaeEncoder, files.vae), g.vaeEncoder.model);

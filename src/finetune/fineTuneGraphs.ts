@@ -22,7 +22,7 @@ export interface FineTuneGraphs {
   readonly aux: AuxBases;
   /** the fixed part of a train step on `latent` (VAE mean × latent scale of one image) */
   context(latent: Float32Array): TrainContext;
-  /** the train graphs and the text encoder they take c from */
+  /** the train graphs and the text encoder they take c from (the gradient graph where the pack has one) */
   train(): Promise<TrainSessions>;
   /** the plain text encoder and UNet, for the held-out loss */
   forward(): Promise<EvalSessions>;
@@ -76,12 +76,11 @@ export function openFineTuneGraphs(runtime: Runtime, pack: PackContents): FineTu
 
     train: onFirstUse(async (): Promise<TrainSessions> => {
       requireTrainGraphs(manifest, 1);
-      return {
-        textEncoder: await textEncoder(),
-        unetTrain: await sessions.open('UNet train step', train!.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]),
-        // a pack whose LoRA covers the UNet only ships no text-encoder gradient graph
-        ...(train!.textEncoder ? { textEncoderGrad: await sessions.open('text encoder gradient', train!.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]) } : {}),
-      };
+      const unetTrain = await sessions.open('UNet train step', train!.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]);
+      // a pack whose LoRA covers the UNet only ships no text-encoder gradient graph; where it
+      // does, that graph also gives c, and the plain text encoder is not opened beside it
+      if (!train!.textEncoder) return { textEncoder: await textEncoder(), unetTrain };
+      return { unetTrain, textEncoderGrad: await sessions.open('text encoder gradient', train!.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]) };
     }),
 
     forward: async () => ({ textEncoder: await textEncoder(), unet: await unet() }),

@@ -31,7 +31,7 @@ const TRAIN_DIMS = { batch: 1 };
 export function buildUnetTrainModel(
   unet: ModelProto,
   io = { prediction: 'out_sample', context: 'encoder_hidden_states' },
-  opts: { recompute?: 'auto' | string[][] } = {},
+  opts: { recompute?: 'auto' | string[][]; lossScale?: number } = {},
 ): ModelProto {
   const fixed = withFixedDims(unet, TRAIN_DIMS);
   const slots = loraInputsOf(fixed);
@@ -42,14 +42,16 @@ export function buildUnetTrainModel(
     targetName: TRAIN_IO.target,
     lossName: TRAIN_IO.loss,
     ...(opts.recompute ? { recompute: opts.recompute } : {}),
+    ...(opts.lossScale ? { lossScale: opts.lossScale } : {}),
   });
 }
 
-export function buildTextEncoderGradModel(textEncoder: ModelProto, output = 'last_hidden_state'): ModelProto {
+/** `lossScale`: the seed ∂loss/∂c is scaled in the graph and the gradients unscaled (float16 backward passes). */
+export function buildTextEncoderGradModel(textEncoder: ModelProto, output = 'last_hidden_state', opts: { lossScale?: number } = {}): ModelProto {
   const fixed = withFixedDims(textEncoder, TRAIN_DIMS);
   const slots = loraInputsOf(fixed);
   if (slots.length === 0) throw new Error('the text encoder has no LoRA slot inputs (lora.*) to train');
-  return buildGradientModel(fixed, { of: [output], wrt: slots });
+  return buildGradientModel(fixed, { of: [output], wrt: slots, ...(opts.lossScale ? { lossScale: opts.lossScale } : {}) });
 }
 
 export interface SharedWeights {

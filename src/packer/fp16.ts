@@ -1,11 +1,13 @@
 // --fp16, the weights: each large float32 initializer W becomes a float16 initializer `W::fp16`
 // and a Cast back to float32 named W, so every node, the LoRA slots and the train graph's
 // autodiff see exactly the graph they saw before, and the download and the files halve.
-// onnxruntime would fold the Casts into float32 copies when it loads the graph; the train
-// graphs keep them at their use (weightsOnce.ts), so a train session holds the float16 weights
-// and its gradients stay float32. The forward graphs then go through
-// convertToFloat16 (src/onnx/toFloat16.ts), which turns those Casts into float16 no-ops and
-// computes in float16: both read the same `W::fp16` bytes in the chunks.
+// The forward graphs then go through convertToFloat16 (src/onnx/toFloat16.ts), which turns
+// those Casts into float16 no-ops and computes in float16; the train graphs are differentiated
+// from those float16 forward graphs, so they compute in float16 too, with float32 where
+// convertToFloat16 keeps it (normalization statistics, the timestep's sines) and at the graph's
+// edges (LoRA factors, the prediction and the loss, every gradient output), and a static loss
+// scale (float16LossScale) against underflow. All read the same `W::fp16` bytes in the chunks;
+// weightsOnce.ts keeps onnxruntime from folding the weights' chains into copies.
 import { onnx, tensorDims, type ModelProto, type NodeProto, type TensorProto } from '../onnx';
 import { toHalf } from '../onnx/float16';
 import { PackInputError } from './errors';
@@ -54,4 +56,14 @@ export function float32BytesToFloat16(bytes: Uint8Array, tensor: string): Uint8A
     out[i] = toHalf(v);
   }
   return new Uint8Array(out.buffer);
+}
+
+/**
+ * The static loss scale of a float16 train graph whose prediction has `elements` values: a power
+ * of two that makes ∂loss/∂prediction per element as large as a 256-value mean's, the tiny
+ * pack's 4×8×8 latent, whose float16 gradients are measured against float32 in
+ * tests/unit/packer/fp16Train.test.ts. (SD1.5's 4×64×64 at 512 px: 64.)
+ */
+export function float16LossScale(elements: number): number {
+  return 2 ** Math.max(0, Math.round(Math.log2(elements / 256)));
 }

@@ -5,7 +5,7 @@
 // numbers come from graphs whose weights were never materialised.
 import { withFixedDims } from '../autodiff';
 import { inferShapes } from '../autodiff/shapes';
-import { bytesPerElement, opsetVersion, type DTypeName, type GraphProto, type ModelProto, type NodeProto } from '../onnx';
+import { bytesPerElement, dtypeName, opsetVersion, type DTypeName, type GraphProto, type ModelProto, type NodeProto } from '../onnx';
 
 export interface GraphMemory {
   /** the constants the session holds: initializers and Constant nodes, after constant folding */
@@ -80,11 +80,30 @@ const IN_PLACE_OPS = new Set(['Relu', 'Sigmoid', 'Tanh', 'Erf', 'Exp', 'Log', 'N
 
 const FLOATS = new Set<DTypeName>(['float16', 'float32', 'float64']);
 
+/**
+ * onnxruntime removes a Cast to the dtype its input already has when it loads the graph (a
+ * --fp16 pack's Cast of each float16 weight after convertToFloat16): its readers read the input.
+ */
+function withoutNoOpCasts(graph: GraphProto, dtype: (x: string) => DTypeName | null | undefined): GraphProto {
+  const outputs = new Set((graph.output ?? []).map((o) => o.name!));
+  const same = new Map<string, string>();
+  for (const n of graph.node ?? []) {
+    if (n.opType !== 'Cast' || !n.input?.[0] || !n.output?.[0] || outputs.has(n.output[0])) continue;
+    const to = (n.attribute ?? []).find((a) => a.name === 'to')?.i;
+    const from = dtype(n.input[0]);
+    if (to !== undefined && to !== null && from && dtypeName(Number(to)) === from) same.set(n.output[0], n.input[0]);
+  }
+  if (same.size === 0) return graph;
+  const source = (x: string): string => { let y = x; while (same.has(y)) y = same.get(y)!; return y; };
+  const node = (graph.node ?? []).filter((n) => !(n.opType === 'Cast' && same.has(n.output?.[0] ?? ''))).map((n) => ({ ...n, input: (n.input ?? []).map((x) => (x ? source(x) : x)) }));
+  return { ...graph, node };
+}
+
 /** Weights, largest tensor and peak live bytes of one run of `model`. */
 export function graphMemory(model: ModelProto, opts: MemoryOptions = {}): GraphMemory {
   const fixed = opts.dims ? withFixedDims(model, opts.dims) : model;
-  const graph = fixed.graph!;
-  const shapes = inferShapes(graph, opsetVersion(fixed));
+  const shapes = inferShapes(fixed.graph!, opsetVersion(fixed));
+  const graph = withoutNoOpCasts(fixed.graph!, (x) => shapes.dtype(x));
   const unsized = new Map<string, string>();
   const producer = new Map<string, NodeProto>();
   for (const n of graph.node ?? []) for (const o of n.output ?? []) if (o) producer.set(o, n);

@@ -1,8 +1,9 @@
 // `hyperbooth inspect <pack> --memory`: the memory each graph of a pack needs at an image size,
 // as the pipeline runs them: generate = one UNet call at classifier-free-guidance batch 2 (with
 // LoRA slots at the fine-tune rank), the text encoder on the two prompts, the VAE on one image;
-// fineTuneStep = the fine-tune's sessions at batch 1 (text encoder, UNet train step, text-encoder
-// gradient), all resident while one of them runs.
+// fineTuneStep = the fine-tune's sessions at batch 1 (UNet train step and the text-encoder
+// gradient, which gives c too, or the plain text encoder where there is no gradient graph), all
+// resident while one of them runs.
 import { LORA_RANK_DIM } from '../models/layers';
 import type { ModelProto } from '../onnx';
 import { graphMemory, MemoryReportError, type GraphMemory, type MemoryOptions } from './memory';
@@ -106,9 +107,10 @@ export function memoryReport(g: PackGraphs, geo: PackGeometry, opts: Pick<Memory
   };
   const textEncoder = sized('textEncoder', () => measure(g.textEncoder, 'text encoder', textInputs(2)));
   const fineTuneStep = sized('fineTuneStep', () => {
-    const train = [measure(g.textEncoder, 'text encoder', textInputs(1))];
+    // the text-encoder gradient graph gives c too, so the fine-tune opens the plain text
+    // encoder only where there is none (src/finetune/fineTuneGraphs.ts)
+    const train = g.textEncoderGrad ? [measure(g.textEncoderGrad, 'text-encoder gradient', textInputs(1))] : [measure(g.textEncoder, 'text encoder', textInputs(1))];
     if (g.unetTrain) train.push(measure(g.unetTrain, 'UNet train step', unetInputs(1)));
-    if (g.textEncoderGrad) train.push(measure(g.textEncoderGrad, 'text-encoder gradient', textInputs(1)));
     return together(train);
   });
   const generate = sized('generate', () => measure(g.unet, 'UNet', unetInputs(2)));

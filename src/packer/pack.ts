@@ -24,7 +24,7 @@ import { PACK_FORMAT, validateManifest, type LoraLayer, type PackFile, type Pack
 import { manifestBytes } from '../packs/writePack';
 import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights, type WeightReader } from './chunks';
 import { PackInputError } from './errors';
-import { storeWeightsAsFp16 } from './fp16';
+import { float16LossScale, storeWeightsAsFp16 } from './fp16';
 import { folderSink } from './folderSink';
 import { putFile, type PackSink } from './sink';
 import { declareOutput, keepOutputs, pinInputDims, renameValue } from './graphEdit';
@@ -64,7 +64,11 @@ export interface PackOptions {
   trigger?: string;
   auxSeed?: number;
   train?: { steps: number; rank: number; learningRate: number };
-  /** UNet train graph recomputes block activations in the backward pass (less memory, a little more time) */
+  /**
+   * UNet train graph recomputes block activations in the backward pass (less memory, a little
+   * more time); default: from 256 px up (RECOMPUTE_FROM_LATENT), where the fine-tune needs it to
+   * stay in a browser's budget
+   */
   recompute?: boolean;
   /** UNet attention whose scores at CFG batch 2 exceed this many bytes is split over query blocks (default 64 MiB) */
   attentionChunkBytes?: number;
@@ -80,7 +84,7 @@ export interface PackConversion {
   source: { folder: string; storage: Record<GraphPart, string> };
   /** dtype of the stored weights */
   weights: 'float32' | 'float16';
-  /** dtype the forward graphs (UNet, text encoder, VAE) compute in; the train graphs compute in float32 (manifest.precision has it per graph) */
+  /** dtype the graphs (UNet, text encoder, VAE, train graphs) compute in (manifest.precision has it per graph) */
   compute: 'float32' | 'float16';
   /** float16 weights: which initializers (float32, at least this many bytes) were stored as float16 */
   fp16MinBytes?: number;
@@ -151,18 +155,19 @@ export interface PackContext {
   reports: PartReport[];
   /** the graphs as written, for the memory report */
   graphs: Partial<PackGraphs>;
+  /** values of the UNet's prediction at batch 1 (channels × latent²): sets the float16 train graphs' loss scale */
+  latentElements?: number;
   /** set when the UNet's attention was split over query blocks */
   attentionChunks?: { maxScoreBytes: number; attentions: number };
 }
 
 const now = () => performance.now();
 /**
- * The forward graphs go through convertToFloat16; the train graphs read the same float16 weights
- * through a Cast to float32 each, computed where it is used (holdWeightsOnce: onnxruntime would
- * fold them into float32 copies at session creation), so the weights are stored and held once
- * and the fine-tune's gradients stay float32.
+ * The forward graphs go through convertToFloat16 and the train graphs are differentiated from
+ * them, so everything computes in float16 from the float16 weights, held once (holdWeightsOnce:
+ * onnxruntime would fold the weights' chains into copies at session creation).
  */
-const FP16_NOTE = 'weights are stored once, as float16. The UNet, text encoder and VAE graphs compute in float16 (normalizations, the LayerNorm variance and the timestep embedding stay float32; inputs and outputs are float32). The train graphs cast each float16 weight to float32 where it is used and compute in float32; the casts are kept from onnxruntime\'s constant folding (src/packer/weightsOnce.ts), so a train session holds the float16 weights once';
+const FP16_NOTE = 'weights are stored once, as float16. The UNet, text encoder, VAE and train graphs compute in float16 (normalizations, the LayerNorm variance and the timestep embedding stay float32; inputs and outputs, so the LoRA factors, the loss and every gradient, are float32; the train graphs scale the loss by a static power of two against float16 underflow and unscale the gradients). The weights\' chains are kept from onnxruntime\'s constant folding (src/packer/weightsOnce.ts), so a train session holds the float16 weights once';
 const FP16_MIN_BYTES = EXTERNAL_THRESHOLD_BYTES;
 
 export async function packExport(opts: PackOptions): Promise<PackResult> {
@@ -222,13 +227,15 @@ async function convert(ctx: PackContext, parts: ExportParts, id: string, t0: num
   if (unetCount.level === 'warning') ctx.warnings.push(`${unetSrc.name}: ${unetCount.message}`);
   ctx.log(`${unetSrc.name}: ${unetCount.message}`);
 
+  // the image size first: the float16 train graphs' loss scale depends on the latent's size
+  const geometry = imageGeometry(ctx, parts, unetFacts, vaeScaleFactor(loadSourceGraph(parts.graphs.vae_decoder, parts.dir).model));
+  ctx.latentElements = unetFacts.latentChannels * geometry.latent ** 2;
   const text = await convertTextEncoder(ctx, parts, tokenizer);
   if (text.hiddenSize !== unetFacts.contextDim) {
     throw new PackInputError('io', `the text encoder's width ${text.hiddenSize} differs from the UNet's cross-attention width ${unetFacts.contextDim}: the parts come from different models`);
   }
   const vaeDecoder = await convertVae(ctx, parts, 'vae_decoder');
   const vaeEncoder = await convertVae(ctx, parts, 'vae_encoder');
-  const geometry = imageGeometry(ctx, parts, unetFacts, vaeDecoder.scale);
   if (vaeEncoder.latentChannels !== undefined && vaeEncoder.latentChannels !== 2 * unetFacts.latentChannels) {
     throw new PackInputError('io', `the VAE encoder gives ${vaeEncoder.latentChannels} moment channels, the UNet takes ${unetFacts.latentChannels} latent channels (expected twice as many moments)`);
   }
@@ -297,7 +304,7 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
     ...(ctx.fp16 ? { fp16MinBytes: FP16_MIN_BYTES, note: FP16_NOTE } : {}),
     chunkBytes: ctx.chunkBytes,
     ...(p.timestepRelaxed ? { timestepRelaxed: true } : {}),
-    ...(opts.recompute ? { recompute: 'auto' as const } : {}),
+    ...(recomputeFor(ctx, geometry.latent) ? { recompute: 'auto' as const } : {}),
     ...(p.checkpoint ? { checkpoint: p.checkpoint } : {}),
     ...(ctx.attentionChunks ? { attentionChunks: ctx.attentionChunks } : {}),
   };
@@ -343,6 +350,17 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
 }
 
 const DEFAULT_ATTENTION_CHUNK_BYTES = 64 * 2 ** 20;
+/**
+ * Latent side from which the UNet train graph recomputes its blocks unless told otherwise: at
+ * SD1.5's 256 px (32) the float16 fine-tune's peak is 2.41 GiB without, 2.18 GiB with; at 512 px
+ * 3.58 GiB without, above the 3.5 GiB a browser GPU can give (inspect sd15 --memory). The tiny
+ * 64 px pack (latent 8) keeps every activation: it is small and a step is faster.
+ */
+export const RECOMPUTE_FROM_LATENT = 32;
+
+function recomputeFor(ctx: PackContext, latent: number): boolean {
+  return ctx.opts.recompute ?? latent >= RECOMPUTE_FROM_LATENT;
+}
 const MEMORY_RANK_FALLBACK = 4;
 
 /**
@@ -429,7 +447,10 @@ export async function writeTextEncoderPart(
   const parameters = countParameters(model);
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(model, FP16_MIN_BYTES) : { model, converted: new Set<string>() };
   const graphs: ModelProto[] = [forwardGraph(ctx, stored, src)];
-  if (layers.length) graphs.push(holdWeightsOnce(buildTextEncoderGradModel(pinInputDims(stored, { input_ids: [1, maxLength] }))).model);
+  // --fp16: differentiated from the float16 forward graph, so the backward pass is float16 too;
+  // the seed ∂loss/∂c comes from the UNet step's loss, so it takes the UNet's loss scale
+  const lossScale = ctx.fp16 ? float16LossScale(ctx.latentElements ?? 0) : 1;
+  if (layers.length) graphs.push(holdWeightsOnce(buildTextEncoderGradModel(pinInputDims(graphs[0], { input_ids: [1, maxLength] }), undefined, lossScale > 1 ? { lossScale } : {})).model);
   ctx.graphs.textEncoder = graphs[0];
   if (graphs[1]) ctx.graphs.textEncoderGrad = graphs[1];
   const written = await writeGraphs(ctx, 'text_encoder', graphs, ['model.onnx', 'grad.onnx'], src, converted);
@@ -489,16 +510,22 @@ export async function writeUnetPart(
   const chunked = chunkUnetAttention(ctx, slotted, facts, latent, maxLength);
   if (chunked.attentions) ctx.attentionChunks = { maxScoreBytes: chunked.maxScoreBytes, attentions: chunked.attentions };
   const { model: stored, converted } = ctx.fp16 ? storeWeightsAsFp16(chunked.model, FP16_MIN_BYTES) : { model: chunked.model, converted: new Set<string>() };
-  const pinned = pinInputDims(stored, {
+  const forward = forwardGraph(ctx, stored, src);
+  // the train graph is differentiated from the graph the pack runs: with --fp16 the float16 one
+  const pinned = pinInputDims(forward, {
     sample: [1, facts.latentChannels, latent, latent],
     encoder_hidden_states: [1, maxLength, facts.contextDim],
     timestep: facts.timestepShape === 'batch' ? [1] : [],
   });
   const tTrain = now();
   const segments = chunkRecomputeSegments(pinned);
-  const train = holdWeightsOnce(buildUnetTrainModel(pinned, undefined, ctx.opts.recompute ? { recompute: 'auto' } : segments.length ? { recompute: segments } : {})).model;
+  const lossScale = ctx.fp16 ? float16LossScale(facts.latentChannels * latent * latent) : 1;
+  const recompute = recomputeFor(ctx, latent);
+  const train = holdWeightsOnce(buildUnetTrainModel(pinned, undefined, {
+    ...(recompute ? { recompute: 'auto' as const } : segments.length ? { recompute: segments } : {}),
+    ...(lossScale > 1 ? { lossScale } : {}),
+  })).model;
   ctx.log(`${src.name}: train-step graph with ${train.graph!.node!.length} nodes in ${((now() - tTrain) / 1000).toFixed(1)} s`);
-  const forward = forwardGraph(ctx, stored, src);
   ctx.graphs.unet = forward;
   ctx.graphs.unetTrain = train;
   const written = await writeGraphs(ctx, 'unet', [forward, train], ['model.onnx', 'train.onnx'], src, converted);
@@ -521,7 +548,7 @@ function packPrecision(fp16: boolean): PackPrecision {
   const forward = fp16 ? 'float16' : 'float32';
   return {
     weights: forward,
-    compute: { unet: forward, textEncoder: forward, vaeDecoder: forward, vaeEncoder: forward, train: 'float32' },
+    compute: { unet: forward, textEncoder: forward, vaeDecoder: forward, vaeEncoder: forward, train: forward },
   };
 }
 

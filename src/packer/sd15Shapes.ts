@@ -10,6 +10,9 @@ import { OPSET } from '../models/tinyPack';
 import { chunkAttention, chunkRecomputeSegments, type AttentionChunkOptions } from './attentionChunks';
 import type { PackGraphs } from './memoryReport';
 import { holdWeightsOnce } from './weightsOnce';
+import { convertToFloat16 } from '../onnx/toFloat16';
+import { EXTERNAL_THRESHOLD_BYTES } from './chunks';
+import { float16LossScale, storeWeightsAsFp16 } from './fp16';
 
 /** runwayml/stable-diffusion-v1-5 unet/config.json in the builder's terms */
 export function sd15Unet(latentSize: number): UNetConfig {
@@ -35,6 +38,17 @@ export const SHAPES_ONLY: WeightSource = {
   tensor: (name, dims) => onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims }),
 };
 
+/**
+ * As SHAPES_ONLY, except the tensors a --fp16 pack keeps inline (under EXTERNAL_THRESHOLD_BYTES)
+ * hold zeros: convertToFloat16 reads their values, and they are a few KB in all.
+ */
+export const SHAPES_ONLY_SMALL_ZEROS: WeightSource = {
+  tensor: (name, dims) => {
+    const bytes = 4 * dims.reduce((a, b) => a * b, 1);
+    return onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims, ...(bytes < EXTERNAL_THRESHOLD_BYTES ? { rawData: new Uint8Array(bytes) } : {}) });
+  },
+};
+
 export interface Sd15ShapeOptions {
   imageSize: number;
   /** attention whose scores (CFG batch 2) exceed this many bytes is split over query blocks */
@@ -42,25 +56,36 @@ export interface Sd15ShapeOptions {
   rank: number;
   /** 'auto': the train graph recomputes every Transformer/ResNet block (as hyperbooth pack --recompute); default: each attention block only */
   recompute?: 'auto';
+  /**
+   * the graphs as `hyperbooth pack --fp16` makes them: float16 weights (stored once), forward
+   * graphs converted to float16 compute, train graphs differentiated from those with the pack's
+   * loss scale; default: float32 throughout
+   */
+  fp16?: boolean;
 }
 
 /** The SD1.5 graphs a pack holds (forward, UNet train step, text-encoder gradient), weightless. */
 export function sd15ShapeGraphs(opts: Sd15ShapeOptions): PackGraphs & { chunked: number } {
   const latent = opts.imageSize / 8;
   const model = (b: { builder: { toModel(o: { opset: number }): ModelProto } }) => b.builder.toModel({ opset: OPSET });
-  const build = { seed: 0, weights: SHAPES_ONLY };
-  const chunk = (m: ModelProto, dims: Record<string, number>) => chunkAttention(m, { ...opts.attention, dims });
-  const unet = chunk(model(buildUNet(sd15Unet(latent), build)), { batch: 2, lora_rank: opts.rank });
-  const textEncoder = model(buildClipTextModel(SD15_TEXT, build));
-  const segments = chunkRecomputeSegments(unet.model);
+  const build = { seed: 0, weights: opts.fp16 ? SHAPES_ONLY_SMALL_ZEROS : SHAPES_ONLY };
+  const chunk = (m: ModelProto, dims: Record<string, number>) => chunkAttention(m, { ...opts.attention, ...(opts.fp16 ? { floatDtype: 'float16' as const } : {}), dims });
+  // as writeUnetPart/writeTextEncoderPart/writeVaePart: store float16, compute float16
+  const stored = (m: ModelProto) => (opts.fp16 ? convertToFloat16(storeWeightsAsFp16(m, EXTERNAL_THRESHOLD_BYTES).model, { keepIoTypes: true }) : m);
+  const chunked = chunk(model(buildUNet(sd15Unet(latent), build)), { batch: 2, lora_rank: opts.rank });
+  const unet = stored(chunked.model);
+  const textEncoder = stored(model(buildClipTextModel(SD15_TEXT, build)));
+  const segments = chunkRecomputeSegments(unet);
+  const lossScale = opts.fp16 ? float16LossScale(4 * latent * latent) : 1;
+  const scaled = lossScale > 1 ? { lossScale } : {};
   const vae = { ...build };
   return {
-    unet: unet.model,
-    unetTrain: holdWeightsOnce(buildUnetTrainModel(unet.model, undefined, opts.recompute ? { recompute: opts.recompute } : segments.length ? { recompute: segments } : {})).model,
+    unet,
+    unetTrain: holdWeightsOnce(buildUnetTrainModel(unet, undefined, { ...(opts.recompute ? { recompute: opts.recompute } : segments.length ? { recompute: segments } : {}), ...scaled })).model,
     textEncoder,
-    textEncoderGrad: holdWeightsOnce(buildTextEncoderGradModel(textEncoder)).model,
-    vaeEncoder: chunk(model(buildVaeEncoder(sd15Vae(opts.imageSize), vae)), { batch: 1 }).model,
-    vaeDecoder: chunk(model(buildVaeDecoder(sd15Vae(opts.imageSize), vae)), { batch: 1 }).model,
-    chunked: unet.chunked.length,
+    textEncoderGrad: holdWeightsOnce(buildTextEncoderGradModel(textEncoder, undefined, scaled)).model,
+    vaeEncoder: stored(chunk(model(buildVaeEncoder(sd15Vae(opts.imageSize), vae)), { batch: 1 }).model),
+    vaeDecoder: stored(chunk(model(buildVaeDecoder(sd15Vae(opts.imageSize), vae)), { batch: 1 }).model),
+    chunked: chunked.chunked.length,
   };
 }

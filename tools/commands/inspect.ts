@@ -8,6 +8,7 @@ import type { PackManifest } from '../../src/packs/manifest';
 import { MemoryReportError } from '../../src/packer/memory';
 import { formatMemoryReport, memoryReport, type PackGeometry, type PackGraphs } from '../../src/packer/memoryReport';
 import { sd15ShapeGraphs } from '../../src/packer/sd15Shapes';
+import { RECOMPUTE_FROM_LATENT } from '../../src/packer/pack';
 
 export const summary = 'memory report of a pack: inspect <pack dir | sd15> --memory [--image-size N] [--dtype float16|float32] [--json file]';
 
@@ -17,11 +18,14 @@ const USAGE = `usage: hyperbooth inspect <pack dir | sd15> --memory [--image-siz
   --memory     per graph: weights, peak live bytes (weights included) along onnxruntime's node order,
                largest tensor; generate = one UNet call at CFG batch 2, fineTuneStep = the train graphs at batch 1
   --image-size image side in pixels (default: the pack's; sd15: 512)
-  --dtype      count every float tensor at this width (default: each tensor's own dtype)
+  --dtype      a pack folder: count every float tensor at this width (default: each tensor's own dtype);
+               sd15: float16 builds the graphs as hyperbooth pack --fp16 does (float16 weights and
+               compute, float32 where kept), float32 (default) as a float32 pack
   --ep         whose weight copies to count: webgpu (default) or cpu (adds the CPU EP's NCHWc re-layouts)
   --rank       LoRA rank of the slots (default: the pack's fine-tune rank; sd15: 4)
   --attention-chunk-mib  sd15: split attention whose CFG-batch scores exceed this over query blocks (default 64)
-  --recompute auto       sd15: the train graph recomputes every Transformer/ResNet block (as pack --recompute)`;
+  --recompute auto|none  sd15: the train graph recomputes every Transformer/ResNet block (as pack --recompute;
+                         default auto from 256 px, as hyperbooth pack)`;
 
 function packGraphs(dir: string): { graphs: PackGraphs; manifest: PackManifest } {
   let manifest: PackManifest;
@@ -66,9 +70,11 @@ export async function run(argv: string[]): Promise<number> {
       const rank = num('rank') ?? 4;
       const maxScoreBytes = (num('attention-chunk-mib') ?? 64) * 2 ** 20;
       console.error(`building SD1.5's graphs at ${imageSize} px without weights (train step graph included)…`);
-      const recompute = a.flags.recompute;
-      if (recompute !== undefined && recompute !== 'auto') throw new UsageError(`--recompute takes auto, not ${String(recompute)}`);
-      graphs = sd15ShapeGraphs({ imageSize, rank, attention: { maxScoreBytes, ...(dtype ? { floatDtype: dtype } : {}) }, ...(recompute ? { recompute } : {}) });
+      const recompute = a.flags.recompute ?? (imageSize / 8 >= RECOMPUTE_FROM_LATENT ? 'auto' : 'none');
+      if (recompute !== 'none' && recompute !== 'auto') throw new UsageError(`--recompute takes auto or none, not ${String(recompute)}`);
+      // --dtype float16: the graphs a --fp16 pack holds, each tensor counted in its own dtype
+      graphs = sd15ShapeGraphs({ imageSize, rank, attention: { maxScoreBytes }, ...(recompute === 'auto' ? { recompute } : {}), ...(dtype === 'float16' ? { fp16: true } : {}) });
+      console.error(`train graph: ${recompute === 'auto' ? 'recomputes every block (as hyperbooth pack does from 256 px; --recompute none to keep them)' : 'recomputes the attention blocks only'}`);
       geo = { imageSize, vaeScale: 8, textLength: 77, rank, latentChannels: 4, textWidth: 768 };
     } else {
       const dir = resolve(target);
@@ -77,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       const m = pack.manifest;
       geo = { imageSize: num('image-size') ?? m.image.width, vaeScale: m.image.width / m.latent.width, textLength: m.text.maxLength, rank: num('rank') ?? m.train?.defaults.rank ?? 4, latentChannels: m.latent.channels, textWidth: m.text.hiddenSize };
     }
-    const report = memoryReport(graphs, geo, { ep, ...(dtype ? { floatDtype: dtype } : {}) });
+    const report = memoryReport(graphs, geo, { ep, ...(dtype && target !== 'sd15' ? { floatDtype: dtype } : {}) });
     for (const line of formatMemoryReport(report)) console.log(line);
     if (typeof a.flags.json === 'string') {
       writeFileSync(a.flags.json, `${JSON.stringify(report, null, 2)}\n`);

@@ -18,11 +18,13 @@ const USAGE = `usage: hyperbooth pack --from <checkpoint | folder> --out <pack d
   --out DIR             the pack folder to write, e.g. public/models/sd15 (replaced if it exists)
   --id ID               pack id (default: the --out folder's name)
   --name NAME           display name (default: "Stable Diffusion (<export folder>)")
-  --fp16                float16 weights; UNet, text encoder and VAE compute in float16 with float32
-                        inputs/outputs (needs WebGPU shader-f16); train graphs stay float32
+  --fp16                float16 weights; UNet, text encoder, VAE and the train graphs compute in float16
+                        with float32 inputs/outputs, normalization statistics and loss (needs WebGPU
+                        shader-f16)
   --text-encoder-lora   LoRA slots and a gradient graph on the text encoder too (SD1.5: 48 more layers)
   --recompute           the UNet train graph recomputes block activations in its backward pass
-                        (less memory, a little more time; SD1.5 at 512 px on CPU: 13.8 → 10.3 GB)
+                        (less memory, a little more time; SD1.5 at 512 px on CPU: 13.8 → 10.3 GB);
+                        default from 256 px up; --no-recompute keeps every activation
   --hypernet FILE       a hypernetwork .onnx (contract in src/models/hypernet.ts) to check and copy in
   --hypernet-steps N    its refinement steps, for the manifest (default 4)
   --chunk-mb N          largest external-data file in MiB (default ${DEFAULT_CHUNK_BYTES / 2 ** 20}, at most ${MAX_CHUNK_BYTES / 2 ** 20})
@@ -53,11 +55,11 @@ function progressPrinter(): (p: { stage: string; done: number; total: number }) 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['fp16', 'text-encoder-lora', 'recompute', 'no-index', 'help']);
+  const args = parseArgs(argv, ['fp16', 'text-encoder-lora', 'recompute', 'no-recompute', 'no-index', 'help']);
   if (args.flags.help) { console.log(USAGE); return 0; }
   let opts: PackOptions;
   try {
-    const known = new Set(['from', 'out', 'id', 'name', 'fp16', 'text-encoder-lora', 'recompute', 'hypernet', 'hypernet-steps', 'chunk-mb', 'attention-chunk-mib', 'image-size', 'trigger', 'aux-seed', 'index', 'no-index', 'help']);
+    const known = new Set(['from', 'out', 'id', 'name', 'fp16', 'text-encoder-lora', 'recompute', 'no-recompute', 'hypernet', 'hypernet-steps', 'chunk-mb', 'attention-chunk-mib', 'image-size', 'trigger', 'aux-seed', 'index', 'no-index', 'help']);
     const unknown = Object.keys(args.flags).filter((k) => !known.has(k));
     if (unknown.length) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}`);
     if (args.positional.length) throw new UsageError(`unexpected arguments: ${args.positional.join(' ')}`);
@@ -78,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
       out,
       fp16: !!args.flags.fp16,
       textEncoderLora: !!args.flags['text-encoder-lora'],
-      recompute: !!args.flags.recompute,
+      ...(args.flags.recompute || args.flags['no-recompute'] ? { recompute: !!args.flags.recompute } : {}),
       log: (line) => console.error(line),
       ...(str('id') ? { id: str('id') as string } : {}),
       ...(str('name') ? { name: str('name') as string } : {}),

@@ -33,6 +33,9 @@ const forwardLoss = (l: Lidb) => s.personalizer.denoisingLoss({ lidb: l }, s.lat
 describe('UNet train step + text-encoder VJP on the tiny pack', () => {
   it('reports the forward graphs\' loss and gradients that match central differences of it', async () => {
     const sessions = await graphs.train();
+    // c comes from the text-encoder gradient graph: the plain text encoder is not held beside it
+    expect(sessions.textEncoder).toBeUndefined();
+    expect(sessions.textEncoderGrad).toBeDefined();
     const ctx = graphs.context(s.latent);
     const { loss, grads } = await trainStep(sessions, ctx, lidb, draw);
     const plain = await forwardLoss(lidb);
