@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ summary: string; run(argv: string[
   pack: () => import('./pack'),
   personalize: () => import('./personalize'),
   baselines: () => import('./baselines'),
+  sd15: () => import('./sd15'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -76,7 +76,7 @@ export function makeFeeds(specs: InputSpec[]): Record<string, ort.Tensor> {
 }
 
 // The model file is opened by onnxruntime itself, so no JS copy of it counts in the peak.
-async function measure(path: string, specs: InputSpec[], threads: number, iters: number, outputs?: string[], arena = true, spin = true): Promise<Measurement> {
+async function measure(path: string, specs: InputSpec[], threads: number, iters: number, outputs?: string[], arena = true, spin = true, prepack = true): Promise<Measurement> {
   const feeds = makeFeeds(specs);
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(path, {
@@ -86,7 +86,9 @@ async function measure(path: string, specs: InputSpec[], threads: number, iters:
     interOpNumThreads: 1,
     enableCpuMemArena: arena,
     // idle intra-op threads spin by default: on a busy machine that competes with the work
-    extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } },
+    // prepacking keeps a GEMM-ready copy of each constant B beside the original wherever another
+    // node reads it too, as a train graph's backward does: off, the weights are held once
+    extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' }, ...(prepack ? {} : { disable_prepacking: '1' }) } },
   });
   const sessionCreateMs = performance.now() - t0;
   const sessionRssMb = rssMb();
@@ -116,6 +118,8 @@ export interface MeasureOptions {
   arena?: boolean;
   /** whether idle intra-op threads spin (onnxruntime's default: yes) */
   spin?: boolean;
+  /** onnxruntime's pre-packing of constant GEMM operands (default on) */
+  prepack?: boolean;
 }
 
 /** Runs measure() in a fresh Node process (same tsx loader as this one). */
@@ -128,6 +132,7 @@ export function measureInChild(path: string, opts: MeasureOptions): Promise<Meas
     ...(opts.outputs ? ['--outputs', opts.outputs.join(',')] : []),
     ...(opts.arena === false ? ['--no-arena'] : []),
     ...(opts.spin === false ? ['--no-spin'] : []),
+    ...(opts.prepack === false ? ['--no-prepack'] : []),
   ];
   return childJson<Measurement>(args, `measuring ${path}`);
 }
@@ -150,10 +155,10 @@ export function childJson<T>(args: string[], what: string, env: NodeJS.ProcessEn
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
-  const a = parseArgs(process.argv.slice(2), ['no-arena', 'no-spin']);
+  const a = parseArgs(process.argv.slice(2), ['no-arena', 'no-spin', 'no-prepack']);
   const specs = JSON.parse(readFileSync(a.positional[1], 'utf8')) as InputSpec[];
   const outputs = typeof a.flags.outputs === 'string' ? a.flags.outputs.split(',') : undefined;
-  measure(a.positional[0], specs, Number(a.flags.threads ?? 2), Number(a.flags.iters ?? 5), outputs, !a.flags['no-arena'], !a.flags['no-spin']).then(
+  measure(a.positional[0], specs, Number(a.flags.threads ?? 2), Number(a.flags.iters ?? 5), outputs, !a.flags['no-arena'], !a.flags['no-spin'], !a.flags['no-prepack']).then(
     (m) => { console.log(JSON.stringify(m)); process.exit(0); },
     (e: Error) => { console.error(e.stack ?? e.message); process.exit(1); },
   );
