@@ -28,8 +28,10 @@ import { PersonalWeightsSlot } from './personalWeights';
 import { TaskQueue } from './taskQueue';
 import { crashIfArmed, faultHooks } from './faultHooks';
 import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
-import { loadPack } from '../src/packs/loadPack';
+import { loadPack, readManifest } from '../src/packs/loadPack';
+import { checkPackFits } from '../src/packs/fit';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
+import { webgpuBufferLimits } from '../src/runtime/webgpuAdapter';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
 import { watchWebgpuDevice } from '../src/runtime/webgpuDevice';
@@ -106,15 +108,23 @@ const api: HyperBoothWorkerApi = {
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult> {
     return worker.queue.run(async () => {
       await worker.models.unload();
+      // a pack too large for this browser's backends is refused before any file is downloaded
+      const limits = await webgpuBufferLimits();
+      const fit = checkPackFits(await readManifest(manifestUrl), limits, options.backend);
       const pack = await loadPack(manifestUrl, { cache: await openPackCache(), onProgress: (p) => notify(onProgress, p) });
-      // software WebGPU → WASM; on a real GPU the faster of the two on a probe layer (src/runtime/backendChoice.ts)
+      // software WebGPU → WASM; on a real GPU the faster of the two on a probe layer (src/runtime/backendChoice.ts);
+      // a backend the pack does not fit is left out
+      // (without an adapter the choice says so itself)
+      const webgpuUnfit = !!limits && !fit.webgpu.fits;
+      const forced = options.backend ?? (webgpuUnfit ? 'wasm' : !fit.wasm.fits ? 'webgpu' : undefined);
       const choice = await chooseWebBackend({
-        forced: options.backend,
+        forced,
         manifest: pack.manifest,
         requiredFeatures: requiredWebgpuFeatures(pack.manifest.precision),
         open: (backend) => webRuntime(backend, pack),
       });
-      await worker.models.load(pack, choice.backend, choice.notice);
+      const unfit = !options.backend && webgpuUnfit && !fit.webgpu.fits ? `WebGPU cannot take this pack: ${fit.webgpu.reason}. Running on WASM.` : undefined;
+      await worker.models.load(pack, choice.backend, [unfit, choice.notice].filter(Boolean).join(' ') || undefined);
       if (worker.models.backend === 'webgpu') watchDevice();
       // personal weights belong to a pack: keep them only when they fit the new one
       worker.weights.refit(pack);

@@ -20,7 +20,7 @@ import { ClipTokenizer } from '../diffusion/tokenizer';
 import { auxDims } from '../lidb/layers';
 import { makeAuxBases, writeAuxFile } from '../lidb/aux';
 import { CLIP_NORMALIZE } from '../models/hypernet';
-import { PACK_FORMAT, validateManifest, type LoraLayer, type PackFile, type PackManifest, type PackModel, type PackPrecision } from '../packs/manifest';
+import { PACK_FORMAT, validateManifest, type LoraLayer, type PackFile, type PackManifest, type PackModel, type PackPrecision, type PackRequirements } from '../packs/manifest';
 import { manifestBytes } from '../packs/writePack';
 import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights, type WeightReader } from './chunks';
 import { PackInputError } from './errors';
@@ -341,11 +341,12 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
     ctx.warnings.push(`the WebGPU EP lacks ${list.join(', ')}: those nodes run on the CPU EP, with copies between GPU and CPU memory around them`);
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const manifest = validateManifest({ ...draft, files }, `pack ${id}`) as ConvertedManifest;
+  const memory = packMemory(ctx, draft as unknown as PackManifest);
+  const requirements = memory ? packRequirements(memory) : null;
+  const manifest = validateManifest({ ...draft, ...(requirements ? { requirements } : {}), files }, `pack ${id}`) as ConvertedManifest;
   const mBytes = manifestBytes(manifest);
   ctx.sink.writeFile('manifest.json', mBytes);
   const totalBytes = files.reduce((s, f) => s + f.size, 0) + mBytes.byteLength;
-  const memory = packMemory(ctx, manifest);
   return { manifest, parts: ctx.reports, warnings: ctx.warnings, totalBytes, ms: now() - t0, memory };
 }
 
@@ -374,6 +375,20 @@ function chunkUnetAttention(ctx: PackContext, unet: ModelProto, facts: Pick<Unet
   const { model, chunked } = chunkAttention(unet, { maxScoreBytes, dims, ...(ctx.fp16 ? { floatDtype: 'float16' as const } : {}) });
   if (chunked.length) ctx.log(`UNet: ${chunked.length} attentions split over query blocks (scores up to ${(Math.max(...chunked.map((c) => c.wholeBytes)) / 2 ** 20).toFixed(0)} MiB at batch 2 → blocks of ≤ ${(maxScoreBytes / 2 ** 20).toFixed(0)} MiB)`);
   return { model, attentions: chunked.length, maxScoreBytes };
+}
+
+/** The manifest's `requirements` (src/packs/fit.ts): null when a graph could not be sized. */
+function packRequirements(m: MemoryReport): PackRequirements | null {
+  const g = m.graphs;
+  if (!g.generate || !g.fineTuneStep) return null;
+  // a graph the static inference could not size (an export's run-time pad arithmetic) is left out
+  const sized = [g.generate, g.fineTuneStep, g.textEncoder, g.vaeEncode, g.vaeDecode].filter((e): e is NonNullable<typeof e> => !!e);
+  const largest = sized.reduce((a, e) => (e.largestTensorBytes > a.largestTensorBytes ? e : a));
+  return {
+    imageSize: m.imageSize, largestTensorBytes: largest.largestTensorBytes, largestTensor: largest.largestTensor,
+    peakBytes: { generate: g.generate.peakBytes, fineTuneStep: g.fineTuneStep.peakBytes },
+    weightsBytes: { generate: g.generate.weightsBytes, fineTuneStep: g.fineTuneStep.weightsBytes },
+  };
 }
 
 function packMemory(ctx: PackContext, manifest: PackManifest): MemoryReport | null {

@@ -9,6 +9,7 @@ import { onnx, type ModelProto } from '../onnx';
 import { OPSET } from '../models/tinyPack';
 import { chunkAttention, chunkRecomputeSegments, type AttentionChunkOptions } from './attentionChunks';
 import type { PackGraphs } from './memoryReport';
+import type { LoraLayer } from '../packs/manifest';
 import { holdWeightsOnce } from './weightsOnce';
 import { convertToFloat16 } from '../onnx/toFloat16';
 import { EXTERNAL_THRESHOLD_BYTES } from './chunks';
@@ -65,16 +66,22 @@ export interface Sd15ShapeOptions {
 }
 
 /** The SD1.5 graphs a pack holds (forward, UNet train step, text-encoder gradient), weightless. */
-export function sd15ShapeGraphs(opts: Sd15ShapeOptions): PackGraphs & { chunked: number } {
+export function sd15ShapeGraphs(opts: Sd15ShapeOptions): PackGraphs & { chunked: number; loraLayers: LoraLayer[] } {
   const latent = opts.imageSize / 8;
   const model = (b: { builder: { toModel(o: { opset: number }): ModelProto } }) => b.builder.toModel({ opset: OPSET });
   const build = { seed: 0, weights: opts.fp16 ? SHAPES_ONLY_SMALL_ZEROS : SHAPES_ONLY };
   const chunk = (m: ModelProto, dims: Record<string, number>) => chunkAttention(m, { ...opts.attention, ...(opts.fp16 ? { floatDtype: 'float16' as const } : {}), dims });
   // as writeUnetPart/writeTextEncoderPart/writeVaePart: store float16, compute float16
   const stored = (m: ModelProto) => (opts.fp16 ? convertToFloat16(storeWeightsAsFp16(m, EXTERNAL_THRESHOLD_BYTES).model, { keepIoTypes: true }) : m);
-  const chunked = chunk(model(buildUNet(sd15Unet(latent), build)), { batch: 2, lora_rank: opts.rank });
+  const builtUnet = buildUNet(sd15Unet(latent), build);
+  const builtText = buildClipTextModel(SD15_TEXT, build);
+  const chunked = chunk(model(builtUnet), { batch: 2, lora_rank: opts.rank });
   const unet = stored(chunked.model);
-  const textEncoder = stored(model(buildClipTextModel(SD15_TEXT, build)));
+  const textEncoder = stored(model(builtText));
+  const loraLayers: LoraLayer[] = [
+    ...builtUnet.slots.map((l) => ({ ...l, target: 'unet' as const })),
+    ...builtText.slots.map((l) => ({ ...l, target: 'text_encoder' as const })),
+  ];
   const segments = chunkRecomputeSegments(unet);
   const lossScale = opts.fp16 ? float16LossScale(4 * latent * latent) : 1;
   const scaled = lossScale > 1 ? { lossScale } : {};
@@ -87,5 +94,6 @@ export function sd15ShapeGraphs(opts: Sd15ShapeOptions): PackGraphs & { chunked:
     vaeEncoder: stored(chunk(model(buildVaeEncoder(sd15Vae(opts.imageSize), vae)), { batch: 1 }).model),
     vaeDecoder: stored(chunk(model(buildVaeDecoder(sd15Vae(opts.imageSize), vae)), { batch: 1 }).model),
     chunked: chunked.chunked.length,
+    loraLayers,
   };
 }

@@ -143,6 +143,11 @@ export interface PackManifest {
   train?: TrainSpec;
   /** optional (informational): absent means float32 weights and compute */
   precision?: PackPrecision;
+  /**
+   * optional: what the graphs need at the pack's image size (hyperbooth pack's memory report), so
+   * the app refuses a backend too small before downloading anything (src/packs/fit.ts)
+   */
+  requirements?: PackRequirements;
   files: PackFile[];
 }
 
@@ -306,6 +311,7 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   if (x.hypernet !== undefined) validateHypernet(x, fail);
   if (x.train !== undefined) validateTrain(x, fail);
   if (x.precision !== undefined) validatePrecision(x.precision, fail);
+  if (x.requirements !== undefined) validateRequirements(x.requirements, fail);
   return x;
 }
 
@@ -412,6 +418,27 @@ function validateTrain(m: PackManifest, fail: Fail): void {
   if (!isObject(d) || !isCount(d.steps) || d.steps > MANIFEST_LIMITS.trainSteps) fail('train.defaults.steps', `train.defaults.steps ${JSON.stringify(d?.steps)} is not a positive integer up to ${MANIFEST_LIMITS.trainSteps}`);
   if (!isCount(d.rank) || d.rank > MANIFEST_LIMITS.rank) fail('train.defaults.rank', `train.defaults.rank ${JSON.stringify(d.rank)} is not a positive integer up to ${MANIFEST_LIMITS.rank}`);
   if (typeof d.learningRate !== 'number' || !(d.learningRate > 0) || !Number.isFinite(d.learningRate)) fail('train.defaults.learningRate', `train.defaults.learningRate ${JSON.stringify(d.learningRate)} is not a positive number`);
+}
+
+export interface PackRequirements {
+  imageSize: number;
+  /** the largest single tensor of any graph: one GPU buffer, bound whole */
+  largestTensorBytes: number;
+  largestTensor: string;
+  /** peak live bytes, weights included, of one UNet call at CFG batch 2 and of a fine-tune step */
+  peakBytes: { generate: number; fineTuneStep: number };
+  weightsBytes: { generate: number; fineTuneStep: number };
+}
+
+function validateRequirements(r: PackRequirements, fail: Fail): void {
+  const bytes = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (!isObject(r)) fail('requirements', 'requirements must be an object');
+  if (!isCount(r.imageSize)) fail('requirements.imageSize', `requirements.imageSize ${JSON.stringify(r.imageSize)} is not a positive integer`);
+  if (!bytes(r.largestTensorBytes)) fail('requirements.largestTensorBytes', 'requirements.largestTensorBytes is not a byte count');
+  if (typeof r.largestTensor !== 'string') fail('requirements.largestTensor', 'requirements.largestTensor is not a name');
+  for (const k of ['peakBytes', 'weightsBytes'] as const) {
+    if (!isObject(r[k]) || !bytes(r[k].generate) || !bytes(r[k].fineTuneStep)) fail(`requirements.${k}`, `requirements.${k} needs byte counts generate and fineTuneStep`);
+  }
 }
 
 function validatePrecision(p: PackPrecision, fail: Fail): void {

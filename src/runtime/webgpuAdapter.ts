@@ -65,3 +65,12 @@ export async function inspectWebgpuAdapter(requiredFeatures: readonly string[] =
   const info = adapter.info ?? (await adapter.requestAdapterInfo?.().catch(() => undefined));
   return classifyAdapter({ isFallbackAdapter: adapter.isFallbackAdapter, info });
 }
+
+/** The adapter's buffer limits a pack's tensors must fit (src/packs/fit.ts); null without an adapter. */
+export async function webgpuBufferLimits(): Promise<{ maxBufferSize: number; maxStorageBufferBindingSize: number } | null> {
+  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<{ limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number } } | null> } } | undefined)?.gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  const l = adapter?.limits;
+  if (!l?.maxBufferSize || !l.maxStorageBufferBindingSize) return null;
+  return { maxBufferSize: Number(l.maxBufferSize), maxStorageBufferBindingSize: Number(l.maxStorageBufferBindingSize) };
+}

@@ -62,6 +62,9 @@ describe('--fp16', () => {
     const m = half.result.manifest;
     expect(m.conversion).toMatchObject({ weights: 'float16', compute: 'float16', fp16MinBytes: 1024, note: expect.stringMatching(/VAE and train graphs compute in float16/) });
     expect(m.precision).toEqual({ weights: 'float16', compute: { unet: 'float16', textEncoder: 'float16', vaeDecoder: 'float16', vaeEncoder: 'float16', train: 'float16' } });
+    // the memory report's sizes, for the app's fit check before any download (src/packs/fit.ts)
+    expect(m.requirements).toMatchObject({ imageSize: m.image.width, largestTensorBytes: half.result.memory!.graphs.vaeDecode!.largestTensorBytes });
+    expect(m.requirements!.peakBytes.fineTuneStep).toBe(half.result.memory!.graphs.fineTuneStep!.peakBytes);
     expect(base.result.manifest.precision).toEqual({ weights: 'float32', compute: { unet: 'float32', textEncoder: 'float32', vaeDecoder: 'float32', vaeEncoder: 'float32', train: 'float32' } });
     const { FLOAT, FLOAT16 } = onnx.TensorProto.DataType;
     const graph = decodeModel(half.pack.files('unet/model.onnx')).graph!;

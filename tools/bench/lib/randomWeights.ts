@@ -7,8 +7,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { encodeModel, onnx, tensorDims, type ModelProto, type TensorProto } from '../../../src/onnx';
 import { writeFileAtomic } from '../../../src/files/atomicWrite';
+import { float32ToFloat16 } from '../../../src/onnx/float16';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
 const INLINE_BELOW = 1024;
 
 /** A seeded xorshift32 filling `out` with uniform values in [−a, a]. */
@@ -26,7 +28,7 @@ function valuesFor(t: TensorProto, seed: number): Float32Array {
   const out = new Float32Array(n);
   if (dims.length <= 1) {
     // norm scales 1, biases and shifts 0
-    if (/(weight|gamma|scale)$/i.test(t.name ?? '')) out.fill(1);
+    if (/(weight|gamma|scale)(::fp16)?$/i.test(t.name ?? '')) out.fill(1);
     return out;
   }
   // Conv [out, in, kh, kw]: fan-in in·kh·kw; MatMul [in, out]: in
@@ -37,8 +39,8 @@ function valuesFor(t: TensorProto, seed: number): Float32Array {
 
 /**
  * Writes `models` (which share their weights by name, the first holding them all) as .onnx files
- * `paths` with one `<first>.data` beside them: every float32 initializer that has no data gets
- * random values, external from 1 KiB up. Initializers with data keep it (inline).
+ * `paths` with one `<first>.data` beside them: every float32 or float16 initializer that has no
+ * data gets random values, external from 1 KiB up. Initializers with data keep it (inline).
  */
 export function writeWithRandomWeights(models: ModelProto[], paths: string[], seed = 1): void {
   const location = `${basename(paths[0])}.data`;
@@ -50,8 +52,9 @@ export function writeWithRandomWeights(models: ModelProto[], paths: string[], se
     for (const t of models[0].graph?.initializer ?? []) {
       const hasData = (t.rawData?.length ?? 0) > 0 || (t.floatData?.length ?? 0) > 0 || (t.int64Data?.length ?? 0) > 0 || (t.int32Data?.length ?? 0) > 0 || (t.externalData?.length ?? 0) > 0;
       if (hasData) continue;
-      if (t.dataType !== FLOAT) throw new Error(`initializer ${t.name} has no data and is not float32`);
-      const bytes = new Uint8Array(valuesFor(t, seed + k++).buffer);
+      if (t.dataType !== FLOAT && t.dataType !== FLOAT16) throw new Error(`initializer ${t.name} has no data and is not float32 or float16`);
+      const values = valuesFor(t, seed + k++);
+      const bytes = new Uint8Array((t.dataType === FLOAT16 ? float32ToFloat16(values) : values).buffer);
       if (bytes.length < INLINE_BELOW) { inline.set(t.name!, bytes); continue; }
       writeSync(fd, bytes, 0, bytes.length, offset);
       placed.set(t.name!, { offset, length: bytes.length });

@@ -1,0 +1,102 @@
+// Whether a pack can run on a backend, decided from its manifest alone, before any of its files
+// is downloaded: a pack that cannot fit is refused with the reason instead of failing after
+// gigabytes, in the middle of creating a session.
+//  - WASM: onnxruntime-web's wasm32 heap is 4 GiB at most, and each session copies its graph
+//    and external-data weights into it (they are its weights on the CPU): every session the app
+//    holds at once (the forward graphs, and while fine-tuning the train graphs beside them), plus
+//    the largest run's activations, must fit.
+//  - WebGPU: the weights live in GPU buffers, but a session's graph and external data pass through
+//    the same wasm heap while it is created (mounted there, uploaded, then freed): the largest
+//    single session must fit in 4 GiB. Each tensor is one GPU buffer bound whole to a shader: the
+//    largest tensor must fit the adapter's maxBufferSize and maxStorageBufferBindingSize.
+// Tensor sizes come from the manifest's `requirements` (hyperbooth pack writes them from its
+// memory report); an older pack without them is judged on its file sizes only.
+import type { PackManifest, PackModel } from './manifest';
+
+/** wasm32's address space: onnxruntime-web's heap cannot grow past it */
+export const WASM32_HEAP_BYTES = 4 * 2 ** 30;
+/** what the wasm heap holds besides the models: the runtime, the JS-side buffers it copies */
+const WASM_HEAP_RESERVE_BYTES = 256 * 2 ** 20;
+
+/** The adapter limits a pack needs, as GPUAdapter.limits names them. */
+export interface WebgpuLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+export type BackendFit = { fits: true } | { fits: false; reason: string };
+
+const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+
+/** Bytes a session of `model` reads: its graph file and every external-data file it names. */
+export function sessionBytes(manifest: PackManifest, model: PackModel): number {
+  const size = new Map(manifest.files.map((f) => [f.path, f.size]));
+  return [model.file, ...(model.externalData ?? [])].reduce((a, p) => a + (size.get(p) ?? 0), 0);
+}
+
+/** The sessions the app holds at once: the forward graphs, and while fine-tuning the train graphs too. */
+function residentSessions(manifest: PackManifest): { label: string; model: PackModel }[] {
+  const m = manifest.models;
+  const list = [
+    { label: 'text encoder', model: m.textEncoder }, { label: 'UNet', model: m.unet },
+    { label: 'VAE encoder', model: m.vaeEncoder }, { label: 'VAE decoder', model: m.vaeDecoder },
+  ];
+  if (manifest.hypernet) list.push({ label: 'hypernetwork', model: manifest.hypernet.model });
+  if (manifest.train) list.push({ label: 'UNet train step', model: manifest.train.unet });
+  if (manifest.train?.textEncoder) list.push({ label: 'text-encoder gradient', model: manifest.train.textEncoder });
+  return list;
+}
+
+export function fitsWasm(manifest: PackManifest): BackendFit {
+  const sessions = residentSessions(manifest).map((s) => ({ ...s, bytes: sessionBytes(manifest, s.model) }));
+  const weights = sessions.reduce((a, s) => a + s.bytes, 0);
+  const r = manifest.requirements;
+  const activations = r ? Math.max(0, Math.max(r.peakBytes.generate, r.peakBytes.fineTuneStep) - r.weightsBytes.fineTuneStep) : 0;
+  const need = weights + activations + WASM_HEAP_RESERVE_BYTES;
+  if (need <= WASM32_HEAP_BYTES) return { fits: true };
+  const largest = [...sessions].sort((a, b) => b.bytes - a.bytes).slice(0, 2).map((s) => `${s.label} ${gib(s.bytes)}`).join(', ');
+  return {
+    fits: false,
+    reason: `on WASM every session's weights sit in one wasm32 heap of at most 4 GiB, and this pack's sessions hold ${gib(weights)} (${largest} …)${activations ? ` plus ${gib(activations)} of activations` : ''}: it needs a WebGPU device`,
+  };
+}
+
+export function fitsWebgpu(manifest: PackManifest, limits: WebgpuLimits): BackendFit {
+  const sessions = residentSessions(manifest).map((s) => ({ ...s, bytes: sessionBytes(manifest, s.model) }));
+  const largest = sessions.reduce((a, s) => (s.bytes > a.bytes ? s : a));
+  if (largest.bytes + WASM_HEAP_RESERVE_BYTES > WASM32_HEAP_BYTES) {
+    return { fits: false, reason: `the ${largest.label}'s graph and weights (${gib(largest.bytes)}) pass through onnxruntime-web's wasm32 heap (4 GiB at most) while its WebGPU session is created` };
+  }
+  const r = manifest.requirements;
+  if (r) {
+    const bound = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+    if (r.largestTensorBytes > bound) {
+      const which = limits.maxBufferSize <= limits.maxStorageBufferBindingSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
+      return { fits: false, reason: `its largest tensor at ${r.imageSize} px (${r.largestTensor}, ${mib(r.largestTensorBytes)}) exceeds this GPU's ${which} of ${mib(bound)}` };
+    }
+  }
+  return { fits: true };
+}
+
+/**
+ * Refuses a pack that fits neither backend (or not the one forced in the address), with the
+ * reasons; otherwise says which backends it fits, so the choice leaves out one it does not.
+ * `limits` is null without a WebGPU adapter.
+ */
+export function checkPackFits(manifest: PackManifest, limits: WebgpuLimits | null, forced?: 'webgpu' | 'wasm'): { wasm: BackendFit; webgpu: BackendFit } {
+  const wasm = fitsWasm(manifest);
+  const webgpu: BackendFit = limits ? fitsWebgpu(manifest, limits) : { fits: false, reason: 'this browser offers no WebGPU adapter' };
+  const refuse = (why: string) => { throw new PackTooLargeError(`Model pack "${manifest.name}" cannot run here, so nothing was downloaded: ${why}.`); };
+  if (forced === 'wasm' && !wasm.fits) refuse(wasm.reason);
+  if (forced === 'webgpu' && !webgpu.fits) refuse(webgpu.reason);
+  if (!wasm.fits && !webgpu.fits) refuse(`${webgpu.reason}; and ${wasm.reason}`);
+  return { wasm, webgpu };
+}
+
+export class PackTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PackTooLargeError';
+  }
+}

@@ -1,0 +1,82 @@
+// A pack is judged against each backend from its manifest alone (src/packs/fit.ts), so one that
+// cannot fit is refused, with the reason, before anything is downloaded: SD1.5 in float32 on
+// WASM (its sessions hold more than a wasm32 heap), a tensor beyond the adapter's buffer limits.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkPackFits, fitsWasm, fitsWebgpu, PackTooLargeError, sessionBytes } from '../../../src/packs/fit';
+import { validateManifest, type PackManifest } from '../../../src/packs/manifest';
+
+const TINY = fileURLToPath(new URL('../../../public/models/tiny/manifest.json', import.meta.url));
+const tiny = () => validateManifest(JSON.parse(readFileSync(TINY, 'utf8'))) as PackManifest;
+const GiB = 2 ** 30, MiB = 2 ** 20;
+/** WebGPU's default limits, what an adapter grants without asking */
+const DEFAULT_LIMITS = { maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB };
+const LARGE_LIMITS = { maxBufferSize: 2 * GiB, maxStorageBufferBindingSize: 2 * GiB };
+
+/** The tiny manifest with SD1.5's file sizes: the UNet's chunks (shared by its train graph) and the text encoder's. */
+function sd15(weights: 'float16' | 'float32'): PackManifest {
+  const m = tiny();
+  const w = weights === 'float16' ? 1 : 2;
+  const sizes: Record<string, number> = { 'unet/weights.bin': 1.6 * GiB * w, 'text_encoder/weights.bin': 0.23 * GiB * w, 'vae_decoder/model.onnx': 94 * MiB * w, 'vae_encoder/model.onnx': 65 * MiB * w };
+  return {
+    ...m,
+    files: m.files.map((f) => (f.path in sizes ? { ...f, size: Math.round(sizes[f.path]) } : f)),
+    // inspect sd15 --memory --image-size 512 (--dtype float16 | float32)
+    requirements: weights === 'float16'
+      ? { imageSize: 512, largestTensorBytes: 256 * MiB, largestTensor: '/decoder/up_blocks.2/upsamplers.0/conv/Conv_output_0::fp32', peakBytes: { generate: 1.76 * GiB, fineTuneStep: 2.8 * GiB }, weightsBytes: { generate: 1.6 * GiB, fineTuneStep: 1.83 * GiB } }
+      : { imageSize: 512, largestTensorBytes: 256 * MiB, largestTensor: '/decoder/up_blocks.2/upsamplers.0/Resize_output_0', peakBytes: { generate: 3.4 * GiB, fineTuneStep: 5.3 * GiB }, weightsBytes: { generate: 3.2 * GiB, fineTuneStep: 3.66 * GiB } },
+  };
+}
+
+describe('pack fit per backend, from the manifest', () => {
+  it('the tiny pack fits both backends, even at the default WebGPU limits', () => {
+    const fit = checkPackFits(tiny(), DEFAULT_LIMITS);
+    expect(fit.wasm).toEqual({ fits: true });
+    expect(fit.webgpu).toEqual({ fits: true });
+  });
+
+  it('counts a session as its graph file plus every external-data file it names', () => {
+    const m = tiny();
+    expect(sessionBytes(m, m.models.unet)).toBe(329763 + 4186112);
+    expect(sessionBytes(m, m.train!.unet)).toBe(1121101 + 4186112);
+  });
+
+  it('SD1.5 in float32: WASM refused (its sessions hold more than a wasm32 heap); WebGPU takes it with large limits', () => {
+    const m = sd15('float32');
+    const wasm = fitsWasm(m);
+    expect(wasm.fits).toBe(false);
+    if (!wasm.fits) expect(wasm.reason).toMatch(/wasm32 heap of at most 4 GiB, and this pack's sessions hold [0-9.]+ GiB \(UNet train step 3\.20 GiB, UNet 3\.20 GiB/);
+    expect(fitsWebgpu(m, LARGE_LIMITS)).toEqual({ fits: true });
+  });
+
+  it('SD1.5 in float16: the 256 MiB VAE tensor needs more than the default binding limit of 128 MiB', () => {
+    const m = sd15('float16');
+    const gpu = fitsWebgpu(m, DEFAULT_LIMITS);
+    expect(gpu.fits).toBe(false);
+    if (!gpu.fits) expect(gpu.reason).toBe("its largest tensor at 512 px (/decoder/up_blocks.2/upsamplers.0/conv/Conv_output_0::fp32, 256 MiB) exceeds this GPU's maxStorageBufferBindingSize of 128 MiB");
+    expect(fitsWebgpu(m, LARGE_LIMITS)).toEqual({ fits: true });
+    // 2 × 1.6 GiB of UNet chunks (forward and train sessions), text encoder twice, VAE, activations: over 4 GiB
+    expect(fitsWasm(m).fits).toBe(false);
+  });
+
+  it('refuses before downloading when neither backend fits, or the forced one does not, naming the reasons', () => {
+    const m = sd15('float32');
+    expect(() => checkPackFits(m, DEFAULT_LIMITS)).toThrow(PackTooLargeError);
+    expect(() => checkPackFits(m, DEFAULT_LIMITS)).toThrow(/cannot run here, so nothing was downloaded: its largest tensor .* exceeds this GPU's maxStorageBufferBindingSize of 128 MiB; and on WASM every session's weights sit in one wasm32 heap/);
+    expect(() => checkPackFits(m, null)).toThrow(/this browser offers no WebGPU adapter; and on WASM/);
+    expect(() => checkPackFits(m, LARGE_LIMITS, 'wasm')).toThrow(/nothing was downloaded: on WASM every session's weights/);
+    // fits WebGPU: not refused, WASM left out
+    const fit = checkPackFits(m, LARGE_LIMITS);
+    expect(fit.webgpu.fits).toBe(true);
+    expect(fit.wasm.fits).toBe(false);
+  });
+
+  it('a session over 4 GiB cannot be created on WebGPU either: its weights pass through the wasm heap', () => {
+    const m = sd15('float32');
+    const big = { ...m, files: m.files.map((f) => (f.path === 'unet/weights.bin' ? { ...f, size: 4 * GiB } : f)) };
+    const gpu = fitsWebgpu(big, LARGE_LIMITS);
+    expect(gpu.fits).toBe(false);
+    if (!gpu.fits) expect(gpu.reason).toMatch(/the UNet train step's graph and weights \(4\.00 GiB\) pass through onnxruntime-web's wasm32 heap/);
+  });
+});
