@@ -151,7 +151,7 @@ export async function run(argv: string[]): Promise<number> {
   // wall time swings with the machine's load; CPU time (both threads) much less so
   console.log(`  in CPU time           ${verdict(ratio(step.cpuMedianMs, fwd.cpuMedianMs), 2.5)}  (${ms(step.cpuMedianMs)} vs ${ms(fwd.cpuMedianMs)})`);
   if (pt) {
-    console.log(`step / PyTorch step     ${verdict(ratio(step.medianMs, pt.step.median_ms), 0.5)}`);
+    console.log(`step / PyTorch step     ${verdict(ratio(step.medianMs, pt.step.median_ms), 0.5)}  (issue 12's target: <= 1.0x: ${ratio(step.medianMs, pt.step.median_ms) <= 1 ? 'met' : 'NOT met'})`);
     console.log(`peak / PyTorch peak     ${verdict(ratio(step.peakRssMb, pt.step.peak_rss_mb), 1.0)}`);
     console.log(`our forward / PyTorch forward   ${ratio(fwd.medianMs, pt.forward.median_ms).toFixed(2)}x`);
     console.log(`PyTorch BLAS: ${pt.step.blas}${pt.step.openblas_coretype ? ` (OPENBLAS_CORETYPE=${pt.step.openblas_coretype})` : ''}`);

@@ -37,7 +37,7 @@ const SCRIPT = 'tools/bench/sd15_torch.py';
 export interface Sd15Side { forwardMs: number; stepMs: number; stepPeakRssBytes: number }
 export interface Sd15Result { imageSize: number; ours: Sd15Side; pytorch: Sd15Side | null }
 
-interface TorchRun { median_ms: number; peak_rss_bytes: number; lora_layers: number; torch: string; blas: string }
+interface TorchRun { median_ms: number; cpu_median_ms?: number; peak_rss_bytes: number; lora_layers: number; torch: string; blas: string }
 
 function torchRun(mode: 'forward' | 'step', imageSize: number, iters: number, threads: number): Promise<TorchRun> {
   return new Promise((ok, fail) => {
@@ -99,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   const ours: Sd15Side = { forwardMs: fwd.medianMs, stepMs: step.medianMs, stepPeakRssBytes: Math.round(step.peakRssMb * 2 ** 20) };
 
   let pytorch: Sd15Side | null = null;
+  let torchCpu: { forward: number; step: number } | null = null;
   let torchInfo = '';
   if (!a.flags['no-torch']) {
     console.error('measuring PyTorch (one process per mode, after ours)…');
@@ -107,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     const st = await torchRun('step', imageSize, iters, threads);
     console.error(`  step ${s(st.median_ms)}, peak RSS ${(st.peak_rss_bytes / 2 ** 20).toFixed(0)} MB`);
     pytorch = { forwardMs: f.median_ms, stepMs: st.median_ms, stepPeakRssBytes: st.peak_rss_bytes };
+    if (f.cpu_median_ms && st.cpu_median_ms) torchCpu = { forward: f.cpu_median_ms, step: st.cpu_median_ms };
     torchInfo = `PyTorch ${st.torch}, ${st.lora_layers} LoRA layers, BLAS ${st.blas}`;
   }
 
@@ -124,6 +126,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`step time / PyTorch's   ${verdict(ours.stepMs / pytorch.stepMs, 1.0)}`);
   }
   console.log(`step / our forward      ${verdict(ours.stepMs / ours.forwardMs, 2.5)}`);
+  // wall time swings with a shared machine's load; CPU time (all threads) much less so
+  console.log(`in CPU time: ours forward ${s(fwd.cpuMedianMs)}, step ${s(step.cpuMedianMs)}${torchCpu ? `; PyTorch forward ${s(torchCpu.forward)}, step ${s(torchCpu.step)}; step / PyTorch's ${(step.cpuMedianMs / torchCpu.step).toFixed(2)}x` : ''}; step / our forward ${(step.cpuMedianMs / fwd.cpuMedianMs).toFixed(2)}x`);
   if (typeof a.flags.json === 'string') {
     writeFileSync(a.flags.json, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote ${a.flags.json}`);
