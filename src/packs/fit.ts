@@ -5,10 +5,13 @@
 //    and external-data weights into it (they are its weights on the CPU): every session the app
 //    holds at once (the forward graphs, and while fine-tuning the train graphs beside them), plus
 //    the largest run's activations, must fit.
-//  - WebGPU: the weights live in GPU buffers, but a session's graph and external data pass through
-//    the same wasm heap while it is created (mounted there, uploaded, then freed): the largest
-//    single session must fit in 4 GiB. Each tensor is one GPU buffer bound whole to a shader: the
-//    largest tensor must fit the adapter's maxBufferSize and maxStorageBufferBindingSize.
+//  - WebGPU: the weights live in GPU buffers. onnxruntime-web 1.30 copies a session's .onnx file
+//    (and the initializers inline in it) into the wasm heap, but its external-data loader copies
+//    a tensor bound for the GPU from the JS buffer the app mounted straight into its GPU buffer
+//    (ort.webgpu.bundle.min.mjs: the external-data callback's GPU case), so external weights do
+//    not pass through the heap: only the largest graph file must fit in it. Each tensor is one GPU
+//    buffer bound whole to a shader: the largest tensor must fit the adapter's maxBufferSize and
+//    maxStorageBufferBindingSize.
 // Tensor sizes come from the manifest's `requirements` (hyperbooth pack writes them from its
 // memory report); an older pack without them is judged on its file sizes only.
 import type { PackManifest, PackModel } from './manifest';
@@ -63,10 +66,11 @@ export function fitsWasm(manifest: PackManifest): BackendFit {
 }
 
 export function fitsWebgpu(manifest: PackManifest, limits: WebgpuLimits): BackendFit {
-  const sessions = residentSessions(manifest).map((s) => ({ ...s, bytes: sessionBytes(manifest, s.model) }));
-  const largest = sessions.reduce((a, s) => (s.bytes > a.bytes ? s : a));
+  const size = new Map(manifest.files.map((f) => [f.path, f.size]));
+  const graphs = residentSessions(manifest).map((s) => ({ ...s, bytes: size.get(s.model.file) ?? 0 }));
+  const largest = graphs.reduce((a, s) => (s.bytes > a.bytes ? s : a));
   if (largest.bytes + WASM_HEAP_RESERVE_BYTES > WASM32_HEAP_BYTES) {
-    return { fits: false, reason: `the ${largest.label}'s graph and weights (${gib(largest.bytes)}) pass through onnxruntime-web's wasm32 heap (4 GiB at most) while its WebGPU session is created` };
+    return { fits: false, reason: `the ${largest.label}'s graph file with its inline weights (${gib(largest.bytes)}) passes through onnxruntime-web's wasm32 heap (4 GiB at most) while its WebGPU session is created` };
   }
   const r = manifest.requirements;
   if (r) {
