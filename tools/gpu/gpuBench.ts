@@ -2,7 +2,7 @@
 // GPU machine, or the CPU EP for a dry run here. Run through tools/gpu/run-gpu-bench.sh, which
 // brings node, the Vulkan loaders and the PyTorch side (torch_gpu.py).
 //
-//   node gpuBench.mjs --ep webgpu --image-size 512 --steps 40 --gen-steps 25 --dtype float16 --work DIR
+//   node gpuBench.mjs --ep webgpu --image-size 512 --steps 40 --gen-steps 25 --dtype float16 --work DIR [--reuse]
 //
 // Graphs: SD1.5's, as `hyperbooth pack --fp16` makes them (src/packer/sd15Shapes.ts: LoRA slots
 // on the UNet's 128 and the text encoder's 48 projections, attention split over query blocks, the
@@ -16,7 +16,7 @@
 //     decoder, after one untimed UNet call.
 // GPU memory: nvidia-smi samples (every 50 ms, with its own timestamps) taken by the caller's
 // sampler, read back per phase from the phase times printed here. Prints one JSON line.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { parseArgs } from '../args';
@@ -62,17 +62,25 @@ async function main(argv: string[]): Promise<void> {
   const latent = imageSize / 8;
 
   let t = now();
-  const g = sd15ShapeGraphs({ imageSize, rank, attention: { maxScoreBytes: 64 * 2 ** 20 }, ...(latent >= 32 ? { recompute: 'auto' as const } : {}), ...(fp16 ? { fp16: true } : {}) });
+  const files = ['unet.onnx', 'unet_train.onnx', 'text.onnx', 'text_grad.onnx', 'vae_decoder.onnx', 'hypernet.onnx', 'layers.json'];
   const p = (f: string) => join(work, f);
+  // --reuse: the graphs a previous run wrote into --work (the dry run's second go on a slow machine)
+  const reuse = !!a.flags.reuse && files.every((f) => existsSync(p(f)));
+  const layers: LoraLayer[] = reuse ? JSON.parse(readFileSync(p('layers.json'), 'utf8')) as LoraLayer[] : buildAndWrite();
+  const buildMs = now() - t;
+  console.error(`graphs ${reuse ? 'reused' : 'built and written'} in ${(buildMs / 1000).toFixed(1)} s (${layers.length} LoRA layers)`);
+
+  function buildAndWrite(): LoraLayer[] {
+  const g = sd15ShapeGraphs({ imageSize, rank, attention: { maxScoreBytes: 64 * 2 ** 20 }, ...(latent >= 32 ? { recompute: 'auto' as const } : {}), ...(fp16 ? { fp16: true } : {}) });
   writeWithRandomWeights([g.unet, g.unetTrain!], [p('unet.onnx'), p('unet_train.onnx')], 1);
   writeWithRandomWeights([g.textEncoder, g.textEncoderGrad!], [p('text.onnx'), p('text_grad.onnx')], 2);
   writeWithRandomWeights([g.vaeDecoder], [p('vae_decoder.onnx')], 3);
-  const layers: LoraLayer[] = g.loraLayers;
-  const hn = buildHypernet(GPU_HYPERNET, layers, { seed: 4 });
+  const hn = buildHypernet(GPU_HYPERNET, g.loraLayers, { seed: 4 });
   const hypernet: ModelProto = hn.builder.toModel({ opset: OPSET });
   writeFileAtomic(p('hypernet.onnx'), encodeModel(hypernet));
-  const buildMs = now() - t;
-  console.error(`graphs built and written in ${(buildMs / 1000).toFixed(1)} s (${layers.length} LoRA layers)`);
+  writeFileAtomic(p('layers.json'), JSON.stringify(g.loraLayers));
+  return g.loraLayers;
+  }
 
   const options: ort.InferenceSession.SessionOptions = { executionProviders: [ep === 'webgpu' ? 'webgpu' : 'cpu'], graphOptimizationLevel: 'all' };
   const open = async (file: string) => ort.InferenceSession.create(p(file), options);
