@@ -15,7 +15,12 @@ export function formatSummary(r: PackResult): string {
   if (m.precision) {
     const byDtype = (d: string) => Object.entries(m.precision!.compute).filter(([, v]) => v === d).map(([k]) => k);
     const f16 = byDtype('float16');
-    lines.push(`  compute: ${f16.length ? `float16 ${f16.join(', ')} (float32 inputs/outputs, normalizations and timestep embedding); ` : ''}float32 ${byDtype('float32').join(', ')}${f16.length ? ' (float16 weights cast to float32)' : ''}`);
+    const f32 = byDtype('float32');
+    const train = m.precision.compute.train === 'float16' ? ', the train graphs with a static loss scale' : '';
+    lines.push(`  compute: ${[
+      f16.length ? `float16 ${f16.join(', ')} (float32 inputs/outputs, normalizations and timestep embedding${train})` : '',
+      f32.length ? `float32 ${f32.join(', ')}${f16.length ? ' (float16 weights cast to float32)' : ''}` : '',
+    ].filter(Boolean).join('; ')}`);
   }
   for (const p of r.parts) {
     const layers = p.layers !== undefined ? `, ${p.countCheck?.message ?? `${p.layers} LoRA layers`}` : '';
