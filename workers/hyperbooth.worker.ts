@@ -9,6 +9,9 @@ import type {
   GenerateRequest,
   GenerateResult,
   HyperBoothWorkerApi,
+  ImportCheckpointOptions,
+  ImportCheckpointResult,
+  ImportProgress,
   LidbInfo,
   LoadOptions,
   LoadPackResult,
@@ -29,6 +32,9 @@ import { TaskQueue } from './taskQueue';
 import { crashIfArmed, faultHooks } from './faultHooks';
 import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack } from '../src/packs/loadPack';
+import { storedManifestUrl, storedPackFetch, storedPackId } from '../src/packs/storedPacks';
+import type { LoadedPack } from '../src/packs/types';
+import { CheckpointImport } from './checkpointImport';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
 import { createWebRuntime } from '../src/runtime/webRuntime';
 import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
@@ -51,6 +57,7 @@ const worker = {
   faces: new FaceDetector(),
   /** one per generate() call not yet settled; cancelGenerate() aborts them all */
   generates: new Set<AbortController>(),
+  imports: new CheckpointImport(),
 };
 
 /**
@@ -74,6 +81,17 @@ function watchDevice(): void {
   if (watchingDevice) return;
   watchingDevice = true;
   void watchWebgpuDevice((why) => worker.models.loseDevice(why)).catch(() => undefined);
+}
+
+/** A pack from its server (kept in Cache Storage), or one stored in this browser (read from OPFS only). */
+async function fetchPack(ref: string, onProgress: (p: PackProgress) => void): Promise<LoadedPack> {
+  const stored = storedPackId(ref);
+  if (stored === undefined) return loadPack(ref, { cache: await openPackCache(), onProgress });
+  const pack = await loadPack(storedManifestUrl(self.location.origin, stored), {
+    fetch: storedPackFetch,
+    onProgress: (p) => onProgress({ ...p, fromCache: true }),
+  });
+  return { ...pack, localBytes: pack.downloadedBytes, cachedBytes: pack.downloadedBytes, downloadedBytes: 0 };
 }
 
 async function openPackCache(): Promise<PackCache | undefined> {
@@ -106,7 +124,7 @@ const api: HyperBoothWorkerApi = {
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult> {
     return worker.queue.run(async () => {
       await worker.models.unload();
-      const pack = await loadPack(manifestUrl, { cache: await openPackCache(), onProgress: (p) => notify(onProgress, p) });
+      const pack = await fetchPack(manifestUrl, (p) => notify(onProgress, p));
       // software WebGPU → WASM; on a real GPU the faster of the two on a probe layer (src/runtime/backendChoice.ts)
       const choice = await chooseWebBackend({
         forced: options.backend,
@@ -217,6 +235,17 @@ const api: HyperBoothWorkerApi = {
       const bytes = worker.weights.export(worker.models.requirePack('exporting personal weights'), format);
       return Comlink.transfer(bytes, [bytes.buffer as ArrayBuffer]);
     });
+  },
+
+  importCheckpoint(file: File, options: ImportCheckpointOptions, onProgress: (p: ImportProgress) => void): Promise<ImportCheckpointResult> {
+    // queued: a conversion beside a generate() would hold both in memory
+    const controller = worker.imports.begin();
+    return worker.queue.run(() => worker.imports.run(file, options ?? {}, (p) => notify(onProgress, p), controller));
+  },
+
+  async cancelImport(): Promise<void> {
+    // not queued: it must reach the import that is running (or waiting)
+    worker.imports.cancel();
   },
 
   useLora(bytes: Uint8Array, options?: UseLoraOptions): Promise<UseLoraResult> {

@@ -67,6 +67,7 @@ const TASK_TEXT: Record<Exclude<Task, 'generate' | 'personalize'>, string> = {
   import: 'Checking the LiDB file against this model pack…',
   switch: 'Switching personalization…',
   export: 'Preparing the download…',
+  'add-model': 'Converting the checkpoint into a model pack in this browser…',
 };
 
 export function statusText(pack: PackState, progress: StepProgress | null, extras: StatusExtras = {}): string {
