@@ -6,7 +6,7 @@ import { blobByteSource } from '../src/checkpoint/byteSource';
 import { convertCheckpointInto, type CheckpointProgress } from '../src/checkpoint/convertCheckpoint';
 import { readClipBpeTextInBrowser } from '../src/diffusion/clipBpeBrowser';
 import type { PackSink } from '../src/packer/sink';
-import { opfsPackSink } from '../src/packs/opfsSink';
+import { opfsPackSink } from './opfsSink';
 import { deleteStoredPack, listStoredPacks, packIdForFile, storedPackRef, unfinishedImports } from '../src/packs/storedPacks';
 import type { ImportCheckpointOptions, ImportCheckpointResult, ImportProgress } from './api';
 
@@ -77,7 +77,7 @@ export class CheckpointImport {
       const sink = await this.storage.open(id);
       const log: string[] = [];
       try {
-        const result = await convertCheckpointInto(blobByteSource(file, name), sink, await this.bpeText(), {
+        const result = await convertCheckpointInto(blobByteSource(file, name), sink, this.bpeText, {
           id,
           ...(options.imageSize !== undefined ? { imageSize: options.imageSize } : {}),
           ...(options.fp16 ? { fp16: true } : {}),

@@ -31,10 +31,14 @@ export interface OpenedCheckpoint {
 
 export const describeSchedule = (s: PackManifest['schedule']): string => `${s.betaSchedule} ${s.betaStart} → ${s.betaEnd} over ${s.numTrainTimesteps} steps`;
 
-/** A single-file checkpoint (original SD layout) read from its header; `bpeText` is CLIP's shipped vocabulary, gunzipped. */
-export async function openSingleFileCheckpoint(src: ByteSource, bpeText: string): Promise<OpenedCheckpoint> {
+/** CLIP's shipped BPE vocabulary, gunzipped; asked for only once the file's header was accepted. */
+export type BpeText = () => string | Promise<string>;
+
+/** A single-file checkpoint (original SD layout) read from its header. */
+export async function openSingleFileCheckpoint(src: ByteSource, bpeText: BpeText): Promise<OpenedCheckpoint> {
   const tensors = splitSingleFile(await indexSafetensors(src));
   const sched = await readSchedule(tensors.extras, src.name);
+  const tokenizer = shippedTokenizer(tensors, await bpeText());
   return {
     tensors,
     schedule: {
@@ -42,7 +46,7 @@ export async function openSingleFileCheckpoint(src: ByteSource, bpeText: string)
       what: sched.from ? `read from ${sched.from}: ${describeSchedule(sched.schedule)}` : `SD1.5's default, the file has no schedule buffers: ${describeSchedule(sched.schedule)}`,
       used: sched.from ? [sched.from] : [],
     },
-    tokenizer: shippedTokenizer(tensors, bpeText),
+    tokenizer,
   };
 }
 
@@ -143,7 +147,7 @@ export type SinkPackOptions = Omit<PackOptions, 'from' | 'out' | 'hypernet'> & {
  * failure). Throws CheckpointError (refusals), PackInputError, or the signal's reason.
  */
 export async function convertCheckpointInto(
-  source: ByteSource, sink: PackSink, bpeText: string, opts: SinkPackOptions,
+  source: ByteSource, sink: PackSink, bpeText: BpeText, opts: SinkPackOptions,
 ): Promise<Omit<PackResult, 'dir'> & { checkpoint: CheckpointConversion }> {
   const t0 = now();
   const ctx = newPackContext({ ...opts, from: source.name, out: opts.id }, sink, opts.id);

@@ -44,7 +44,7 @@ async function openSingleFile(path: string, opened: ClosableByteSource[]): Promi
   if (!existsSync(path)) throw new CheckpointError('missing-part', `--from ${path}: no such file`);
   const src = await openFileByteSource(path);
   opened.push(src);
-  return openSingleFileCheckpoint(src, readClipBpeText());
+  return openSingleFileCheckpoint(src, readClipBpeText);
 }
 
 async function openDiffusers(dir: string, opened: ClosableByteSource[]): Promise<OpenedCheckpoint> {

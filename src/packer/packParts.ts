@@ -22,7 +22,7 @@ import { PackInputError } from './errors';
 import { storeWeightsAsFp16 } from './fp16';
 import { putFile, type PackSink } from './sink';
 import { pinInputDims } from './graphEdit';
-import { checkHypernet } from './hypernet';
+import { checkHypernet } from './hypernetCheck';
 import type { UnetFacts } from './inspect';
 import type { CountCheck } from './layers';
 import type { GraphPart } from './layout';

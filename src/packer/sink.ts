@@ -1,7 +1,7 @@
 // Where a pack's files go. The packer writes through this interface only, so the same
 // conversion can write into a folder (Node: ./folderSink.ts, a staging folder swapped in for
 // --out at the end), into memory (./memorySink.ts) or, in a Web Worker, into the browser's
-// storage (src/packs/opfsSink.ts). Writes may be asynchronous (opening a browser file is) and
+// storage (workers/opfsSink.ts). Writes may be asynchronous (opening a browser file is) and
 // the writer awaits each one, so at most one tensor is ever waiting to be written. The hash is
 // part of the sink because an incremental SHA-256 is platform-specific (node:crypto in Node,
 // src/packs/sha256Stream.ts in a browser: WebCrypto has none).

@@ -1,7 +1,7 @@
 // Packs made in this browser (a checkpoint imported through "Add a model from a file…") live in
 // the origin private file system (OPFS), one folder per pack under STORED_PACKS_DIR, manifest.json
 // written last: a folder without one is an import that never finished and is no pack. The page
-// lists and deletes them; the worker writes them (./opfsSink.ts) and loads them through
+// lists and deletes them; the worker writes them (workers/opfsSink.ts) and loads them through
 // loadPack with storedPackFetch, which answers from OPFS and never touches the network.
 
 export const STORED_PACKS_DIR = 'hyperbooth-packs';

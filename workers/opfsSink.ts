@@ -1,9 +1,9 @@
-// A PackSink into a stored pack's OPFS folder (./storedPacks.ts), for a Web Worker: files are
+// A PackSink into a stored pack's OPFS folder (src/packs/storedPacks.ts), for a Web Worker: files are
 // written through sync access handles (worker-only), one piece at a time, so a weight chunk is
 // never held whole. `remove()` deletes the folder: a failed or cancelled import leaves nothing.
-import type { PackSink, SinkFile } from '../packer/sink';
-import { Sha256Stream } from './sha256Stream';
-import { storedPacksDir } from './storedPacks';
+import type { PackSink, SinkFile } from '../src/packer/sink';
+import { Sha256Stream } from '../src/packs/sha256Stream';
+import { storedPacksDir } from '../src/packs/storedPacks';
 
 interface SyncHandle {
   write(buffer: BufferSource, options?: { at?: number }): number;
