@@ -2,7 +2,8 @@
 // layout, tests/fixtures/checkpoint) is converted in the worker with no request leaving the page's
 // origin, stored in the browser (OPFS) and listed with its size; the app then generates and
 // personalizes (2 fine-tune steps) on it, and loads it again with the network off. A refused
-// file shows the checkpoint error's message and leaves nothing in storage; Delete frees the space.
+// file shows the checkpoint error's message and leaves nothing in storage, nor does Cancel;
+// Delete frees the space.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -48,6 +49,16 @@ async function waitForImportEnd(page: Page, log: string[]): Promise<string> {
   return text;
 }
 
+/** Waits until the status line says the stored pack is loaded. */
+async function storedPackReady(page: Page, log: string[]): Promise<void> {
+  const outcome = await page.waitForFunction(() => {
+    const status = document.querySelector('[data-testid="status"]')?.textContent ?? '';
+    return status.startsWith('Ready (stored in this browser)') || status.startsWith('Could not load') ? status : false;
+  }, undefined, { timeout: TIMEOUT, polling: 100 });
+  const status = (await outcome.jsonValue()) as string;
+  if (!status.startsWith('Ready')) throw new Error(`the stored pack did not load: ${status}\n${log.join('\n')}`);
+}
+
 async function open(page: Page, log: string[]): Promise<void> {
   await page.goto(`${env.server.url}?backend=wasm`);
   await waitForReady(page, log, TIMEOUT);
@@ -78,8 +89,8 @@ describe('a Stable Diffusion checkpoint added in the browser', () => {
     const stored = page.getByTestId('stored-pack');
     expect(await stored.count()).toBe(1);
     expect(await stored.getByTestId('pack-size').textContent()).toMatch(/^Stored in this browser · [\d.]+ MB$/);
-    const status = await waitForReady(page, log, TIMEOUT);
-    expect(status).toContain(PACK_NAME);
+    await storedPackReady(page, log);
+    expect(await stored.locator('input[type=radio]').isChecked()).toBe(true);
     expect(await opfsFolders(page)).toEqual(['sd15-mini-f16']);
     await screenshot(page, 'checkpoint-import-added');
 
@@ -105,7 +116,8 @@ describe('a Stable Diffusion checkpoint added in the browser', () => {
     await context.setOffline(true);
     await page.getByTestId('stored-pack').locator('input[type=radio]').check();
     await page.getByTestId('pack-load').click();
-    await waitForReady(page, log, TIMEOUT);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="status"]')?.textContent ?? '').startsWith('Loading'), undefined, { timeout: 30_000, polling: 50 }).catch(() => undefined);
+    await storedPackReady(page, log);
     await page.getByTestId('generate').click();
     await waitForTestId(page, log, 'gallery-image', TIMEOUT, 3);
     await context.setOffline(false);
@@ -114,7 +126,7 @@ describe('a Stable Diffusion checkpoint added in the browser', () => {
     await context.close();
   });
 
-  test('refused files show the checkpoint error and keep nothing; Delete frees a stored pack', async () => {
+  test('refused files show the checkpoint error and keep nothing, nor does Cancel; Delete frees a stored pack', async () => {
     const context = await env.browser.newContext();
     const page = await context.newPage();
     const log = watchPage(page);
@@ -132,17 +144,26 @@ describe('a Stable Diffusion checkpoint added in the browser', () => {
     for (const [name, bytes, message] of refusals) {
       await addCheckpoint(page, name, bytes);
       const ended = await waitForImportEnd(page, log);
-      expect(ended).toMatch(new RegExp(`^checkpoint-error: ${name.replace('.', '\\.')} was not added: `));
+      expect(ended).toMatch(new RegExp(`^checkpoint-error: Not added: ${name.replace('.', '\\.')}`));
       expect(ended).toMatch(message);
       expect(await opfsFolders(page), name).toEqual([]);
       expect(await page.getByTestId('stored-pack').count()).toBe(0);
     }
     await screenshot(page, 'checkpoint-import-refused');
 
+    // Cancel once the VAE encoder's weights are being copied: the UNet's train graph is built
+    // next (seconds), and the cancel lands on its first weight; the folder goes with it
+    await addCheckpoint(page, 'sd15-mini-f16.safetensors', readFileSync(CHECKPOINT));
+    await page.waitForFunction(() => (document.querySelector('[data-testid="checkpoint-progress"]')?.textContent ?? '').includes('VAE encoder'), undefined, { timeout: TIMEOUT, polling: 20 });
+    await page.getByTestId('checkpoint-cancel').click();
+    expect(await waitForImportEnd(page, log)).toBe('checkpoint-result: Cancelled: nothing was kept.');
+    expect(await opfsFolders(page)).toEqual([]);
+    expect(await page.getByTestId('stored-pack').count()).toBe(0);
+
     // a pack stored, then deleted: listed, then gone with its space
     await addCheckpoint(page, 'sd15-mini-f16.safetensors', readFileSync(CHECKPOINT));
     expect(await waitForImportEnd(page, log)).toMatch(/^checkpoint-result: Added/);
-    await waitForReady(page, log, TIMEOUT);
+    await storedPackReady(page, log);
     expect(await opfsFolders(page)).toEqual(['sd15-mini-f16']);
     const used = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
     await page.getByTestId('stored-pack-delete').click();

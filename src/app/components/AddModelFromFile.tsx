@@ -3,6 +3,7 @@ import { cancelCheckpointImport, CHECKPOINT_ACCEPT, importCheckpointFile, parseI
 import { formatMegabytes } from '../statusText';
 import { useAppStore, type ModelImportState } from '../store';
 import { ProgressBar } from './ProgressBar';
+import { REAL_PHOTO_BUTTON } from '../packDomain';
 
 const STAGES = ['index', 'graphs', 'text_encoder', 'vae_decoder', 'vae_encoder', 'unet', 'done'] as const;
 
@@ -53,7 +54,7 @@ export function AddModelFromFile({ onAdded }: { onAdded(): void }) {
               if (file) void onFile(file);
             }}
           />
-          Add a model from a file…
+          {REAL_PHOTO_BUTTON}
         </label>
         <label className="add-model-option">
           Image size
@@ -96,7 +97,7 @@ export function AddModelFromFile({ onAdded }: { onAdded(): void }) {
       )}
       {state?.phase === 'failed' && (
         <p className="notice notice-warn" role="alert" data-testid="checkpoint-error">
-          {state.fileName} was not added: {state.message}
+          Not added: {state.message}
         </p>
       )}
       {(state?.phase === 'done' || state?.phase === 'cancelled') && (

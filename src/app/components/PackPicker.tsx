@@ -61,12 +61,12 @@ function StoredPackOption({ pack, checked, onPick, onDelete, disabled }: { pack:
         <input type="radio" name="pack" checked={checked} onChange={onPick} />
         <span className="pack-name">{pack.name}</span> <code className="pack-id">{pack.id}</code>
       </label>
-      <button type="button" className="link-button danger stored-pack-delete" data-testid="stored-pack-delete" disabled={disabled} onClick={onDelete}>
-        Delete
-      </button>
       <span className="hint pack-size" data-testid="pack-size">
         Stored in this browser · {formatMegabytes(pack.bytes)} MB
       </span>
+      <button type="button" className="link-button danger" data-testid="stored-pack-delete" disabled={disabled} onClick={onDelete} aria-label={`Delete ${pack.name} from this browser`}>
+        Delete
+      </button>
     </li>
   );
 }
