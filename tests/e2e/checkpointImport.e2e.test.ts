@@ -121,6 +121,10 @@ describe('a Stable Diffusion checkpoint added in the browser', () => {
     await page.getByTestId('generate').click();
     await waitForTestId(page, log, 'gallery-image', TIMEOUT, 3);
     await context.setOffline(false);
+    // it is the pack chosen for the next visit: a reload loads it from storage again
+    await page.reload();
+    await storedPackReady(page, log);
+    expect(await page.getByTestId('stored-pack').locator('input[type=radio]').isChecked()).toBe(true);
     expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
     console.log(`[e2e] checkpoint import: ${(readFileSync(CHECKPOINT).byteLength / 1e6).toFixed(1)} MB miniature converted in ${convertMs} ms (through the UI, WASM page)`);
     await context.close();
