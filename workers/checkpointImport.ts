@@ -6,6 +6,7 @@ import { blobByteSource } from '../src/checkpoint/byteSource';
 import { convertCheckpointInto, type CheckpointProgress } from '../src/checkpoint/convertCheckpoint';
 import { readClipBpeTextInBrowser } from '../src/diffusion/clipBpeBrowser';
 import type { PackSink } from '../src/packer/sink';
+import { isQuotaError } from '../src/packs/cache';
 import { opfsPackSink } from './opfsSink';
 import { deleteStoredPack, listStoredPacks, packIdForFile, storedPackRef, unfinishedImports } from '../src/packs/storedPacks';
 import type { ImportCheckpointOptions, ImportCheckpointResult, ImportProgress } from './api';
@@ -88,6 +89,7 @@ export class CheckpointImport {
         return { id, manifestUrl: storedPackRef(id), name: result.manifest.name, bytes: result.totalBytes, warnings: result.warnings, log };
       } catch (e) {
         await sink.remove();
+        if (isQuotaError(e)) throw new Error(`this browser's storage for the site is full, so the pack made from ${name} did not fit (${(e as Error).message}). A pack with float32 weights takes about twice the size of an fp16 checkpoint, with float16 weights about the same: delete a stored pack or free disk space, and add it again.`);
         throw e;
       }
     } catch (e) {

@@ -117,18 +117,19 @@ export async function run(argv: string[]): Promise<number> {
 interface BrowserRun { ms: number; bytes: number; rendererMb: number; allMb: number; fp16?: boolean }
 
 /**
- * One fresh chromium per measurement (VmHWM is per process, for its whole life): the app's page
+ * One fresh chromium with a fresh profile per measurement (VmHWM is per process, for its whole life): the app's page
  * on WASM, a file input the benchmark adds and fills with the checkpoint's path (chromium reads
  * it from disk, nothing is copied through the test driver), then the worker's importCheckpoint.
  */
 async function benchBrowser(file: string, modes: boolean[]): Promise<{ read: BrowserRun; rows: BrowserRun[] }> {
-  const { startServer, launchBrowser } = await import('../../tests/e2e/harness');
+  const { startServer, launchPersistentBrowser } = await import('../../tests/e2e/harness');
   const { chromiumProcesses } = await import('./lib/chromiumMemory');
   const server = await startServer();
   const measure = async (what: 'read' | 'import', fp16 = false): Promise<BrowserRun> => {
-    const browser = await launchBrowser();
+    // a profile on disk: an in-memory one (a plain new context) gets a small storage quota
+    const browser = await launchPersistentBrowser();
     try {
-      const page = await browser.newPage();
+      const page = await browser.context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${server.url}?backend=wasm`);

@@ -105,6 +105,24 @@ describe('importing a checkpoint the browser way', () => {
     expect(storage.packs.size).toBe(0);
   });
 
+  it('a full storage is said as such, and what was written goes', async () => {
+    const storage = new MemoryStorage();
+    const open = storage.open.bind(storage);
+    let chunks = 0;
+    storage.open = async (id: string) => {
+      const sink = await open(id);
+      const openFile = sink.openFile.bind(sink);
+      sink.openFile = (path: string) => {
+        if (++chunks === 3) throw Object.assign(new Error('The operation failed because it would cause the application to exceed its storage quota.'), { name: 'QuotaExceededError' });
+        return openFile(path);
+      };
+      return sink;
+    };
+    const err = await new CheckpointImport(storage, bpe).run(new File([bytes], NAME), { imageSize: MINI_IMAGE }, () => undefined).then(() => null, (e: unknown) => e);
+    expect((err as Error).message).toMatch(/^this browser's storage for the site is full, so the pack made from sd15-mini-f16\.safetensors did not fit \(The operation failed .*storage quota\.\)\. .*delete a stored pack/);
+    expect(storage.packs.size).toBe(0);
+  }, 120_000);
+
   it('an unfinished import left by a closed tab is removed by the next one', async () => {
     const storage = new MemoryStorage();
     const left = await storage.open('half');
