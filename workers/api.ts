@@ -58,7 +58,8 @@ export interface LoadOptions {
   backend?: Backend;
 }
 
-export interface HyperBoothWorkerApi extends PersonalizationApi {
+export interface HyperBoothWorkerApi extends PersonalizationApi, CheckpointImportApi {
+  /** `manifestUrl`: a pack's manifest.json URL, or a pack stored in this browser (storedPackRef in src/packs/storedPacks.ts), read from there only */
   loadPack(manifestUrl: string, options: LoadOptions, onProgress: (p: PackProgress) => void): Promise<LoadPackResult>;
   generate(req: GenerateRequest, onStep: (p: StepProgress) => void): Promise<GenerateResult>;
   /** stops every generate() running or queued: each rejects with a GenerateCancelledError and returns no image */
@@ -174,4 +175,45 @@ export interface UseLoraResult {
   warnings: string[];
   /** the highest rank among the applied layers */
   rank: number;
+}
+
+// ---- Models people have (issue 11): a .safetensors checkpoint → a pack stored in the browser ----
+
+export interface ImportCheckpointOptions {
+  /** image side in pixels (default SD1.x's 512), as the CLI's --image-size */
+  imageSize?: number;
+  /** weights stored as float16 (half the size), as the CLI's --fp16 */
+  fp16?: boolean;
+}
+
+export interface ImportProgress {
+  stage: 'index' | 'graphs' | 'text_encoder' | 'vae_decoder' | 'vae_encoder' | 'unet' | 'done';
+  /** the stage in words ("UNet", "Building the graphs") */
+  label: string;
+  /** bytes of the checkpoint copied in this stage so far, of `total` */
+  done: number;
+  total: number;
+}
+
+export interface ImportCheckpointResult {
+  id: string;
+  /** what loadPack takes to load it (and what a pack choice records) */
+  manifestUrl: string;
+  name: string;
+  /** the stored pack's bytes, manifest included */
+  bytes: number;
+  warnings: string[];
+  /** what was read: layout, dtypes, schedule, tokenizer, ignored keys (the CLI prints the same) */
+  log: string[];
+}
+
+export interface CheckpointImportApi {
+  /**
+   * converts a single-file SD1.x .safetensors checkpoint, read a tensor at a time, into a pack
+   * stored in this browser (OPFS). A refused file throws a CheckpointError whose message says
+   * why and what to use instead; a failed or cancelled import keeps nothing.
+   */
+  importCheckpoint(file: File, options: ImportCheckpointOptions, onProgress: (p: ImportProgress) => void): Promise<ImportCheckpointResult>;
+  /** stops a running importCheckpoint(): it rejects with an ImportCancelledError and nothing is kept */
+  cancelImport(): Promise<void>;
 }

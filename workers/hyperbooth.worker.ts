@@ -9,6 +9,9 @@ import type {
   GenerateRequest,
   GenerateResult,
   HyperBoothWorkerApi,
+  ImportCheckpointOptions,
+  ImportCheckpointResult,
+  ImportProgress,
   LidbInfo,
   LoadOptions,
   LoadPackResult,
@@ -30,6 +33,10 @@ import { crashIfArmed, faultHooks } from './faultHooks';
 import { CacheStoragePackCache, type PackCache } from '../src/packs/cache';
 import { loadPack, readManifest } from '../src/packs/loadPack';
 import { checkPackFits } from '../src/packs/fit';
+import { storedManifestUrl, storedPackFetch, storedPackId } from '../src/packs/storedPacks';
+import type { LoadedPack } from '../src/packs/types';
+import type { PackManifest } from '../src/packs/manifest';
+import { CheckpointImport } from './checkpointImport';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
 import { webgpuBufferLimits } from '../src/runtime/webgpuAdapter';
 import { createWebRuntime } from '../src/runtime/webRuntime';
@@ -53,6 +60,7 @@ const worker = {
   faces: new FaceDetector(),
   /** one per generate() call not yet settled; cancelGenerate() aborts them all */
   generates: new Set<AbortController>(),
+  imports: new CheckpointImport(),
 };
 
 /**
@@ -76,6 +84,23 @@ function watchDevice(): void {
   if (watchingDevice) return;
   watchingDevice = true;
   void watchWebgpuDevice((why) => worker.models.loseDevice(why)).catch(() => undefined);
+}
+
+/** A pack from its server (kept in Cache Storage), or one stored in this browser (read from OPFS only). */
+async function fetchPack(ref: string, onProgress: (p: PackProgress) => void): Promise<LoadedPack> {
+  const stored = storedPackId(ref);
+  if (stored === undefined) return loadPack(ref, { cache: await openPackCache(), onProgress });
+  const pack = await loadPack(storedManifestUrl(self.location.origin, stored), {
+    fetch: storedPackFetch,
+    onProgress: (p) => onProgress({ ...p, fromCache: true }),
+  });
+  return { ...pack, localBytes: pack.downloadedBytes, cachedBytes: pack.downloadedBytes, downloadedBytes: 0 };
+}
+
+/** The manifest alone (a pack stored in this browser: from OPFS), for the checks before loading. */
+function fetchManifest(ref: string): Promise<PackManifest> {
+  const stored = storedPackId(ref);
+  return stored === undefined ? readManifest(ref) : readManifest(storedManifestUrl(self.location.origin, stored), storedPackFetch);
 }
 
 async function openPackCache(): Promise<PackCache | undefined> {
@@ -110,11 +135,10 @@ const api: HyperBoothWorkerApi = {
       await worker.models.unload();
       // a pack too large for this browser's backends is refused before any file is downloaded
       const limits = await webgpuBufferLimits();
-      const fit = checkPackFits(await readManifest(manifestUrl), limits, options.backend);
-      const pack = await loadPack(manifestUrl, { cache: await openPackCache(), onProgress: (p) => notify(onProgress, p) });
+      const fit = checkPackFits(await fetchManifest(manifestUrl), limits, options.backend);
+      const pack = await fetchPack(manifestUrl, (p) => notify(onProgress, p));
       // software WebGPU → WASM; on a real GPU the faster of the two on a probe layer (src/runtime/backendChoice.ts);
-      // a backend the pack does not fit is left out
-      // (without an adapter the choice says so itself)
+      // a backend the pack does not fit is left out (without an adapter the choice says so itself)
       const webgpuUnfit = !!limits && !fit.webgpu.fits;
       const forced = options.backend ?? (webgpuUnfit ? 'wasm' : !fit.wasm.fits ? 'webgpu' : undefined);
       const choice = await chooseWebBackend({
@@ -227,6 +251,17 @@ const api: HyperBoothWorkerApi = {
       const bytes = worker.weights.export(worker.models.requirePack('exporting personal weights'), format);
       return Comlink.transfer(bytes, [bytes.buffer as ArrayBuffer]);
     });
+  },
+
+  importCheckpoint(file: File, options: ImportCheckpointOptions, onProgress: (p: ImportProgress) => void): Promise<ImportCheckpointResult> {
+    // queued: a conversion beside a generate() would hold both in memory
+    const controller = worker.imports.begin();
+    return worker.queue.run(() => worker.imports.run(file, options ?? {}, (p) => notify(onProgress, p), controller));
+  },
+
+  async cancelImport(): Promise<void> {
+    // not queued: it must reach the import that is running (or waiting)
+    worker.imports.cancel();
   },
 
   useLora(bytes: Uint8Array, options?: UseLoraOptions): Promise<UseLoraResult> {

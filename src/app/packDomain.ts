@@ -17,8 +17,10 @@ export function isSyntheticOnlyPack(pack: PackDomainFacts): boolean {
 }
 
 /** The README section that tells how to add a real Stable Diffusion 1.5 model. */
-export const REAL_PHOTO_SECTION = 'Adding Stable Diffusion 1.5 from a .safetensors file';
-/** The command that adds one today; the section names any newer way. */
+export const REAL_PHOTO_SECTION = 'Adding your Stable Diffusion 1.5';
+/** The pack picker's way to add one, in the app itself. */
+export const REAL_PHOTO_BUTTON = 'Add a model from a file…';
+/** The other way: the command line, for a pack a site serves. */
 export const REAL_PHOTO_COMMAND = 'npx hyperbooth pack --from model.safetensors --out public/models/sd15';
 
 export interface OffDomainText {

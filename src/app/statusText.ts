@@ -2,6 +2,7 @@
 import type { PersonalizeProgress, StepProgress } from '../../workers/api';
 import { extrapolateMs, formatLoss, formatTimeLeft } from './format';
 import type { PackState, Task } from './store';
+import { storedPackId } from '../packs/storedPacks';
 
 export function formatMegabytes(bytes: number): string {
   const mb = bytes / 1e6;
@@ -67,6 +68,7 @@ const TASK_TEXT: Record<Exclude<Task, 'generate' | 'personalize'>, string> = {
   import: 'Checking the LiDB file against this model pack…',
   switch: 'Switching personalization…',
   export: 'Preparing the download…',
+  'add-model': 'Converting the checkpoint into a model pack in this browser…',
 };
 
 export function statusText(pack: PackState, progress: StepProgress | null, extras: StatusExtras = {}): string {
@@ -78,6 +80,8 @@ export function statusText(pack: PackState, progress: StepProgress | null, extra
   }
   if (task && task !== 'generate') return TASK_TEXT[task];
   const name = pack.name ?? pack.id ?? 'model pack';
+  // a pack made in this browser from a checkpoint: nothing is downloaded, nothing is "cached"
+  const stored = pack.manifestUrl !== undefined && storedPackId(pack.manifestUrl) !== undefined;
   switch (pack.phase) {
     case 'idle':
       return 'Starting…';
@@ -87,12 +91,12 @@ export function statusText(pack: PackState, progress: StepProgress | null, extra
       // before the worker's first progress report nobody knows yet whether the bytes come from
       // the network or the cache: "Downloading … 0.0 / 9.6 MB" would be wrong half the time
       if (!hasPackProgress(pack)) return `Loading ${name}…`;
-      const verb = pack.fromCache ? `Loading ${name} from cache` : `Downloading ${name}`;
+      const verb = stored ? `Loading ${name} from this browser's storage` : pack.fromCache ? `Loading ${name} from cache` : `Downloading ${name}`;
       if (pack.totalBytes <= 0) return `${verb}…`;
       return `${verb}: ${formatMegabytes(pack.loadedBytes)} / ${formatMegabytes(pack.totalBytes)} MB`;
     }
     case 'ready': {
-      const ready = pack.downloadedBytes === 0 ? 'Ready (from cache)' : 'Ready';
+      const ready = stored ? 'Ready (stored in this browser)' : pack.downloadedBytes === 0 ? 'Ready (from cache)' : 'Ready';
       return extras.active ? `${ready} · personalized: ${extras.active}` : ready;
     }
     case 'error':

@@ -1,10 +1,11 @@
 // All UI state in one zustand store. Actions that talk to the worker or IndexedDB live in the
 // *Actions.ts modules; this one holds state and plain setters so components stay dumb.
 import { create } from 'zustand';
-import type { Backend, PersonalizeProgress, PreparedSelfie, SchedulerName, SquareCrop, StepProgress } from '../../workers/api';
+import type { Backend, ImportProgress, PersonalizeProgress, PreparedSelfie, SchedulerName, SquareCrop, StepProgress } from '../../workers/api';
 import type { PackCrop } from '../packs/manifest';
 import type { FineTuneFields, Settings } from './request';
 import type { PersonalizationRecord } from './storage/personalizations';
+import type { StoredPack } from '../packs/storedPacks';
 
 export type { Settings, FineTuneFields } from './request';
 
@@ -39,7 +40,16 @@ export interface PackState {
 }
 
 /** What the worker is busy with; one thing at a time (it runs one job at a time anyway). */
-export type Task = 'selfie' | 'personalize' | 'generate' | 'import' | 'switch' | 'export';
+export type Task = 'selfie' | 'personalize' | 'generate' | 'import' | 'switch' | 'export' | 'add-model';
+
+/** "Add a model from a file…": the checkpoint being converted, or how the last one ended. */
+export interface ModelImportState {
+  fileName: string;
+  phase: 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled';
+  progress?: ImportProgress;
+  /** done: what was added; failed: the checkpoint error's message */
+  message?: string;
+}
 
 export interface GalleryItem {
   key: string;
@@ -132,6 +142,9 @@ export interface AppState {
   /** a file of the active personalization was downloaded */
   downloaded: boolean;
   library: LibraryState;
+  /** packs made in this browser from a checkpoint (OPFS) */
+  storedPacks: StoredPack[];
+  modelImport: ModelImportState | null;
 
   setSettings(patch: Partial<Settings>): void;
   toggleStyle(id: string): void;
@@ -156,6 +169,8 @@ export interface AppState {
   setPersonalImages(v: boolean): void;
   setDownloaded(v: boolean): void;
   setLibrary(patch: Partial<LibraryState>): void;
+  setStoredPacks(list: StoredPack[]): void;
+  setModelImport(state: ModelImportState | null): void;
 }
 
 export const SCHEDULERS: { value: SchedulerName; label: string }[] = [
@@ -198,6 +213,8 @@ export const useAppStore = create<AppState>()((set) => ({
   personalImages: false,
   downloaded: false,
   library: { phase: 'loading', records: [], thumbnails: {} },
+  storedPacks: [],
+  modelImport: null,
 
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
   toggleStyle: (id) =>
@@ -228,4 +245,6 @@ export const useAppStore = create<AppState>()((set) => ({
   setPersonalImages: (personalImages) => set({ personalImages }),
   setDownloaded: (downloaded) => set({ downloaded }),
   setLibrary: (patch) => set((s) => ({ library: { ...s.library, ...patch } })),
+  setStoredPacks: (storedPacks) => set({ storedPacks }),
+  setModelImport: (modelImport) => set({ modelImport }),
 }));

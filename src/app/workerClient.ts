@@ -140,6 +140,8 @@ function createWorkerClient(): WorkerClient {
     },
     cancelPersonalize: () => track(() => api.cancelPersonalize()),
     cancelGenerate: () => track(() => api.cancelGenerate()),
+    importCheckpoint: (file, options, onProgress) => track((progress) => api.importCheckpoint(file, options, progress), onProgress),
+    cancelImport: () => track(() => api.cancelImport()),
     async usePersonalization(lidb) {
       const info = await track(() => api.usePersonalization(lidb));
       weights = lidb ? { kind: 'lidb', bytes: lidb.slice() } : null;

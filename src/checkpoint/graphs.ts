@@ -2,7 +2,11 @@
 // weights: configs from the tensors' shapes, parameters by diffusers name, small ones inline and
 // the rest left in the checkpoint until the chunk writer copies them. No Node API is used here,
 // so this runs unchanged in a Web Worker over a File.
-import { OPSET, buildClipTextModel, buildUNet, buildVaeDecoder, buildVaeEncoder, type ClipTextConfig, type UNetConfig, type VaeConfig } from '../models';
+// the builders one by one, not through '../models', whose tiny-pack writer needs Node
+import { buildClipTextModel, type ClipTextConfig } from '../models/clipTextModel';
+import { buildUNet, type UNetConfig } from '../models/unet2dCondition';
+import { buildVaeDecoder, buildVaeEncoder, type VaeConfig } from '../models/autoencoderKL';
+import { OPSET } from '../models/opset';
 import type { ModelProto } from '../onnx';
 import type { LoraLayer } from '../packs/manifest';
 import { keepOutputs } from '../packer/graphEdit';

@@ -10,6 +10,8 @@ export const CLIP_VOCAB_SIZE = 49408;
 /** byte alphabet, with and without the end-of-word mark, and the two special tokens */
 const FIXED_TOKENS = 2 * 256 + 2;
 export const CLIP_BPE_SHA256 = '924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a';
+/** the same file gunzipped: what a browser holds when the server sent the .gz with Content-Encoding: gzip (Vite's dev server does) */
+export const CLIP_BPE_TEXT_SHA256 = '67603cfda2e032ad77b5f8808af37789d590db664b26df8705d2bf8b3c553fc8';
 
 /** `bpeText`: the gunzipped vocabulary file (first line a version header, then one "left right" merge per line). */
 export function clipTokenizerFromBpe(bpeText: string, vocabSize = CLIP_VOCAB_SIZE): ClipTokenizerJson {

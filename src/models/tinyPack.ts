@@ -10,6 +10,7 @@ import { buildUNet, type UNetConfig } from './unet2dCondition';
 import { buildVaeDecoder, buildVaeEncoder, type VaeConfig } from './autoencoderKL';
 import { subSeed } from '../diffusion/random';
 import { buildHypernet, CLIP_NORMALIZE, TINY_HYPERNET } from './hypernet';
+import { OPSET } from './opset';
 import { auxDims } from '../lidb/layers';
 import { makeAuxBases, writeAuxFile } from '../lidb/aux';
 import type { LoraSlot } from './layers';
@@ -17,7 +18,7 @@ import { promptWords, TINY_TRIGGER } from './promptWords';
 import { buildTextEncoderGradModel, buildUnetTrainModel, shareExternalData } from '../finetune/trainGraphs';
 
 export const TINY_SEED = 20230713;
-export const OPSET = 17;
+export { OPSET } from './opset';
 const TEXT_LENGTH = 77;
 const TEXT_WIDTH = 32;
 

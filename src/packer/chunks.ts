@@ -30,51 +30,53 @@ export class ChunkWriter {
   private fileName(index: number): string { return `${this.prefix}.${index}.bin`; }
 
   /** Writes `bytes` and returns where they went (location relative to the graph's folder). */
-  add(tensor: string, bytes: Uint8Array): { location: string; offset: number; length: number } {
+  async add(tensor: string, bytes: Uint8Array): Promise<{ location: string; offset: number; length: number }> {
     if (bytes.byteLength > this.chunkBytes) {
       throw new PackInputError('options', `tensor ${tensor} has ${bytes.byteLength} bytes, more than the chunk size ${this.chunkBytes} (tensors are never split): raise --chunk-mb`);
     }
     let c = this.current;
     const pad = c ? (ALIGN - (c.size % ALIGN)) % ALIGN : 0;
     if (c && c.size + pad + bytes.byteLength > this.chunkBytes) {
-      this.close();
+      await this.close();
       c = null;
     }
     if (!c) {
       const index = this.done.length;
-      c = this.current = { index, file: this.sink.openFile(`${this.folder}/${this.fileName(index)}`), size: 0, hash: this.sink.sha256() };
+      const file = await this.sink.openFile(`${this.folder}/${this.fileName(index)}`);
+      c = this.current = { index, file, size: 0, hash: this.sink.sha256() };
     }
     const padNow = (ALIGN - (c.size % ALIGN)) % ALIGN;
-    if (padNow) this.write(c, new Uint8Array(padNow));
+    if (padNow) await this.write(c, new Uint8Array(padNow));
     const offset = c.size;
-    this.write(c, bytes);
+    await this.write(c, bytes);
     return { location: this.fileName(c.index), offset, length: bytes.byteLength };
   }
 
-  private write(c: OpenChunk, bytes: Uint8Array): void {
-    c.file.write(bytes);
+  private async write(c: OpenChunk, bytes: Uint8Array): Promise<void> {
+    await c.file.write(bytes);
     c.hash.update(bytes);
     c.size += bytes.byteLength;
   }
 
-  private close(): void {
+  private async close(): Promise<void> {
     const c = this.current;
     if (!c) return;
-    c.file.close();
-    this.done.push({ path: `${this.folder}/${this.fileName(c.index)}`, size: c.size, sha256: c.hash.hex() });
     this.current = null;
+    await c.file.close();
+    this.done.push({ path: `${this.folder}/${this.fileName(c.index)}`, size: c.size, sha256: c.hash.hex() });
   }
 
   /** Closes the last chunk; the files written, in order. */
-  finish(): PackFile[] {
-    this.close();
+  async finish(): Promise<PackFile[]> {
+    await this.close();
     return [...this.done];
   }
 
   /** Closes without listing (after an error; the staging folder is removed anyway). */
-  abort(): void {
-    if (this.current) this.current.file.close();
+  async abort(): Promise<void> {
+    const c = this.current;
     this.current = null;
+    if (c) await c.file.close();
   }
 }
 
@@ -119,14 +121,14 @@ export async function externalizeWeights(models: readonly ModelProto[], writer: 
       let data = ext ? await opts.readSource(ext.location, ext.offset, ext.length) : inline;
       const readBytes = ext ? data.byteLength : 0;
       if (opts.toFloat16?.has(t.name!)) data = float32BytesToFloat16(data, t.name!);
-      const at = writer.add(t.name!, data);
+      const at = await writer.add(t.name!, data);
       placed.set(t.name!, { ...at, dims: tensorDims(t), dataType: t.dataType ?? 0 });
       pointAt(t, at);
       bytes += data.byteLength;
       if (readBytes) opts.onTensor?.(t.name!, readBytes);
     }
   } catch (e) {
-    writer.abort();
+    await writer.abort().catch(() => undefined);
     throw e;
   }
   for (const model of models.slice(1)) {
@@ -140,7 +142,7 @@ export async function externalizeWeights(models: readonly ModelProto[], writer: 
       pointAt(t, at);
     }
   }
-  return { files: writer.finish(), tensors: placed.size, bytes };
+  return { files: await writer.finish(), tensors: placed.size, bytes };
 }
 
 function pointAt(t: TensorProto, at: { location: string; offset: number; length: number }): void {

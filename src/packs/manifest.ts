@@ -450,3 +450,8 @@ function validatePrecision(p: PackPrecision, fail: Fail): void {
     if (!ok(p.compute[g])) fail(`precision.compute.${g}`, `precision.compute.${g} ${JSON.stringify(p.compute?.[g])} is not float16 or float32`);
   }
 }
+
+/** manifest.json's bytes as every writer stores them (the CLI, tests, the browser's checkpoint import). */
+export function manifestBytes(manifest: PackManifest): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+}

@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFileAtomic, type AtomicWriteOptions } from '../files/atomicWrite';
-import { validateManifest, type PackFile, type PackManifest } from './manifest';
+import { manifestBytes, validateManifest, type PackFile, type PackManifest } from './manifest';
+
+export { manifestBytes } from './manifest';
 
 export interface PackBuild {
   /** pack-relative path → bytes (manifest.json excluded) */
@@ -27,9 +29,6 @@ export function finishManifest(draft: Omit<PackManifest, 'files'>, files: Record
 }
 
 /** The exact bytes of manifest.json: stable key order from the object, two-space indent, final newline. */
-export function manifestBytes(manifest: PackManifest): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
-}
 
 /** Total bytes a client fetches for the pack: its files plus manifest.json. */
 export function packSize(pack: PackBuild): number {

@@ -25,7 +25,8 @@ export const BASE_DEFAULTS = { lr: 1e-3, batch: 1, kl: 1e-6, seed: 0, checkpoint
 export function syntheticDomainNotice(size: number): string {
   return `This demo pack was trained only on HyperBooth's synthetic ${size}×${size} portraits (npx hyperbooth dataset). ` +
     'A synthetic selfie (npx hyperbooth dataset selfie --id 3 --out selfie.png) personalizes best; a real photo runs too, ' +
-    'but looks like nothing the pack has seen. For real photos, build a Stable Diffusion pack with npx hyperbooth pack (README: "Converting Stable Diffusion 1.5").';
+    'but looks like nothing the pack has seen. For real photos, add a Stable Diffusion 1.5 checkpoint (.safetensors) under Model pack with "Add a model from a file…", ' +
+    'or convert it with npx hyperbooth pack (README: "Adding your Stable Diffusion 1.5").';
 }
 
 /** "Tiny (random weights)" → "Tiny (trained on synthetic portraits)"; the steps go in the description. */

@@ -8,7 +8,7 @@ import type { PackManifest } from '../../src/packs/manifest';
 import { MemoryReportError } from '../../src/packer/memory';
 import { formatMemoryReport, memoryReport, type PackGeometry, type PackGraphs } from '../../src/packer/memoryReport';
 import { sd15ShapeGraphs } from '../../src/packer/sd15Shapes';
-import { RECOMPUTE_FROM_LATENT } from '../../src/packer/pack';
+import { RECOMPUTE_FROM_LATENT } from '../../src/packer/packParts';
 
 export const summary = 'memory report of a pack: inspect <pack dir | sd15> --memory [--image-size N] [--dtype float16|float32] [--json file]';
 

@@ -1,4 +1,4 @@
-import { offDomainText, REAL_PHOTO_COMMAND } from '../packDomain';
+import { offDomainText, REAL_PHOTO_BUTTON, REAL_PHOTO_COMMAND } from '../packDomain';
 import { useAppStore } from '../store';
 
 /**
@@ -13,7 +13,8 @@ export function OffDomainNote({ where }: { where: 'personalize' | 'results' }) {
     <div className="notice notice-warn off-domain" role="note" data-testid={`off-domain-${where}`}>
       <p className="off-domain-headline">{headline}</p>
       <p className="off-domain-remedy">
-        {remedy} Today that is <code>{REAL_PHOTO_COMMAND}</code>, then choose it under Model pack.
+        {remedy} In this page: <strong>{REAL_PHOTO_BUTTON}</strong> under Model pack converts it here, in the browser. For a site that serves the
+        pack: <code>{REAL_PHOTO_COMMAND}</code>.
       </p>
     </div>
   );

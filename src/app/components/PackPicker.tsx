@@ -3,7 +3,11 @@ import { errorText, packIndexUrl } from '../actions';
 import { readPackChoice } from '../packChoice';
 import { readPackIndex, type PackIndexEntry } from '../packIndex';
 import { deleteCachedModels, entryForUrl, planDownload, planText, storageUsageText, switchPack } from '../packPickerActions';
+import { deleteStoredModel, refreshStoredPacks } from '../modelImportActions';
+import { formatMegabytes } from '../statusText';
 import { useAppStore } from '../store';
+import type { StoredPack } from '../../packs/storedPacks';
+import { AddModelFromFile } from './AddModelFromFile';
 
 const URL_CHOICE = 'url';
 
@@ -49,10 +53,29 @@ function PackOption({ entry, checked, onPick, refresh }: { entry: PackIndexEntry
   );
 }
 
-/** Choose a model pack: one of public/models/index.json or a manifest.json anywhere else. */
+/** A pack made in this browser from a checkpoint: no download, and Delete frees its space. */
+function StoredPackOption({ pack, checked, onPick, onDelete, disabled }: { pack: StoredPack; checked: boolean; onPick(): void; onDelete(): void; disabled: boolean }) {
+  return (
+    <li className="pack-option stored-pack-option" data-testid="stored-pack" data-pack-id={pack.id}>
+      <label>
+        <input type="radio" name="pack" checked={checked} onChange={onPick} />
+        <span className="pack-name">{pack.name}</span> <code className="pack-id">{pack.id}</code>
+      </label>
+      <span className="hint pack-size" data-testid="pack-size">
+        Stored in this browser · {formatMegabytes(pack.bytes)} MB
+      </span>
+      <button type="button" className="link-button danger" data-testid="stored-pack-delete" disabled={disabled} onClick={onDelete} aria-label={`Delete ${pack.name} from this browser`}>
+        Delete
+      </button>
+    </li>
+  );
+}
+
+/** Choose a model pack: one of public/models/index.json, one made in this browser from a checkpoint, or a manifest.json anywhere else. */
 export function PackPicker() {
   const pack = useAppStore((s) => s.pack);
   const busy = useAppStore((s) => s.task !== null);
+  const stored = useAppStore((s) => s.storedPacks);
   const [entries, setEntries] = useState<PackIndexEntry[]>([]);
   const [choice, setChoice] = useState<string | undefined>();
   const [urlText, setUrlText] = useState('');
@@ -62,12 +85,13 @@ export function PackPicker() {
 
   useEffect(() => {
     let live = true;
-    readPackIndex(packIndexUrl()).then(
-      (list) => {
+    Promise.all([readPackIndex(packIndexUrl()), refreshStoredPacks()]).then(
+      ([list]) => {
         if (!live) return;
         setEntries(list);
         const saved = readPackChoice();
-        const listed = saved && list.find((e) => e.manifestUrl === saved.manifestUrl);
+        const all = [...list, ...useAppStore.getState().storedPacks];
+        const listed = saved && all.find((e) => e.manifestUrl === saved.manifestUrl);
         if (saved && !listed) {
           setUrlText(saved.manifestUrl);
           setChoice(URL_CHOICE);
@@ -93,7 +117,8 @@ export function PackPicker() {
   const typed = urlText.trim() ? entryForUrl(urlText) : undefined;
   const urlEntry = typeof typed === 'object' ? typed : undefined;
   const urlSize = usePlanText(urlEntry?.manifestUrl, refresh);
-  const selected = choice === URL_CHOICE ? urlEntry : entries.find((e) => e.manifestUrl === choice);
+  const storedEntries = stored.map((p) => ({ id: p.id, name: p.name, manifestUrl: p.manifestUrl, size: p.bytes }));
+  const selected = choice === URL_CHOICE ? urlEntry : [...entries, ...storedEntries].find((e) => e.manifestUrl === choice);
 
   const load = useCallback(async () => {
     if (!selected) return;
@@ -101,6 +126,16 @@ export function PackPicker() {
     await switchPack(selected);
     setRefresh((n) => n + 1);
   }, [selected]);
+
+  const remove = useCallback(async (manifestUrl: string) => {
+    try {
+      setCacheNote(await deleteStoredModel(manifestUrl));
+    } catch (e) {
+      setCacheNote(`Could not delete it: ${errorText(e)}`);
+    }
+    if (choice === manifestUrl) setChoice(entries[0]?.manifestUrl);
+    setRefresh((n) => n + 1);
+  }, [choice, entries]);
 
   const clear = useCallback(async () => {
     try {
@@ -119,6 +154,16 @@ export function PackPicker() {
       <ul className="pack-options">
         {entries.map((e) => (
           <PackOption key={e.manifestUrl} entry={e} checked={choice === e.manifestUrl} onPick={() => setChoice(e.manifestUrl)} refresh={refresh} />
+        ))}
+        {stored.map((p) => (
+          <StoredPackOption
+            key={p.manifestUrl}
+            pack={p}
+            checked={choice === p.manifestUrl}
+            onPick={() => setChoice(p.manifestUrl)}
+            onDelete={() => void remove(p.manifestUrl)}
+            disabled={busy || loading}
+          />
         ))}
         <li className="pack-option pack-url-option" data-testid="pack-url-option">
           <label>
@@ -144,6 +189,7 @@ export function PackPicker() {
           )}
         </li>
       </ul>
+      <AddModelFromFile onAdded={() => setChoice(readPackChoice()?.manifestUrl)} />
       <div className="button-row">
         <button type="button" className="primary" data-testid="pack-load" disabled={!selected || loading || busy} onClick={() => void load()}>
           {pack.phase === 'ready' && selected?.manifestUrl === pack.manifestUrl ? 'Reload pack' : 'Load pack'}

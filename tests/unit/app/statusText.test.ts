@@ -18,6 +18,14 @@ describe('statusText', () => {
     expect(statusText(pack({ phase: 'error' }), null)).toBe('Could not load Tiny');
   });
 
+  test('a pack made in this browser from a checkpoint is read from its storage, never downloaded', () => {
+    const stored = { manifestUrl: 'stored-pack:sd15-mini', name: 'Stable Diffusion (sd15-mini)' };
+    expect(statusText(pack({ ...stored, phase: 'loading', fromCache: true, loadedBytes: 1_000_000, totalBytes: 3_000_000, file: 'unet/model.onnx' }), null))
+      .toBe("Loading Stable Diffusion (sd15-mini) from this browser's storage: 1.0 / 3.0 MB");
+    expect(statusText(pack({ ...stored, downloadedBytes: 0 }), null)).toBe('Ready (stored in this browser)');
+    expect(statusText(pack({ ...stored }), null, { task: 'add-model' })).toBe('Converting the checkpoint into a model pack in this browser…');
+  });
+
   test('ready with a personalization names it; generating wins over everything', () => {
     expect(statusText(pack({}), null, { active: 'Anna' })).toBe('Ready · personalized: Anna');
     const p = { image: 1, images: 2, step: 5, steps: 10 };

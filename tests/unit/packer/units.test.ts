@@ -42,16 +42,16 @@ describe('WebGPU op list', () => {
 });
 
 describe('ChunkWriter', () => {
-  it('aligns tensors to 64 bytes, starts a new file when the next tensor would not fit, and hashes what it wrote', () => {
+  it('aligns tensors to 64 bytes, starts a new file when the next tensor would not fit, and hashes what it wrote', async () => {
     const dir = tempDir('chunks');
     const w = new ChunkWriter(folderSink(dir), 'unet', 300);
     const t = (n: number, v: number) => new Uint8Array(n).fill(v);
-    expect(w.add('a', t(100, 1))).toEqual({ location: 'weights.0.bin', offset: 0, length: 100 });
-    expect(w.add('b', t(100, 2))).toEqual({ location: 'weights.0.bin', offset: 128, length: 100 });
+    expect(await w.add('a', t(100, 1))).toEqual({ location: 'weights.0.bin', offset: 0, length: 100 });
+    expect(await w.add('b', t(100, 2))).toEqual({ location: 'weights.0.bin', offset: 128, length: 100 });
     // 228 + 28 padding + 100 > 300: a new chunk
-    expect(w.add('c', t(100, 3))).toEqual({ location: 'weights.1.bin', offset: 0, length: 100 });
-    expect(w.add('d', t(300, 4))).toEqual({ location: 'weights.2.bin', offset: 0, length: 300 });
-    const files = w.finish();
+    expect(await w.add('c', t(100, 3))).toEqual({ location: 'weights.1.bin', offset: 0, length: 100 });
+    expect(await w.add('d', t(300, 4))).toEqual({ location: 'weights.2.bin', offset: 0, length: 300 });
+    const files = await w.finish();
     expect(files.map((f) => [f.path, f.size])).toEqual([['unet/weights.0.bin', 228], ['unet/weights.1.bin', 100], ['unet/weights.2.bin', 300]]);
     for (const f of files) {
       const bytes = readFileSync(join(dir, f.path));
@@ -62,10 +62,10 @@ describe('ChunkWriter', () => {
     expect([first[99], first[100], first[127], first[128]]).toEqual([1, 0, 0, 2]);
   });
 
-  it('refuses a tensor larger than a chunk, and sizes outside (64 B, 1.5 GiB]', () => {
+  it('refuses a tensor larger than a chunk, and sizes outside (64 B, 1.5 GiB]', async () => {
     const w = new ChunkWriter(folderSink(tempDir('chunks')), 'x', 128);
-    expect(() => w.add('big', new Uint8Array(129))).toThrow(/^tensor big has 129 bytes, more than the chunk size 128/);
-    w.abort();
+    await expect(w.add('big', new Uint8Array(129))).rejects.toThrow(/^tensor big has 129 bytes, more than the chunk size 128/);
+    await w.abort();
     expect(() => new ChunkWriter(folderSink(tempDir('chunks')), 'x', 16)).toThrow(PackInputError);
     expect(() => new ChunkWriter(folderSink(tempDir('chunks')), 'x', 2 ** 31)).toThrow(/give between 64 bytes and 1536 MB/);
   });
