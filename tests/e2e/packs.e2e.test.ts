@@ -4,7 +4,7 @@
 // pack URL field, generating and personalizing. Packs other than the embedded one are served by a
 // second, cross-origin node:http server (CORS + CORP, as the page's COEP requires) that logs each
 // request's Range header and can throttle a file.
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -257,6 +257,30 @@ describe('a pack built by `hyperbooth pack` in chromium', () => {
       expect(await page.getByTestId('loss-chart').getAttribute('data-points')).toBe('1');
       expect(await page.getByTestId('status').textContent()).toMatch(/^Ready · personalized: /);
       expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    });
+  });
+
+  test('a pack too large for both backends is refused with the reasons before any file is downloaded', async () => {
+    // the tiny pack's manifest claiming SD1.5-sized float32 UNet weights (3 GiB, read by the
+    // forward and the train session: over a wasm32 heap) and a tensor beyond any GPU buffer limit
+    const big = {
+      ...tiny,
+      id: 'too-big',
+      files: tiny.files.map((f) => (f.path === WEIGHTS ? { ...f, size: 3 * 2 ** 30 } : f)),
+      requirements: { imageSize: 64, largestTensorBytes: 16 * 2 ** 30, largestTensor: 'a 16 GiB tensor', peakBytes: { generate: 2 ** 30, fineTuneStep: 2 ** 30 }, weightsBytes: { generate: 2 ** 30, fineTuneStep: 2 ** 30 } },
+    };
+    await mkdir(join(root, 'too-big'), { recursive: true });
+    writeFileSync(join(root, 'too-big', 'manifest.json'), JSON.stringify(big));
+    await inFreshApp(async (page) => {
+      packs.requests.length = 0;
+      await page.getByTestId('pack-url').fill(`${packs.url}too-big/manifest.json`);
+      await page.getByTestId('pack-load').click();
+      const error = page.getByTestId('error');
+      await expect.poll(async () => (await error.count()) ? (await error.first().textContent()) ?? '' : '', { timeout: READY_TIMEOUT })
+        .toMatch(/cannot run here, so nothing was downloaded: .*exceeds this GPU's max\w+ of \d+ MiB; and on WASM every session's weights sit in one wasm32 heap of at most 4 GiB/);
+      console.log(`[e2e] refused: ${await error.first().textContent()}`);
+      // only the manifest was read (by the picker for its size line and by the worker's check)
+      expect(new Set(packs.requests.map((r) => r.path))).toEqual(new Set(['too-big/manifest.json']));
     });
   });
 });
