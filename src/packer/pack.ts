@@ -4,6 +4,7 @@
 // browser-sized chunks, and a manifest with sizes and sha256. Graphs are converted one at a
 // time and weights copied one tensor at a time, into a staging folder that replaces --out
 // only when everything succeeded.
+import { STYLE_PRESETS } from '../pipeline/stylePresets';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -325,6 +326,8 @@ export function finishPack(ctx: PackContext, id: string, t0: number, p: Finished
       defaults: { ...(opts.train ?? DEFAULT_TRAIN) },
     },
     precision: packPrecision(ctx.fp16),
+    // an SD1.5 model knows these prompts; the app offers them as the pack's styles
+    styles: STYLE_PRESETS.map((p) => ({ ...p })),
     conversion,
   };
   const lacking = new Map<string, string[]>();

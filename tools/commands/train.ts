@@ -14,7 +14,8 @@ const USAGE = `usage:
   hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--parts vae,unet] [--latent-scale auto|N] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
   hyperbooth train lidb --pack DIR --data SHARD_DIR --out DIR [--steps ${LIDB_DEFAULTS.steps}] [--lr ${LIDB_DEFAULTS.lr}] [--shard i/n] [--seed 0] [--split train] [--quiet]
       (one θ* file per identity; identities already in --out are skipped)
-  hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]`;
+  hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
+  every stage also takes [--threads N] (onnxruntime intra-op threads; default all cores)`;
 
 const LIDB_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'shard', 'seed', 'split', 'quiet'];
 const HYPERNET_FLAGS = ['pack', 'data', 'targets', 'out', 'steps', 'lr', 'batch', 'alpha', 'beta', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
@@ -76,7 +77,11 @@ export async function run(argv: string[]): Promise<number> {
   const [stage, ...rest] = argv;
   const args = parseArgs(rest, ['resume', 'quiet']);
   const progress = terminalProgress(args.flags.quiet ? null : process.stderr);
-  const runtime = createNodeRuntime({ backend: 'cpu' });
+  // --threads: onnxruntime's intra-op threads (its default takes every core; background runs
+  // on a shared machine ask for one)
+  const threads = args.flags.threads === undefined ? undefined : intFlag(args, 'threads');
+  delete args.flags.threads;
+  const runtime = createNodeRuntime({ backend: 'cpu', intraOpNumThreads: threads });
   switch (stage) {
     case 'base': {
       checkFlags(args, BASE_FLAGS);

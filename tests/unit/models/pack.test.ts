@@ -111,7 +111,8 @@ describe('tiny pack', () => {
   it('tokenizes every style preset word, caption word and the trigger to a single token', () => {
     const tok = ClipTokenizer.fromJSON(new TextDecoder().decode(pack.files[TINY_FILES.tokenizer]));
     expect(promptWords()).toContain('sks');
-    for (const p of STYLE_PRESETS) {
+    // the usual presets and the pack's own trained styles (its manifest's list)
+    for (const p of [...STYLE_PRESETS, ...pack.manifest.styles!]) {
       expect(p.prompt).toContain(TRIGGER_PLACEHOLDER);
       const text = stylePrompt(p, pack.manifest.trigger);
       const words = text.toLowerCase().split(/\s+/);
