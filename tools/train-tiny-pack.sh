@@ -22,6 +22,9 @@
 # RUN/stages.jsonl; RUN/training.json is rebuilt from it after every stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the whole body is one function, read before it runs: editing this file during a
+# long run changes nothing in that run
+main() {
 
 RUN=runs/tiny RESUME= INSTALL=
 while [ $# -gt 0 ]; do
@@ -39,6 +42,8 @@ IDS=${IDS:-200} PHOTOS=${PHOTOS:-4} SIZE=${SIZE:-}
 VAE_STEPS=${VAE_STEPS:-6000} UNET_STEPS=${UNET_STEPS:-30000} LIDB_STEPS=${LIDB_STEPS:-300} HYPER_STEPS=${HYPER_STEPS:-15000}
 LIDB_SHARDS=${LIDB_SHARDS:-1} THREADS=${THREADS:-1} NICE=${NICE:-10}
 HB="npx hyperbooth"
+# the code that ran: a checkout's HEAD, or COMMIT for an exported copy (git archive)
+COMMIT=$(git rev-parse HEAD 2>/dev/null || echo "${COMMIT:-unknown}"); export COMMIT
 # the image size is the pack's: read it from --image-size in ARCH (default 64)
 if [ -z "$SIZE" ]; then SIZE=$(sed -n 's/.*--image-size[ =]\([0-9]*\).*/\1/p' <<< "$ARCH"); SIZE=${SIZE:-64}; fi
 
@@ -92,7 +97,7 @@ write_training_json() { # out
     const m = manifest ? JSON.parse(manifest) : null;
     fs.writeFileSync(out, JSON.stringify({
       ...(manifest ? { manifestSha256: crypto.createHash("sha256").update(manifest).digest("hex"), name: m.name, description: m.description } : {}),
-      script: "bash tools/train-tiny-pack.sh", settings: JSON.parse(env), stages,
+      script: "bash tools/train-tiny-pack.sh", commit: process.env.COMMIT || null, settings: JSON.parse(env), stages,
     }, null, 2) + "\n");
   ' "$STAGES" "$1" "$RUN" "$(node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map((kv) => kv.split(/=(.*)/s).slice(0, 2)))))' \
     "ARCH=$ARCH" "IDS=$IDS" "PHOTOS=$PHOTOS" "SIZE=$SIZE" "VAE_STEPS=$VAE_STEPS" "UNET_STEPS=$UNET_STEPS" "LIDB_STEPS=$LIDB_STEPS" \
@@ -148,3 +153,6 @@ if [ -n "$INSTALL" ]; then
   '
   echo "installed $RUN/hyper/pack as public/models/tiny" >&2
 fi
+}
+
+main "$@"; exit

@@ -26,6 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   const score = await measureReconstruction(createNodeRuntime({ backend: 'cpu', intraOpNumThreads: threads }), pack, shard, records);
   const line = { label: typeof args.flags.label === 'string' ? args.flags.label : undefined, pack: packDir, split, ...score, ms: Date.now() - t0 };
   console.log(`${split}: ${score.records} records, MSE ${score.mse.toFixed(5)}, PSNR ${score.psnr.toFixed(2)} dB (of the mean MSE ${score.psnrOfMeanMse.toFixed(2)} dB)`);
+  console.log(`  by style: ${Object.entries(score.byStyle).map(([s, v]) => `${s} ${v.psnr.toFixed(2)}`).join(', ')} (dB)`);
   if (typeof args.flags.json === 'string') appendFileSync(resolve(args.flags.json), `${JSON.stringify(line)}\n`);
   return 0;
 }

@@ -67,5 +67,8 @@ describe('base-model scale', () => {
     expect(trained.records).toBe(4);
     expect(trained.psnrOfMeanMse).toBeCloseTo(psnrDb(trained.mse), 10);
     expect(trained.psnr).toBeGreaterThan(untrained.psnr + 3);
+    expect(Object.keys(trained.byStyle).sort()).toEqual(['pencil-sketch', 'photo']);
+    expect(trained.byStyle.photo.records).toBe(2);
+    expect((trained.byStyle.photo.psnr + trained.byStyle['pencil-sketch'].psnr) / 2).toBeCloseTo(trained.psnr, 10);
   });
 });
