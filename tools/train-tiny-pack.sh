@@ -16,6 +16,7 @@
 # The scale and the run's size come from the environment (defaults: the pack in public/models):
 #   ARCH="--image-size 64 --vae-blocks 16,32,32,32 --latent-channels 4"  (make-tiny-pack flags)
 #   IDS=200 PHOTOS=4 VAE_STEPS=6000 UNET_STEPS=30000 LIDB_STEPS=300 HYPER_STEPS=15000
+#   HB="npx hyperbooth" (the CLI), COMMIT (recorded when the code is not a git checkout)
 #   LIDB_SHARDS=1 (parallel `train lidb --shard i/n` processes) THREADS=1 (onnxruntime threads
 #   per process; a resume must use the same value to stay bit for bit) NICE=10
 # Every stage appends {stage, command, started, seconds, sha256 of its outputs} to
@@ -41,7 +42,9 @@ ARCH=${ARCH:-}
 IDS=${IDS:-200} PHOTOS=${PHOTOS:-4} SIZE=${SIZE:-}
 VAE_STEPS=${VAE_STEPS:-6000} UNET_STEPS=${UNET_STEPS:-30000} LIDB_STEPS=${LIDB_STEPS:-300} HYPER_STEPS=${HYPER_STEPS:-15000}
 LIDB_SHARDS=${LIDB_SHARDS:-1} THREADS=${THREADS:-1} NICE=${NICE:-10}
-HB="npx hyperbooth"
+# HB: how to call the CLI (an exported copy of the code runs its own: node tools/cli-bin/hyperbooth.mjs);
+# commands are recorded as `npx hyperbooth …` either way
+HB=${HB:-npx hyperbooth}
 # the code that ran: a checkout's HEAD, or COMMIT for an exported copy (git archive)
 COMMIT=$(git rev-parse HEAD 2>/dev/null || echo "${COMMIT:-unknown}"); export COMMIT
 # the image size is the pack's: read it from --image-size in ARCH (default 64)
@@ -81,8 +84,10 @@ stage() { # name, output paths (a string evaluated after the command: it may nam
   started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   echo "== $name: $*" >&2
   nice -n "$NICE" "$@"
+  local cmd="$*"
+  [ "${cmd#"$HB "}" = "$cmd" ] || cmd="npx hyperbooth ${cmd#"$HB "}"
   # shellcheck disable=SC2046
-  record "$name" $((SECONDS - t0)) "$started" "$*" $(eval echo "$outputs")
+  record "$name" $((SECONDS - t0)) "$started" "$cmd" $(eval echo "$outputs")
   write_training_json "$RUN/training.json"
 }
 
@@ -131,7 +136,7 @@ for ((i = 0; i < LIDB_SHARDS; i++)); do
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-record lidb $((SECONDS - t0)) "$started" "$HB train lidb --pack $RUN/unet/pack --data $RUN/data --out $RUN/theta --steps $LIDB_STEPS --shard i/$LIDB_SHARDS $T --quiet (i = 0…$((LIDB_SHARDS - 1)))" "$RUN/theta"
+record lidb $((SECONDS - t0)) "$started" "npx hyperbooth train lidb --pack $RUN/unet/pack --data $RUN/data --out $RUN/theta --steps $LIDB_STEPS --shard i/$LIDB_SHARDS $T --quiet (i = 0…$((LIDB_SHARDS - 1)))" "$RUN/theta"
 write_training_json "$RUN/training.json"
 
 # shellcheck disable=SC2086
