@@ -8,7 +8,7 @@ import { IO } from '../packs/graphIO';
 import type { PackContents } from '../packs/types';
 import type { Runtime } from '../runtime/types';
 import type { Shard } from '../dataset/shard';
-import { packModelOf, readPackGraph } from './packGraphs';
+import { packModelOf, readPackGraph, setInitializers } from './packGraphs';
 import { recordPixels } from './data';
 
 export interface ReconstructionScore {
@@ -36,12 +36,29 @@ export function spreadRecords(total: number, count: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor((i * total) / n));
 }
 
-export async function measureReconstruction(runtime: Runtime, pack: PackContents, shard: Shard, records: number[]): Promise<ReconstructionScore> {
+/**
+ * `weights`: trained values keyed `<graph>/<initializer>` as a `train base` checkpoint holds
+ * them (vaeEncoder/…, vaeDecoder/…), replacing the pack's: a curve is measured from a running
+ * stage's checkpoints without waiting for its pack.
+ */
+export async function measureReconstruction(
+  runtime: Runtime,
+  pack: PackContents,
+  shard: Shard,
+  records: number[],
+  weights: Record<string, Float32Array> = {},
+): Promise<ReconstructionScore> {
   const { manifest } = pack;
   const L = manifest.latent;
   const n = L.channels * L.height * L.width;
-  const enc = await runtime.createSession({ name: 'vae encoder', model: encodeModel(withFixedDims(readPackGraph(pack, packModelOf(manifest, 'vaeEncoder')), { batch: 1 })) });
-  const dec = await runtime.createSession({ name: 'vae decoder', model: encodeModel(withFixedDims(readPackGraph(pack, packModelOf(manifest, 'vaeDecoder')), { batch: 1 })) });
+  const graph = (key: 'vaeEncoder' | 'vaeDecoder') => {
+    const model = readPackGraph(pack, packModelOf(manifest, key));
+    const own = Object.fromEntries(Object.entries(weights).filter(([k]) => k.startsWith(`${key}/`)).map(([k, v]) => [k.slice(key.length + 1), v]));
+    setInitializers(model, own, key);
+    return encodeModel(withFixedDims(model, { batch: 1 }));
+  };
+  const enc = await runtime.createSession({ name: 'vae encoder', model: graph('vaeEncoder') });
+  const dec = await runtime.createSession({ name: 'vae decoder', model: graph('vaeDecoder') });
   try {
     let mseSum = 0, psnrSum = 0;
     const byStyle: ReconstructionScore['byStyle'] = {};

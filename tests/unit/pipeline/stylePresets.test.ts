@@ -35,7 +35,7 @@ describe('style presets from the pack', () => {
   });
 
   it('a manifest without styles offers the usual presets', () => {
-    const { styles: _s, ...old } = committed;
+    const old: PackManifest = { ...committed, styles: undefined };
     expect(packStylePresets(old)).toBe(STYLE_PRESETS);
     expect(packStylePresets({ styles: [] })).toBe(STYLE_PRESETS);
   });

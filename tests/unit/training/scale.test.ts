@@ -45,6 +45,15 @@ describe('base-model scale', () => {
       expect(Buffer.from(b.adam.v[name].buffer).equals(Buffer.from(a.adam.v[name].buffer)), name).toBe(true);
     }
     expect(b.rng).toEqual(a.rng);
+
+    // a running stage's curve is measured from its checkpoints: the starting pack with the
+    // checkpoint's weights scores exactly what the stage's written pack scores
+    const trainedPack = await loadPackFromDisk(join(straight, 'pack'));
+    const startPack = await loadPackFromDisk(pack);
+    const shard = openShard(common.data, 'train', trainedPack.manifest);
+    const fromPack = await measureReconstruction(runtime, trainedPack, shard, [0, 3]);
+    expect(await measureReconstruction(runtime, startPack, shard, [0, 3], a.params)).toEqual(fromPack);
+    expect((await measureReconstruction(runtime, startPack, shard, [0, 3])).mse).not.toBe(fromPack.mse);
   });
 
   it('PSNR: 10·log10(4 / MSE) on [-1, 1] pixels; the trained VAE reconstructs held-out people better than random weights', async () => {
