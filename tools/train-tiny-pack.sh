@@ -54,11 +54,12 @@ mkdir -p "$RUN"
 STAGES="$RUN/stages.jsonl"
 [ -n "$RESUME" ] || : > "$STAGES"
 
-hashes() { # paths… → {"path": sha256, …} (a folder hashes the sorted list of its files' hashes)
+hashes() { # paths… → {"path": sha256, …} (a folder hashes the sorted list of its files' hashes, logs left out)
   node -e '
     const fs = require("fs"), path = require("path"), crypto = require("crypto");
     const sha = (b) => crypto.createHash("sha256").update(b).digest("hex");
-    const walk = (p) => fs.statSync(p).isDirectory() ? fs.readdirSync(p).sort().flatMap((n) => walk(path.join(p, n))) : [p];
+    // log.jsonl holds timings: every other file of a stage is the same bytes on a rerun
+    const walk = (p) => fs.statSync(p).isDirectory() ? fs.readdirSync(p).sort().filter((n) => n !== "log.jsonl").flatMap((n) => walk(path.join(p, n))) : [p];
     const out = {};
     for (const p of process.argv.slice(1)) {
       if (!fs.existsSync(p)) continue;

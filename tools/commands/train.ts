@@ -73,6 +73,11 @@ function stageFlags(args: ParsedArgs, defaults: { lr: number; seed: number; step
   };
 }
 
+/** "steps 251..500 at 0.05 s/step", or what a resume of a finished run did */
+function stepsText(r: { startStep: number; step: number; msPerStep: number }): string {
+  return r.step > r.startStep ? `steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step` : `already at step ${r.step}, nothing to train`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [stage, ...rest] = argv;
   const args = parseArgs(rest, ['resume', 'quiet']);
@@ -94,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
         checkpointEvery: intFlag(args, 'checkpoint-every', BASE_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
       });
-      console.log(`base: steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; latent scale ${r.latentScale}; trained pack → ${r.packDir}`);
+      console.log(`base: ${stepsText(r)}; latent scale ${r.latentScale}; trained pack → ${r.packDir}`);
       return 0;
     }
     case 'lidb': {
@@ -118,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
         checkpointEvery: intFlag(args, 'checkpoint-every', HYPERNET_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
       });
-      console.log(`hypernet: ${r.identities} identities, steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; pack with the trained hypernetwork → ${r.packDir}`);
+      console.log(`hypernet: ${r.identities} identities, ${stepsText(r)}; pack with the trained hypernetwork → ${r.packDir}`);
       return 0;
     }
     default:
