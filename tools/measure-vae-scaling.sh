@@ -8,7 +8,8 @@
 # training logs; RUN_DIR/data-<size>/ holds the shards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN=$1; STEPS=$2; shift 2
+main() {
+local RUN=$1 STEPS=$2; shift 2
 HB="npx hyperbooth"
 mkdir -p "$RUN"
 
@@ -33,3 +34,5 @@ for cfg in "$@"; do
     $HB vae-psnr --pack "$dir/vae/pack" --data "$RUN/data-$size" --json "$dir/curve.jsonl" --label "$s"
   done
 done
+}
+main "$@"; exit
