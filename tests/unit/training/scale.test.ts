@@ -13,6 +13,7 @@ import { openShard } from '../../../src/training/data';
 import { measureReconstruction, psnrDb, spreadRecords } from '../../../src/training/reconstruction';
 import { writeShard } from '../../../src/dataset/shardNode';
 import { tempDir, tinyShard } from './helpers';
+import { architectureFlags } from '../../../tools/commands/makeTinyPack';
 
 const runtime = createNodeRuntime({ backend: 'cpu', intraOpNumThreads: 1 });
 const COMMITTED = join(__dirname, '../../../public/models/tiny');
@@ -26,6 +27,15 @@ describe('base-model scale', () => {
     expect(() => tinyConfigs({ imageSize: 60 })).toThrow(/not divisible by the VAE's downsampling 8/);
     expect(() => tinyConfigs({ vaeBlocks: [16, 30] })).toThrow(/divisible by 8/);
     expect(() => tinyConfigs({ imageSize: 8, vaeBlocks: [16, 16, 16, 16] })).toThrow(/even size/);
+  });
+
+  it('make-tiny-pack reads the scale from --image-size, --vae-blocks and --latent-channels', () => {
+    expect(architectureFlags({})).toEqual({ imageSize: undefined, vaeBlocks: undefined, latentChannels: undefined });
+    expect(architectureFlags({ 'vae-blocks': '16, 32,32', 'latent-channels': '8' })).toEqual({ imageSize: undefined, vaeBlocks: [16, 32, 32], latentChannels: 8 });
+    expect(() => architectureFlags({ 'image-size': '64.5' })).toThrow(/--image-size must be a positive integer/);
+    expect(() => architectureFlags({ 'vae-blocks': true })).toThrow(/comma list/);
+    expect(() => architectureFlags({ 'vae-blocks': '16,x' })).toThrow(/--vae-blocks must be a positive integer/);
+    expect(() => architectureFlags({ 'latent-channels': '0' })).toThrow(/--latent-channels must be a positive integer/);
   });
 
   it('a 16×16-latent pack trains its VAE and resumes bit for bit', async () => {
