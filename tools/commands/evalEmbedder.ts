@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { intFlag, UsageError, type ParsedArgs } from '../args';
 import { encodeModel } from '../../src/onnx';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
-import { embedderWithWeights, TINY_EMBEDDER } from '../../src/eval/embedder/model';
+import { embedderWithWeights } from '../../src/eval/embedder/model';
 import { EMBEDDER_TRAIN_DEFAULTS, trainEmbedder } from '../../src/eval/embedder/train';
 import { checkScorers, type StyleScorer } from '../../src/eval/checkScorers';
 import { loadIdentityEmbedder } from '../../src/eval/embedder/embedder';
@@ -69,7 +69,7 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   const tail = log.slice(-Math.max(1, Math.floor(log.length / 10)));
   const head = log.slice(0, Math.max(1, Math.floor(log.length / 10)));
   const mean = (v: { loss: number }[]) => v.reduce((s, x) => s + x.loss, 0) / Math.max(1, v.length);
-  const bytes = encodeModel(embedderWithWeights(TINY_EMBEDDER, result.params, { steps: result.step }));
+  const bytes = encodeModel(embedderWithWeights(result.config, result.params, { steps: result.step }));
   mkdirSync(dirname(exportPath), { recursive: true });
   writeFileAtomic(exportPath, bytes);
   const recordPath = join(dirname(exportPath), 'training.json');

@@ -49,6 +49,8 @@ export const trainingPhotoSeed = (idSeed: number, photo: number, s: number): num
 
 export interface EmbedderTrainResult extends TrainLoopResult {
   params: Record<string, Float32Array>;
+  /** the architecture trained (what the exported file must be built with) */
+  config: EmbedderConfig;
 }
 
 /** Learning-rate factor at 1-based step `step`: cosine from 1 to 0.01 over `decaySteps`, then 0.01. */
@@ -142,7 +144,7 @@ export async function trainEmbedder(runtime: Runtime, o: EmbedderTrainOptions): 
         return { loss: (out[EMBEDDER_IO.loss].data as Float32Array)[0], grads };
       },
     });
-    return { ...result, params: lifted.params };
+    return { ...result, params: lifted.params, config: cfg };
   } finally {
     await session.release();
   }

@@ -9,7 +9,7 @@ import { identitySeed, photoSeed, renderPhoto, samplePhotoParams, sampleIdentity
 import { checkScorers } from '../../../src/eval/checkScorers';
 import { embedderConfigOf, loadIdentityEmbedder } from '../../../src/eval/embedder/embedder';
 import { buildEmbedder, embedderWithWeights, TINY_EMBEDDER } from '../../../src/eval/embedder/model';
-import { trainEmbedder, EMBEDDER_TRAIN_DEFAULTS } from '../../../src/eval/embedder/train';
+import { cosineFactor, trainEmbedder, EMBEDDER_TRAIN_DEFAULTS } from '../../../src/eval/embedder/train';
 import { cosine } from '../../../src/eval/features';
 import { parseScorers, scorersFromModel } from '../../../src/eval/scorers';
 import { encodeModel } from '../../../src/onnx';
@@ -98,9 +98,30 @@ describe('training the embedder', () => {
     }
   });
 
+  it('3 views of a person per batch and a cosine schedule also resume bit for bit; the schedule is part of the run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-embedder-'));
+    const o = { ...small, batch: 6, views: 3, schedule: 'cosine' as const, decaySteps: 3 };
+    const straight = await trainEmbedder(runtime, { ...o, out: join(dir, 'a'), steps: 4, resume: false });
+    await trainEmbedder(runtime, { ...o, out: join(dir, 'b'), steps: 2, resume: false });
+    const resumed = await trainEmbedder(runtime, { ...o, out: join(dir, 'b'), steps: 4, resume: true });
+    for (const [name, p] of Object.entries(straight.params)) expect(Array.from(resumed.params[name]), name).toEqual(Array.from(p));
+    // the same run without the schedule is another run: its checkpoint is refused
+    await expect(trainEmbedder(runtime, { ...o, schedule: 'constant', out: join(dir, 'b'), steps: 6, resume: true })).rejects.toThrow(/made with other settings/);
+  });
+
+  it('the cosine schedule falls from 1 to 0.01 over its steps and stays there', () => {
+    expect(cosineFactor(1, 100)).toBe(1);
+    expect(cosineFactor(51, 100)).toBeCloseTo(0.505, 6);
+    expect(cosineFactor(101, 100)).toBeCloseTo(0.01, 12);
+    expect(cosineFactor(500, 100)).toBeCloseTo(0.01, 12);
+    for (let s = 1; s < 101; s++) expect(cosineFactor(s + 1, 100)).toBeLessThan(cosineFactor(s, 100));
+  });
+
   it('refuses bad settings', async () => {
-    await expect(trainEmbedder(runtime, { ...small, ids: 1, out: join(tmpdir(), 'never'), steps: 1, resume: false })).rejects.toThrow(/--ids must be at least batch\/2 = 2/);
-    await expect(trainEmbedder(runtime, { ...small, batch: 5, out: join(tmpdir(), 'never'), steps: 1, resume: false })).rejects.toThrow(/--batch must be an even number/);
+    await expect(trainEmbedder(runtime, { ...small, ids: 1, out: join(tmpdir(), 'never'), steps: 1, resume: false })).rejects.toThrow(/--ids must be at least batch\/views = 2/);
+    await expect(trainEmbedder(runtime, { ...small, batch: 5, out: join(tmpdir(), 'never'), steps: 1, resume: false })).rejects.toThrow(/--batch must be a multiple of --views \(2\)/);
+    await expect(trainEmbedder(runtime, { ...small, views: 1, out: join(tmpdir(), 'never'), steps: 1, resume: false })).rejects.toThrow(/--views must be 2…8/);
+    await expect(trainEmbedder(runtime, { ...small, schedule: 'cosine', out: join(tmpdir(), 'never'), steps: 1, resume: false })).rejects.toThrow(/cosine schedule needs --decay-steps/);
     expect(() => embedderWithWeights(TINY_EMBEDDER, {})).toThrow(/missing from the trained parameters/);
     expect(() => embedderConfigOf(encodeModel(buildEmbedder(TINY_EMBEDDER, 0)))).toThrow(/not an identity embedder/);
     expect(() => embedderConfigOf(new Uint8Array([1, 2, 3]))).toThrow(/not an ONNX model|not an identity embedder/);
