@@ -30,32 +30,38 @@ describe('the committed identity embedder', () => {
     expect(record.commands[0].command).toMatch(/hyperbooth eval train-embedder/);
   });
 
-  it('scores the person, not the colours: swapped background and palette keep a high cosine, different people in the same colours score lower', async () => {
+  it('scores the person, not the colours: swapped background and palette keep a high cosine, different people in the same colours score low', async () => {
     const embedder = await committed();
-    const same: number[] = [], different: number[] = [];
+    const same: number[] = [], copied: number[] = [], own: number[] = [];
     try {
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 16; i++) {
         const seedA = identitySeed('heldout', i, 11), seedB = identitySeed('heldout', i + 100, 11);
         const a = sampleIdentity(seedA), b = sampleIdentity(seedB);
         const p: PhotoParams = samplePhotoParams(photoSeed(seedA, 0));
         const other = samplePhotoParams(photoSeed(seedB, 7));
         const colours = (q: PhotoParams) => ({ background: q.background, outfit: q.outfit, warmth: q.warmth, exposure: q.exposure });
         // A in the same pose and light with another background, outfit colour, colour temperature
-        // and exposure; B in its own pose with exactly A's colours
-        const images = [renderPhoto(a, p), renderPhoto(a, { ...p, ...colours(other) }), renderPhoto(b, { ...other, ...colours(p) })];
-        const [ea, eSwapped, eb] = await embedder.embed(images);
+        // and exposure; B in its own pose with exactly A's colours, and B in its own colours
+        const images = [renderPhoto(a, p), renderPhoto(a, { ...p, ...colours(other) }), renderPhoto(b, { ...other, ...colours(p) }), renderPhoto(b, other)];
+        const [ea, eSwapped, eCopied, eOwn] = await embedder.embed(images);
         same.push(cosine(ea, eSwapped));
-        different.push(cosine(ea, eb));
+        copied.push(cosine(ea, eCopied));
+        own.push(cosine(ea, eOwn));
       }
     } finally {
       await embedder.release();
     }
     const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
     // for every person, the person in other colours is closer than another person in the same colours
-    same.forEach((s, i) => expect(s, `person ${i}`).toBeGreaterThan(different[i]));
-    expect(mean(same)).toBeGreaterThan(0.8);
-    expect(mean(different)).toBeLessThan(0.45);
-    expect(mean(same) - mean(different)).toBeGreaterThan(0.4);
+    same.forEach((s, i) => expect(s, `person ${i}`).toBeGreaterThan(copied[i]));
+    // measured (the committed embedder, 2,000 steps): same 0.953 (lowest 0.877), another person
+    // in the same colours 0.273, in their own colours 0.260; the 500-step one before it failed
+    // this: 0.916 (lowest 0.326), 0.333, 0.282
+    expect(Math.min(...same)).toBeGreaterThan(0.8);
+    expect(mean(same)).toBeGreaterThan(0.9);
+    expect(mean(copied)).toBeLessThan(0.35);
+    // copying someone's colours buys another person almost nothing
+    expect(mean(copied) - mean(own)).toBeLessThan(0.04);
   });
 
   it('recognizes held-out people across styles (check-scorers on a world it never saw)', async () => {
@@ -63,11 +69,12 @@ describe('the committed identity embedder', () => {
     const style = scorersFromModel(parseScorers(readFileSync(DEFAULT_SCORERS, 'utf8'))).styleProbabilities;
     try {
       const check = await checkScorers(embedder, style, { seed: 12, people: 16 });
-      // measured on 50 people of world 7: AUC 0.940, top-1 0.41 (the issue's targets, 0.98 and 0.90, are not reached)
-      expect(check.identity.auc).toBeGreaterThan(0.85);
+      // measured on these 16 people: AUC 0.991, top-1 0.90 (the 500-step embedder before it: 0.950, 0.63);
+      // on 50 people of worlds 7 and 13: AUC 0.990 and 0.991, top-1 0.77 and 0.81 (src/eval/README.md)
+      expect(check.identity.auc).toBeGreaterThan(0.97);
       // chance is 1/16
-      expect(check.identity.top1).toBeGreaterThan(0.3);
-      expect(check.identity.sameMean).toBeGreaterThan(check.identity.differentMean + 0.3);
+      expect(check.identity.top1).toBeGreaterThan(0.75);
+      expect(check.identity.sameMean).toBeGreaterThan(check.identity.differentMean + 0.5);
       expect(check.style.accuracy).toBeGreaterThan(0.95);
     } finally {
       await embedder.release();
