@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<{ summary: string; run(argv: string
   'sweep-lr': () => import('./commands/sweepLr'),
   train: () => import('./commands/train'),
   inspect: () => import('./commands/inspect'),
+  'vae-psnr': () => import('./commands/vaePsnr'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -10,6 +10,7 @@ import { getWorkerClient } from './workerClient';
 import { readPackIndex, type PackIndexEntry } from './packIndex';
 import { chooseStartupPack } from './packChoice';
 import { packCrop } from '../packs/manifest';
+import { packStylePresets } from '../packs/stylePresets';
 import { isSyntheticOnlyPack } from './packDomain';
 
 export { errorText } from './taskRunner';
@@ -118,6 +119,7 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
       file: undefined,
       downloadedBytes: result.downloadedBytes,
       trigger: m.trigger,
+      styles: [...packStylePresets(m)],
       imageSize: { ...m.image },
       personalize: { lidb: Boolean(m.lidb), hypernet: Boolean(m.hypernet), fineTune: Boolean(m.train) },
       notice: m.notice,
@@ -125,6 +127,10 @@ export async function loadPackEntry(entry: PackIndexEntry): Promise<boolean> {
       warnings: result.warnings,
       syntheticOnly: isSyntheticOnlyPack(m),
     });
+    // a style the previous pack offered and this one does not would make no image
+    const offered = new Set(packStylePresets(m).map((p) => p.id));
+    const kept = useAppStore.getState().styleIds.filter((id) => offered.has(id));
+    if (kept.length !== useAppStore.getState().styleIds.length) useAppStore.getState().setStyles(kept);
     // The pack knows what its fine-tune needs (its learning rate was measured on it); the form
     // takes those defaults unless the person already typed something else.
     const defaults = m.train?.defaults;
@@ -154,6 +160,7 @@ export async function generateImages(): Promise<void> {
     styleIds: store.styleIds,
     trigger: store.pack.trigger,
     personalized: store.active !== null,
+    presets: store.pack.styles,
   });
   await runTask(
     'generate',

@@ -1,7 +1,7 @@
 // Which prompts a Generate click sends: the selected style presets plus the person's own lines,
 // each carrying the trigger word once a personalization is active (the personal weights only
 // answer to that word).
-import { STYLE_PRESETS, stylePrompt, type StylePreset } from '../pipeline/stylePresets';
+import { STYLE_PRESETS, stylePrompt, type StylePreset } from '../packs/stylePresets';
 
 export interface PromptItem {
   /** the text sent to the model */
@@ -44,8 +44,9 @@ export function customPromptLines(text: string): string[] {
     .filter((l) => l !== '');
 }
 
-export function selectedPresets(ids: readonly string[]): StylePreset[] {
-  return STYLE_PRESETS.filter((p) => ids.includes(p.id));
+/** `presets`: the loaded pack's styles (packStylePresets); the usual presets by default. */
+export function selectedPresets(ids: readonly string[], presets: readonly StylePreset[] = STYLE_PRESETS): StylePreset[] {
+  return presets.filter((p) => ids.includes(p.id));
 }
 
 /**
@@ -53,10 +54,16 @@ export function selectedPresets(ids: readonly string[]): StylePreset[] {
  * person's lines. `personalized`: a personalization is active, so own prompts must carry the
  * trigger; without one they are sent as written (plain text-to-image).
  */
-export function promptItems(styleIds: readonly string[], customText: string, trigger: string | undefined, personalized: boolean): PromptItem[] {
+export function promptItems(
+  styleIds: readonly string[],
+  customText: string,
+  trigger: string | undefined,
+  personalized: boolean,
+  presets: readonly StylePreset[] = STYLE_PRESETS,
+): PromptItem[] {
   const items: PromptItem[] = [];
   if (trigger) {
-    for (const preset of selectedPresets(styleIds)) {
+    for (const preset of selectedPresets(styleIds, presets)) {
       items.push({ prompt: stylePrompt(preset, trigger), label: preset.label, triggerAdded: false });
     }
   }

@@ -2,6 +2,7 @@
 import type { FineTuneSettings, GenerateRequest, SchedulerName } from '../../workers/api';
 import { RELAXATIONS, type Relaxation } from '../finetune/relaxation';
 import { promptItems, type PromptItem } from './prompts';
+import type { StylePreset } from '../packs/stylePresets';
 
 /** Form fields as typed: numbers stay strings until Generate validates them. */
 export interface Settings {
@@ -24,6 +25,8 @@ export interface PromptContext {
   styleIds: readonly string[];
   trigger?: string;
   personalized: boolean;
+  /** the loaded pack's styles (default: the usual presets) */
+  presets?: readonly StylePreset[];
 }
 
 export interface BuiltRequest {
@@ -41,7 +44,7 @@ export function parseSeed(text: string): number | string {
 }
 
 export function buildRequest(s: Settings, ctx: PromptContext = { styleIds: [], personalized: false }): BuiltRequest | string {
-  const prompts = promptItems(ctx.styleIds, s.prompt, ctx.trigger, ctx.personalized);
+  const prompts = promptItems(ctx.styleIds, s.prompt, ctx.trigger, ctx.personalized, ctx.presets);
   if (prompts.length === 0) return ctx.trigger ? 'Pick a style or write a prompt first.' : 'Write a prompt first.';
   const seed = parseSeed(s.seed);
   if (typeof seed === 'string') return seed;

@@ -3,6 +3,7 @@
 import { create } from 'zustand';
 import type { Backend, ImportProgress, PersonalizeProgress, PreparedSelfie, SchedulerName, SquareCrop, StepProgress } from '../../workers/api';
 import type { PackCrop } from '../packs/manifest';
+import type { StylePreset } from '../packs/stylePresets';
 import type { FineTuneFields, Settings } from './request';
 import type { PersonalizationRecord } from './storage/personalizations';
 import type { StoredPack } from '../packs/storedPacks';
@@ -26,6 +27,8 @@ export interface PackState {
   /** bytes fetched from the network by the finished load (0: everything came from the cache) */
   downloadedBytes?: number;
   trigger?: string;
+  /** the styles the pack offers (its manifest's, or the usual presets) */
+  styles?: StylePreset[];
   imageSize?: { width: number; height: number };
   /** what the pack brings for personalization: aux bases, a hypernetwork, train-step graphs */
   personalize?: { lidb: boolean; hypernet: boolean; fineTune: boolean };

@@ -2,7 +2,7 @@
 // world the embedder never saw. Every person is drawn in all 8 styles twice, each image with its
 // own pose, light and background; identity is checked across styles only (a query in one style
 // against the other 7 styles' images), so colour or layout shared within a style cannot help.
-import { identitySeed, photoSeed, renderStyled, sampleIdentity, STYLES } from '../dataset';
+import { identitySeed, photoSeed, renderStyled, sampleIdentity, STYLES, type Split } from '../dataset';
 import type { RgbaImage } from '../face/image';
 import type { IdentityEmbedder } from './embedder/embedder';
 import { cosine } from './features';
@@ -24,9 +24,16 @@ export interface ScorerCheck {
   };
   people: number;
   seed: number;
+  split: Split;
 }
 
-export interface CheckOptions { seed: number; people: number; size?: number }
+export interface CheckOptions {
+  seed: number;
+  people: number;
+  size?: number;
+  /** whose people: 'heldout' (the default, the scorer's verdict) or 'val' (for choosing training settings) */
+  split?: Split;
+}
 
 /** Probability of each of STYLES for an image (the style scorer under test). */
 export type StyleScorer = (img: RgbaImage) => Float32Array;
@@ -53,7 +60,7 @@ export async function checkScorers(embedder: IdentityEmbedder, style: StyleScore
   const S = STYLES.length;
   // views[v][s][i]: person i in style s, view v ∈ {query, gallery}, each with its own photo seed
   const views: RgbaImage[][][] = [0, 1].map((v) => STYLES.map((st, s) => Array.from({ length: o.people }, (_, i) => {
-    const idSeed = identitySeed('heldout', i, o.seed);
+    const idSeed = identitySeed(o.split ?? 'heldout', i, o.seed);
     return renderStyled(sampleIdentity(idSeed), st, photoSeed(idSeed, 1 + v * S + s), size);
   })));
   const emb = await Promise.all(views.map((byStyle) => Promise.all(byStyle.map((imgs) => embedder.embed(imgs)))));
@@ -93,5 +100,6 @@ export async function checkScorers(embedder: IdentityEmbedder, style: StyleScore
     style: { accuracy: styleHits / (2 * S * o.people), perStyle },
     people: o.people,
     seed: o.seed,
+    split: o.split ?? 'heldout',
   };
 }

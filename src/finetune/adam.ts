@@ -63,15 +63,15 @@ export class Adam {
     this.t = state.t;
   }
 
-  /** One update from gradients of every parameter (same names and sizes). */
-  step(grads: Record<string, Float32Array>): void {
+  /** One update from gradients of every parameter (same names and sizes); `lr` overrides the rate for this step (a schedule). */
+  step(grads: Record<string, Float32Array>, lr = this.lr): void {
     for (const name of Object.keys(this.params)) {
       const g = grads[name];
       if (!g) throw new Error(`Adam: no gradient for '${name}'`);
       if (g.length !== this.params[name].length) throw new Error(`Adam: gradient of '${name}' has ${g.length} values, the parameter ${this.params[name].length}`);
     }
     this.t++;
-    const { lr, beta1, beta2, eps, weightDecay } = this;
+    const { beta1, beta2, eps, weightDecay } = this;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;
     for (const [name, p] of Object.entries(this.params)) {

@@ -1,5 +1,6 @@
 // Graph builders of the SD1.5-architecture networks and the tiny pack made from them.
-export { buildTinyPack, buildTinyModels, tinyTextConfig, TINY_UNET, TINY_VAE, TINY_SEED, TINY_FILES, OPSET } from './tinyPack';
+export { buildTinyPack, buildTinyModels, tinyConfigs, tinyTextConfig, TINY_UNET, TINY_VAE, TINY_SEED, TINY_FILES, OPSET } from './tinyPack';
+export type { TinyArchitecture } from './tinyPack';
 export type { TinyModels, TinyPackOptions } from './tinyPack';
 export { buildClipTextModel } from './clipTextModel';
 export type { ClipTextConfig, BuildOptions, BuiltGraph } from './clipTextModel';

@@ -3,7 +3,7 @@
 // is trained on them: one token per word keeps captions short and attributes separable), and
 // common portrait words users type. Words outside it still tokenize (byte-level fallback), just
 // into more pieces.
-import { STYLE_PRESETS, TRIGGER_PLACEHOLDER } from '../pipeline/stylePresets';
+import { STYLE_PRESETS, TRIGGER_PLACEHOLDER } from '../packs/stylePresets';
 import { datasetWords } from '../dataset/captions';
 
 export const TINY_TRIGGER = 'sks';

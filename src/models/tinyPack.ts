@@ -15,6 +15,7 @@ import { auxDims } from '../lidb/layers';
 import { makeAuxBases, writeAuxFile } from '../lidb/aux';
 import type { LoraSlot } from './layers';
 import { promptWords, TINY_TRIGGER } from './promptWords';
+import { datasetStylePresets } from './tinyStyles';
 import { buildTextEncoderGradModel, buildUnetTrainModel, shareExternalData } from '../finetune/trainGraphs';
 
 export const TINY_SEED = 20230713;
@@ -99,7 +100,39 @@ const SHARED_WEIGHT_BYTES = 1024;
  */
 export const TINY_TRAIN_DEFAULTS = { steps: 40, rank: 4, learningRate: 1e-2 } as const;
 
-export interface TinyPackOptions {
+/**
+ * The base model's scale, the knobs measured for the embedded pack (issue 15): the image size,
+ * the VAE's blocks (each block after the first halves the resolution, so the latent is
+ * imageSize / 2^(blocks − 1) on a side) and the latent channels. The UNet follows the latent.
+ */
+export interface TinyArchitecture {
+  imageSize?: number;
+  vaeBlocks?: number[];
+  latentChannels?: number;
+}
+
+/** The VAE and UNet configs of an architecture; defaults are TINY_VAE and TINY_UNET. */
+export function tinyConfigs(arch: TinyArchitecture = {}): { vae: VaeConfig; unet: UNetConfig } {
+  const vae: VaeConfig = {
+    ...TINY_VAE,
+    imageSize: arch.imageSize ?? TINY_VAE.imageSize,
+    blockOutChannels: arch.vaeBlocks ? [...arch.vaeBlocks] : [...TINY_VAE.blockOutChannels],
+    latentChannels: arch.latentChannels ?? TINY_VAE.latentChannels,
+  };
+  const down = 2 ** (vae.blockOutChannels.length - 1);
+  if (vae.blockOutChannels.length < 1 || vae.blockOutChannels.some((c) => !Number.isInteger(c) || c < 1 || c % vae.normGroups !== 0)) {
+    throw new Error(`VAE blocks must be channel counts divisible by ${vae.normGroups}, got ${vae.blockOutChannels.join(',')}`);
+  }
+  if (!Number.isInteger(vae.imageSize) || vae.imageSize % down !== 0) throw new Error(`image size ${vae.imageSize} is not divisible by the VAE's downsampling ${down}`);
+  if (!Number.isInteger(vae.latentChannels) || vae.latentChannels < 1) throw new Error(`latent channels must be a positive integer, got ${vae.latentChannels}`);
+  const latent = vae.imageSize / down;
+  // the UNet halves its input once per extra block; an odd size would not round-trip
+  if (latent % 2 !== 0) throw new Error(`the latent (${latent}×${latent}) must have an even size for the UNet`);
+  const unet: UNetConfig = { ...TINY_UNET, sampleSize: latent, inChannels: vae.latentChannels, outChannels: vae.latentChannels };
+  return { vae, unet };
+}
+
+export interface TinyPackOptions extends TinyArchitecture {
   seed?: number;
   /** LoRA slot inputs on the UNet and text encoder projections (default true; false for reference graphs) */
   loraSlots?: boolean;
@@ -132,9 +165,10 @@ export function buildTinyModels(opts: TinyPackOptions = {}): TinyModels {
   const model = (b: { toModel: (o: { opset: number; metadata?: Record<string, string> }) => ModelProto }) =>
     b.toModel({ opset: OPSET, metadata: { 'hyperbooth.pack': 'tiny', 'hyperbooth.seed': String(seed) } });
   const te = buildClipTextModel(tinyTextConfig(tokenizer), { seed: subSeed(seed, 'text_encoder'), loraSlots });
-  const unet = buildUNet(TINY_UNET, { seed: subSeed(seed, 'unet'), loraSlots });
-  const ve = buildVaeEncoder(TINY_VAE, { seed: subSeed(seed, 'vae_encoder') });
-  const vd = buildVaeDecoder(TINY_VAE, { seed: subSeed(seed, 'vae_decoder') });
+  const cfg = tinyConfigs(opts);
+  const unet = buildUNet(cfg.unet, { seed: subSeed(seed, 'unet'), loraSlots });
+  const ve = buildVaeEncoder(cfg.vae, { seed: subSeed(seed, 'vae_encoder') });
+  const vd = buildVaeDecoder(cfg.vae, { seed: subSeed(seed, 'vae_decoder') });
   const loraLayers = [...withTarget(unet.slots, 'unet'), ...withTarget(te.slots, 'text_encoder')];
   const hn = buildHypernet(TINY_HYPERNET, loraLayers, { seed: subSeed(seed, 'hypernet') });
   return {
@@ -149,9 +183,10 @@ export function buildTinyModels(opts: TinyPackOptions = {}): TinyModels {
 }
 
 /** The whole pack in memory: file bytes by pack path and the validated manifest. */
-export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
+export function buildTinyPack(opts: { seed?: number } & TinyArchitecture = {}): PackBuild {
   const seed = opts.seed ?? TINY_SEED;
-  const m = buildTinyModels({ seed, loraSlots: true });
+  const m = buildTinyModels({ ...opts, seed, loraSlots: true });
+  const cfg = tinyConfigs(opts);
   const auxSeed = subSeed(seed, 'lidb_aux');
   const aux = writeAuxFile(makeAuxBases(m.loraLayers, auxSeed), { dtype: 'F32' });
   const files: Record<string, Uint8Array> = {
@@ -168,7 +203,7 @@ export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
   files[TINY_FILES.unetWeights] = unet.data;
   [files[TINY_FILES.textEncoder], files[TINY_FILES.textEncoderTrain]] = te.models;
   files[TINY_FILES.textEncoderWeights] = te.data;
-  const latentSize = TINY_UNET.sampleSize;
+  const latentSize = cfg.unet.sampleSize;
   const draft: Omit<PackManifest, 'files'> = {
     format: PACK_FORMAT,
     id: 'tiny',
@@ -177,8 +212,8 @@ export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
     description: "Random-weight miniature of SD1.5's architecture",
     // trained on the dataset's whole 64×64 portraits, not face close-ups
     crop: 'portrait',
-    image: { width: TINY_VAE.imageSize, height: TINY_VAE.imageSize },
-    latent: { channels: TINY_UNET.inChannels, width: latentSize, height: latentSize, scale: 0.18215 },
+    image: { width: cfg.vae.imageSize, height: cfg.vae.imageSize },
+    latent: { channels: cfg.unet.inChannels, width: latentSize, height: latentSize, scale: 0.18215 },
     schedule: { numTrainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012, betaSchedule: 'scaled_linear', predictionType: 'epsilon' },
     text: { maxLength: TEXT_LENGTH, hiddenSize: TEXT_WIDTH, inputDtype: 'int32' },
     unet: { timestepDtype: 'float32', timestepShape: 'batch' },
@@ -210,6 +245,7 @@ export function buildTinyPack(opts: { seed?: number } = {}): PackBuild {
       textEncoder: { file: TINY_FILES.textEncoderTrain, externalData: [TINY_FILES.textEncoderWeights] },
       defaults: { ...TINY_TRAIN_DEFAULTS },
     },
+    styles: datasetStylePresets(),
   };
   return { files, manifest: finishManifest(draft, files) };
 }

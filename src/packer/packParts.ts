@@ -4,6 +4,7 @@
 // tokenizer, LiDB aux bases, manifest and memory report. The inputs that need files (an ONNX
 // export in ./pack.ts, a checkpoint on disk in src/checkpoint/packCheckpoint.ts) and the
 // browser's checkpoint import (src/checkpoint/convertCheckpoint.ts) all write packs through these.
+import { STYLE_PRESETS } from '../packs/stylePresets';
 import { encodeModel, onnx, tensorDims, type ExternalDataReader, type ModelProto } from '../onnx';
 import { convertToFloat16 } from '../onnx/toFloat16';
 import { buildTextEncoderGradModel, buildUnetTrainModel } from '../finetune/trainGraphs';
@@ -255,6 +256,8 @@ export async function finishPack(ctx: PackContext, id: string, t0: number, p: Fi
       defaults: { ...(opts.train ?? DEFAULT_TRAIN) },
     },
     precision: packPrecision(ctx.fp16),
+    // an SD1.5 model knows these prompts; the app offers them as the pack's styles
+    styles: STYLE_PRESETS.map((p) => ({ ...p })),
     conversion,
   };
   const lacking = new Map<string, string[]>();

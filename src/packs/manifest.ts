@@ -1,5 +1,6 @@
 // manifest.json of a model pack: everything the pipeline needs to know about the graphs it
 // runs, so no code hard-codes a model's sizes or names.
+import { TRIGGER_PLACEHOLDER, type StylePreset } from './stylePresets';
 
 export const PACK_FORMAT = 'hyperbooth-pack/1';
 
@@ -148,6 +149,11 @@ export interface PackManifest {
    * the app refuses a backend too small before downloading anything (src/packs/fit.ts)
    */
   requirements?: PackRequirements;
+  /**
+   * optional: the styles the app offers after personalization, each prompt holding `{trigger}`
+   * (the embedded pack lists the styles it was trained on); absent means the usual presets
+   */
+  styles?: StylePreset[];
   files: PackFile[];
 }
 
@@ -189,6 +195,7 @@ export const MANIFEST_LIMITS = {
   refinementSteps: 1000,
   trainSteps: 100_000,
   rank: 1024,
+  styles: 64,
 } as const;
 
 const MAX_NOTICE = 600;
@@ -312,7 +319,27 @@ export function validateManifest(m: unknown, source = 'manifest.json'): PackMani
   if (x.train !== undefined) validateTrain(x, fail);
   if (x.precision !== undefined) validatePrecision(x.precision, fail);
   if (x.requirements !== undefined) validateRequirements(x.requirements, fail);
+  if (m.styles !== undefined) validateStyles(m.styles, fail);
   return x;
+}
+
+const STYLE_ID = /^[a-z0-9][a-z0-9-]*$/;
+
+function validateStyles(v: unknown, fail: Fail): void {
+  if (!Array.isArray(v) || v.length < 1 || v.length > MANIFEST_LIMITS.styles) fail('styles', `styles must be a list of 1 to ${MANIFEST_LIMITS.styles} styles`);
+  const ids = new Set<string>();
+  (v as unknown[]).forEach((s, i) => {
+    const f = `styles[${i}]`;
+    if (!isObject(s)) return fail(f, `${f} must be an object with id, label and prompt`);
+    const id = text(s.id, `${f}.id`, MANIFEST_LIMITS.textChars, fail);
+    if (!STYLE_ID.test(id)) fail(`${f}.id`, `${f}.id ${describe(id)} may only hold lower-case letters, digits and '-'`);
+    if (ids.has(id)) fail(`${f}.id`, `${f}.id ${describe(id)} is listed twice`);
+    ids.add(id);
+    text(s.label, `${f}.label`, MANIFEST_LIMITS.textChars, fail);
+    const prompt = text(s.prompt, `${f}.prompt`, MANIFEST_LIMITS.textChars, fail);
+    // without the placeholder the style would draw anyone but the personalized subject
+    if (!prompt.includes(TRIGGER_PLACEHOLDER)) fail(`${f}.prompt`, `${f}.prompt ${describe(prompt)} must contain ${TRIGGER_PLACEHOLDER}`);
+  });
 }
 
 /** image, latent, schedule, text, unet and vaeEncoderOutput: sizes the app allocates by */

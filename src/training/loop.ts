@@ -24,6 +24,8 @@ export interface TrainLoopOptions {
   /** total steps of the run (a resume may raise it to train further) */
   steps: number;
   lr: number;
+  /** multiplies lr at 1-based step n (a schedule); 1 when absent */
+  lrFactor?: (step: number) => number;
   seed: number;
   /** trained in place */
   params: Record<string, Float32Array>;
@@ -100,7 +102,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     if (!Number.isFinite(out.loss)) throw new Error(`step ${step + 1}: the loss is ${out.loss}`);
     const bad = firstNonFinite(out.grads);
     if (bad) throw new Error(`step ${step + 1}: non-finite gradient ${bad}`);
-    adam.step(out.grads);
+    adam.step(out.grads, o.lrFactor ? o.lr * o.lrFactor(step + 1) : undefined);
     step++;
     losses.push(out.loss);
     const ms = performance.now() - ts;

@@ -206,6 +206,10 @@ describe('personalization in chromium', () => {
     await waitFor(w, 'personalization-item', 10_000);
     expect(await text(page, 'personalization-name')).toBe(name);
 
+    // The styles on offer are the pack's own (its manifest's list: the embedded pack's 8 trained
+    // styles), not prompts it never saw.
+    const offered = await page.getByTestId('style-option').evaluateAll((els) => els.map((e) => [e.getAttribute('data-style'), e.textContent]));
+    expect(offered).toEqual(manifest.styles!.map((st) => [st.id, st.label]));
     // Two styles → two images, one per style, through the personal weights.
     await page.getByTestId('style-option').nth(0).click();
     await page.getByTestId('style-option').nth(2).click();
@@ -216,6 +220,8 @@ describe('personalization in chromium', () => {
     const generateMs = Date.now() - t2;
     const prompts = await page.locator('.gallery-prompt').allTextContents();
     expect(prompts.every((p) => /\bsks\b/.test(p))).toBe(true);
+    // the pack's style prompts, filled with its trigger
+    expect(prompts.some((p) => p.includes(manifest.styles![0].prompt.replace('{trigger}', manifest.trigger)))).toBe(true);
     expect(await page.locator('.tag-personal').allTextContents()).toEqual([name, name]);
     expect(await page.getByTestId('download').count()).toBe(2);
 

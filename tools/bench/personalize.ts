@@ -14,7 +14,7 @@ import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { loadPackFromDisk } from '../../src/packs/node';
 import { createPipeline } from '../../src/pipeline/pipeline';
 import { createPersonalizer, type FineTuneSettings } from '../../src/finetune/personalize';
-import { STYLE_PRESETS, stylePrompt } from '../../src/pipeline/stylePresets';
+import { packStylePresets, stylePrompt } from '../../src/packs/stylePresets';
 import { decodeImageBytes } from '../../src/face/decodeNode';
 import { readBlazeFaceModel } from '../../src/face/blazefaceNode';
 import { createFaceDetectorSession } from '../../src/face/blazeface';
@@ -266,13 +266,15 @@ export async function run(argv: string[]): Promise<number> {
   const defaults = manifest.train?.defaults;
   if (!defaults) throw new Error(`${packDir}: the pack has no fine-tune graphs (manifest "train")`);
   const images = num('images', 2);
+  // the styles the app would offer for this pack
+  const styles = packStylePresets(manifest);
   const plan: Plan = {
     packDir,
     photo: str('photo', 'tests/fixtures/images/astronaut.png'),
     settings: { steps: num('steps', defaults.steps), rank: num('rank', defaults.rank), learningRate: num('lr', defaults.learningRate), seed: num('seed', 1) },
     webgpuSteps: num('webgpu-steps', 3),
     gen: {
-      prompts: Array.from({ length: images }, (_, i) => stylePrompt(STYLE_PRESETS[i % STYLE_PRESETS.length], manifest.trigger)),
+      prompts: Array.from({ length: images }, (_, i) => stylePrompt(styles[i % styles.length], manifest.trigger)),
       seed: 42,
       steps: num('gen-steps', 10),
       guidance: 7.5,

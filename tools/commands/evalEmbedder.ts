@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { intFlag, UsageError, type ParsedArgs } from '../args';
 import { encodeModel } from '../../src/onnx';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
-import { embedderWithWeights, TINY_EMBEDDER } from '../../src/eval/embedder/model';
+import { embedderWithWeights } from '../../src/eval/embedder/model';
 import { EMBEDDER_TRAIN_DEFAULTS, trainEmbedder } from '../../src/eval/embedder/train';
 import { checkScorers, type StyleScorer } from '../../src/eval/checkScorers';
 import { loadIdentityEmbedder } from '../../src/eval/embedder/embedder';
@@ -19,12 +19,13 @@ import { terminalProgress } from '../../src/training/progress';
 export const DEFAULT_EMBEDDER = fileURLToPath(new URL('../../public/models/eval/identity-embedder.onnx', import.meta.url));
 
 export const TRAIN_EMBEDDER_USAGE = `hyperbooth eval train-embedder --out <run dir> --steps N [--ids ${EMBEDDER_TRAIN_DEFAULTS.ids}] [--photos ${EMBEDDER_TRAIN_DEFAULTS.photos}]
-                      [--batch ${EMBEDDER_TRAIN_DEFAULTS.batch}] [--lr ${EMBEDDER_TRAIN_DEFAULTS.lr}] [--seed 0] [--checkpoint-every ${EMBEDDER_TRAIN_DEFAULTS.checkpointEvery}]
+                      [--batch ${EMBEDDER_TRAIN_DEFAULTS.batch}] [--views ${EMBEDDER_TRAIN_DEFAULTS.views}] [--lr ${EMBEDDER_TRAIN_DEFAULTS.lr}] [--decay-steps N (cosine schedule)]
+                      [--seed 0] [--checkpoint-every ${EMBEDDER_TRAIN_DEFAULTS.checkpointEvery}] [--threads N]
                       [--resume] [--export public/models/eval/identity-embedder.onnx] [--quiet]`;
 
 const COMMANDS_FILE = 'commands.jsonl';
 
-const FLAGS = new Set(['out', 'steps', 'ids', 'photos', 'batch', 'lr', 'seed', 'checkpoint-every', 'resume', 'export', 'quiet']);
+const FLAGS = new Set(['out', 'steps', 'ids', 'photos', 'batch', 'views', 'lr', 'decay-steps', 'seed', 'checkpoint-every', 'threads', 'resume', 'export', 'quiet']);
 
 function positiveNumber(args: ParsedArgs, name: string, fallback: number): number {
   const v = args.flags[name];
@@ -44,13 +45,17 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   // every invocation of the run (the first, then each --resume), kept in the run dir for training.json
   mkdirSync(out, { recursive: true });
   appendFileSync(join(out, COMMANDS_FILE), `${JSON.stringify({ command: `nice -n 10 npx hyperbooth eval ${argv.join(' ')}`, started: new Date().toISOString() })}\n`);
-  const result = await trainEmbedder(createNodeRuntime({ backend: 'cpu' }), {
+  const decaySteps = args.flags['decay-steps'] === undefined ? undefined : intFlag(args, 'decay-steps');
+  const threads = args.flags.threads === undefined ? undefined : intFlag(args, 'threads');
+  const result = await trainEmbedder(createNodeRuntime({ backend: 'cpu', ...(threads ? { intraOpNumThreads: threads } : {}) }), {
     out,
     steps,
     ids: intFlag(args, 'ids', d.ids),
     photos: intFlag(args, 'photos', d.photos),
     batch: intFlag(args, 'batch', d.batch),
+    views: intFlag(args, 'views', d.views),
     lr: positiveNumber(args, 'lr', d.lr),
+    ...(decaySteps !== undefined ? { schedule: 'cosine' as const, decaySteps } : {}),
     seed: intFlag(args, 'seed', d.seed),
     temperature: d.temperature,
     checkpointEvery: intFlag(args, 'checkpoint-every', d.checkpointEvery),
@@ -64,7 +69,7 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   const tail = log.slice(-Math.max(1, Math.floor(log.length / 10)));
   const head = log.slice(0, Math.max(1, Math.floor(log.length / 10)));
   const mean = (v: { loss: number }[]) => v.reduce((s, x) => s + x.loss, 0) / Math.max(1, v.length);
-  const bytes = encodeModel(embedderWithWeights(TINY_EMBEDDER, result.params, { steps: result.step }));
+  const bytes = encodeModel(embedderWithWeights(result.config, result.params, { steps: result.step }));
   mkdirSync(dirname(exportPath), { recursive: true });
   writeFileAtomic(exportPath, bytes);
   const recordPath = join(dirname(exportPath), 'training.json');
@@ -84,9 +89,9 @@ export async function runTrainEmbedder(args: ParsedArgs, argv: string[]): Promis
   return 0;
 }
 
-export const CHECK_SCORERS_USAGE = `hyperbooth eval check-scorers --seed S [--people 50] [--embedder <onnx>] [--scorers <scorers.json>] [--json <file>]`;
+export const CHECK_SCORERS_USAGE = `hyperbooth eval check-scorers --seed S [--people 50] [--split heldout|val] [--embedder <onnx>] [--scorers <scorers.json>] [--json <file>]`;
 
-const CHECK_FLAGS = new Set(['seed', 'people', 'embedder', 'scorers', 'json']);
+const CHECK_FLAGS = new Set(['seed', 'people', 'split', 'embedder', 'scorers', 'json']);
 
 export function readEmbedderFile(path: string): Uint8Array {
   try {
@@ -101,14 +106,17 @@ export async function runCheckScorers(args: ParsedArgs, readStyle: (path: string
   const seed = intFlag(args, 'seed');
   const people = intFlag(args, 'people', 50);
   if (people < 2) throw new UsageError('--people must be ≥ 2');
+  const split = args.flags.split ?? 'heldout';
+  // the training split is never a check: the embedder has seen those people
+  if (split !== 'heldout' && split !== 'val') throw new UsageError(`--split must be heldout or val, got '${split === true ? '' : split}'`);
   const embedderPath = resolve(typeof args.flags.embedder === 'string' ? args.flags.embedder : DEFAULT_EMBEDDER);
   const style = readStyle(typeof args.flags.scorers === 'string' ? args.flags.scorers : undefined);
   const embedder = await loadIdentityEmbedder(createNodeRuntime({ backend: 'cpu' }), readEmbedderFile(embedderPath));
   try {
     const t0 = Date.now();
-    const check = await checkScorers(embedder, style, { seed, people });
+    const check = await checkScorers(embedder, style, { seed, people, split });
     console.log(JSON.stringify(check, null, 2));
-    console.error(`checked ${people} held-out people of world ${seed} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.error(`checked ${people} ${split === 'val' ? 'validation' : 'held-out'} people of world ${seed} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (typeof args.flags.json === 'string') {
       mkdirSync(dirname(resolve(args.flags.json)), { recursive: true });
       writeFileAtomic(args.flags.json, `${JSON.stringify(check, null, 2)}\n`);

@@ -2,10 +2,28 @@
 // pack and lists it in the folder above's index.json.
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs, requireFlag } from '../args';
-import { buildTinyPack, TINY_SEED } from '../../src/models';
+import { buildTinyPack, TINY_SEED, type TinyArchitecture } from '../../src/models';
 import { packSize, updatePackIndex, writePack } from '../../src/packs/writePack';
 
-export const summary = 'write the tiny random-weight SD1.5-architecture model pack (--out DIR [--seed N] [--index FILE | --no-index])';
+export const summary = 'write the tiny random-weight SD1.5-architecture model pack (--out DIR [--seed N] [--image-size 64] [--vae-blocks 16,32,32,32] [--latent-channels 4] [--index FILE | --no-index])';
+
+function positiveInt(name: string, v: string | true | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** --image-size, --vae-blocks and --latent-channels: the base model's scale (TinyArchitecture). */
+export function architectureFlags(flags: Record<string, string | true | undefined>): TinyArchitecture {
+  const blocks = flags['vae-blocks'];
+  if (blocks === true) throw new Error('--vae-blocks needs a comma list of channel counts, e.g. 16,32,32');
+  return {
+    imageSize: positiveInt('image-size', flags['image-size']),
+    vaeBlocks: blocks === undefined ? undefined : blocks.split(',').map((c) => positiveInt('vae-blocks', c.trim())!),
+    latentChannels: positiveInt('latent-channels', flags['latent-channels']),
+  };
+}
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['no-index']);
@@ -14,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const seed = typeof seedFlag === 'string' ? Number(seedFlag) : TINY_SEED;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`--seed must be an integer in [0, 2^32), got ${seedFlag}`);
 
-  const pack = buildTinyPack({ seed });
+  const pack = buildTinyPack({ seed, ...architectureFlags(args.flags) });
   writePack(out, pack);
   const size = packSize(pack);
   if (!args.flags['no-index']) {

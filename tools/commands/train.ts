@@ -14,7 +14,8 @@ const USAGE = `usage:
   hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--parts vae,unet] [--latent-scale auto|N] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
   hyperbooth train lidb --pack DIR --data SHARD_DIR --out DIR [--steps ${LIDB_DEFAULTS.steps}] [--lr ${LIDB_DEFAULTS.lr}] [--shard i/n] [--seed 0] [--split train] [--quiet]
       (one θ* file per identity; identities already in --out are skipped)
-  hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]`;
+  hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
+  every stage also takes [--threads N] (onnxruntime intra-op threads; default all cores)`;
 
 const LIDB_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'shard', 'seed', 'split', 'quiet'];
 const HYPERNET_FLAGS = ['pack', 'data', 'targets', 'out', 'steps', 'lr', 'batch', 'alpha', 'beta', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
@@ -72,11 +73,20 @@ function stageFlags(args: ParsedArgs, defaults: { lr: number; seed: number; step
   };
 }
 
+/** "steps 251..500 at 0.05 s/step", or what a resume of a finished run did */
+function stepsText(r: { startStep: number; step: number; msPerStep: number }): string {
+  return r.step > r.startStep ? `steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step` : `already at step ${r.step}, nothing to train`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [stage, ...rest] = argv;
   const args = parseArgs(rest, ['resume', 'quiet']);
   const progress = terminalProgress(args.flags.quiet ? null : process.stderr);
-  const runtime = createNodeRuntime({ backend: 'cpu' });
+  // --threads: onnxruntime's intra-op threads (its default takes every core; background runs
+  // on a shared machine ask for one)
+  const threads = args.flags.threads === undefined ? undefined : intFlag(args, 'threads');
+  delete args.flags.threads;
+  const runtime = createNodeRuntime({ backend: 'cpu', intraOpNumThreads: threads });
   switch (stage) {
     case 'base': {
       checkFlags(args, BASE_FLAGS);
@@ -89,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
         checkpointEvery: intFlag(args, 'checkpoint-every', BASE_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
       });
-      console.log(`base: steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; latent scale ${r.latentScale}; trained pack → ${r.packDir}`);
+      console.log(`base: ${stepsText(r)}; latent scale ${r.latentScale}; trained pack → ${r.packDir}`);
       return 0;
     }
     case 'lidb': {
@@ -113,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
         checkpointEvery: intFlag(args, 'checkpoint-every', HYPERNET_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
       });
-      console.log(`hypernet: ${r.identities} identities, steps ${r.startStep + 1}..${r.step} at ${(r.msPerStep / 1000).toFixed(2)} s/step; pack with the trained hypernetwork → ${r.packDir}`);
+      console.log(`hypernet: ${r.identities} identities, ${stepsText(r)}; pack with the trained hypernetwork → ${r.packDir}`);
       return 0;
     }
     default:

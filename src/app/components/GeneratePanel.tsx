@@ -11,7 +11,8 @@ function useImageCount(): number {
   const styleIds = useAppStore((s) => s.styleIds);
   const trigger = useAppStore((s) => s.pack.trigger);
   const personalized = useAppStore((s) => s.active !== null);
-  const prompts = promptItems(styleIds, prompt, trigger, personalized).length;
+  const presets = useAppStore((s) => s.pack.styles);
+  const prompts = promptItems(styleIds, prompt, trigger, personalized, presets).length;
   return Number.isInteger(count) && count > 0 ? prompts * count : prompts;
 }
 

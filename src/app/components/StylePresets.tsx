@@ -1,9 +1,10 @@
-import { STYLE_PRESETS, stylePrompt } from '../../pipeline/stylePresets';
+import { STYLE_PRESETS, stylePrompt } from '../../packs/stylePresets';
 import { useAppStore } from '../store';
 
 /** Multi-select style presets: each selected style becomes one image in the grid. */
 export function StylePresets() {
   const trigger = useAppStore((s) => s.pack.trigger);
+  const presets = useAppStore((s) => s.pack.styles) ?? STYLE_PRESETS;
   const selected = useAppStore((s) => s.styleIds);
   const toggle = useAppStore((s) => s.toggleStyle);
   const setStyles = useAppStore((s) => s.setStyles);
@@ -23,7 +24,7 @@ export function StylePresets() {
         )}
       </div>
       <div className="presets" role="group" aria-labelledby="styles-label">
-        {STYLE_PRESETS.map((p) => {
+        {presets.map((p) => {
           const on = selected.includes(p.id);
           return (
             <button

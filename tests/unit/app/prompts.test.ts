@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { containsWord, customPromptLines, promptItems, withTrigger } from '../../../src/app/prompts';
-import { STYLE_PRESETS, stylePrompt } from '../../../src/pipeline/stylePresets';
+import { STYLE_PRESETS, stylePrompt } from '../../../src/packs/stylePresets';
 
 describe('withTrigger', () => {
   test('a prompt that has the trigger is sent as written', () => {

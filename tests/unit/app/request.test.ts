@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { buildFineTuneSettings, buildRequest, MAX_IMAGES, MAX_SEED, type FineTuneFields, type Settings } from '../../../src/app/request';
-import { STYLE_PRESETS, stylePrompt } from '../../../src/pipeline/stylePresets';
+import { STYLE_PRESETS, stylePrompt } from '../../../src/packs/stylePresets';
 
 const FORM: Settings = { prompt: 'a photo of a face', negativePrompt: ' blurry ', seed: '7', steps: '20', guidance: '7.5', scheduler: 'ddim', count: '2' };
 

@@ -29,6 +29,24 @@ describe('Adam', () => {
     expect(adam.steps).toBe(3);
   });
 
+  it('takes a per-step learning rate (a schedule) without changing the moments', () => {
+    const grads = [[0.5, -2, 0.1], [0.3, -1, -0.4], [-0.2, 0.7, 0.9]];
+    const rates = [1e-2, 5e-3, 1e-3];
+    const p = { w: Float32Array.from([1, -1, 0.5]) };
+    const adam = new Adam(p, { lr: 1e-2 });
+    grads.forEach((g, k) => adam.step({ w: Float32Array.from(g) }, rates[k]));
+    // the algorithm written out with each step's own rate (a fixed 1e-2 would miss by ~1e-2)
+    const q = [1, -1, 0.5], m = [0, 0, 0], v = [0, 0, 0];
+    grads.forEach((g, k) => {
+      for (let i = 0; i < 3; i++) {
+        m[i] = 0.9 * m[i] + 0.1 * g[i];
+        v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+        q[i] -= (rates[k] * m[i] / (1 - 0.9 ** (k + 1))) / (Math.sqrt(v[i] / (1 - 0.999 ** (k + 1))) + 1e-8);
+      }
+    });
+    Array.from(p.w).forEach((x, i) => expect(x).toBeCloseTo(q[i], 6));
+  });
+
   it('moves each parameter by about lr against the sign of its first gradient', () => {
     const params = { a: new Float32Array([1, 1]), b: new Float32Array([0]) };
     new Adam(params, { lr: 0.1 }).step({ a: new Float32Array([5, -0.001]), b: new Float32Array([1e-3]) });

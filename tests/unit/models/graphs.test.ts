@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { feedInputs, opsetVersion, readTensorProto, valueType, type ModelProto } from '../../../src/onnx';
 import { buildTinyModels, buildTinyPack, LORA_RANK_DIM, type TinyModels } from '../../../src/models';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer';
-import { STYLE_PRESETS, stylePrompt } from '../../../src/pipeline/stylePresets';
+import { STYLE_PRESETS, stylePrompt } from '../../../src/packs/stylePresets';
 import { loraInputNames, type PackManifest } from '../../../src/packs/manifest';
 import { f32, loraFeeds, maxAbsDiff, randn, session, summary } from './helpers';
 import { PACK_OPS } from './packOps';

@@ -1,5 +1,6 @@
 // `hyperbooth pack` on the committed SD1.5-structured exports (both layouts), then the built
 // packs run in onnxruntime-node through the app's own code: no mocks anywhere.
+import { STYLE_PRESETS } from '../../../src/packs/stylePresets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
@@ -100,6 +101,8 @@ describe('hyperbooth pack on the committed fixtures', () => {
       expect(m.latent).toEqual({ channels: 4, width: 8, height: 8, scale: 0.18215 });
       expect(m.schedule).toEqual({ numTrainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012, betaSchedule: 'scaled_linear', predictionType: 'epsilon' });
       expect(m.vaeEncoderOutput).toBe('moments');
+      // an SD1.5 pack offers the usual presets, which its text encoder knows
+      expect(m.styles).toEqual(STYLE_PRESETS);
     }
     expect(d.conversion.source.storage).toMatchObject({ unet: 'external file weights.pb', text_encoder: 'inline' });
     expect(o.conversion.source.storage).toMatchObject({ unet: 'external file model.onnx_data', text_encoder: expect.stringMatching(/^one file per tensor \(\d+ files\)$/) });

@@ -32,6 +32,28 @@ describe('manifests the project makes', () => {
   });
 });
 
+describe('styles', () => {
+  it('the embedded pack lists its 8 trained styles; a manifest without styles is still accepted', () => {
+    expect(tiny.styles?.map((s) => s.id)).toEqual(['photo', 'black-and-white', 'pencil-sketch', 'pop-art', 'pixel-art', 'watercolor', 'neon', 'oil-painting']);
+    const { styles: _s, ...without } = structuredClone(tiny);
+    expect(validateManifest(without).styles).toBeUndefined();
+  });
+
+  it.each([
+    ['an empty list', (m: any) => { m.styles = []; }, 'styles', /list of 1 to 64 styles/],
+    ['a prompt without the trigger placeholder', (m: any) => { m.styles[2].prompt = 'a pencil sketch of a face'; }, 'styles[2].prompt', /must contain \{trigger\}/],
+    ['a repeated id', (m: any) => { m.styles[1].id = 'photo'; }, 'styles[1].id', /listed twice/],
+    ['an id with spaces', (m: any) => { m.styles[0].id = 'Oil Painting'; }, 'styles[0].id', /lower-case letters/],
+    ['a missing label', (m: any) => { delete m.styles[3].label; }, 'styles[3].label', /missing/],
+    ['a style that is not an object', (m: any) => { m.styles[0] = 'photo'; }, 'styles[0]', /must be an object/],
+    ['too many styles', (m: any) => { m.styles = Array.from({ length: 65 }, (_, i) => ({ id: `s${i}`, label: 'x', prompt: 'a {trigger} face' })); }, 'styles', /list of 1 to 64/],
+  ])('%s is refused, naming the field', (_what, edit, field, why) => {
+    const e = refusal(edit);
+    expect(e.field).toBe(field);
+    expect(e.message).toMatch(why);
+  });
+});
+
 describe('file paths', () => {
   it.each([
     '\\\\evil.example\\x', 'http:evil.example/x', 'https://tracker.example/te.onnx', '//evil.example/x',

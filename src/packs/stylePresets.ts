@@ -1,5 +1,7 @@
-// The styles the app offers after personalization. `{trigger}` stands for the pack's rare
-// identifier word (e.g. `sks`) and is filled in by `stylePrompt`.
+// The styles the app offers after personalization. A pack lists its own in its manifest
+// (`styles`: the embedded pack offers the 8 styles it was trained on, an SD1.5 pack the usual
+// presets below); a manifest without the list gets the usual presets. `{trigger}` stands for
+// the pack's rare identifier word (e.g. `sks`) and is filled in by `stylePrompt`.
 export interface StylePreset {
   id: string;
   label: string;
@@ -9,6 +11,7 @@ export interface StylePreset {
 
 export const TRIGGER_PLACEHOLDER = '{trigger}';
 
+/** The usual presets: prompts an SD1.5 model knows (the paper's examples and their kin). */
 export const STYLE_PRESETS: readonly StylePreset[] = [
   { id: 'pixar', label: 'Pixar character', prompt: 'a photo of {trigger} face as a Pixar character' },
   { id: 'van-gogh', label: 'Van Gogh painting', prompt: 'a portrait of {trigger} face in the style of a Van Gogh painting' },
@@ -25,4 +28,9 @@ export const STYLE_PRESETS: readonly StylePreset[] = [
 
 export function stylePrompt(preset: StylePreset, trigger: string): string {
   return preset.prompt.split(TRIGGER_PLACEHOLDER).join(trigger);
+}
+
+/** The styles a pack offers: its manifest's list, or the usual presets when it has none. */
+export function packStylePresets(manifest: { styles?: readonly StylePreset[] }): readonly StylePreset[] {
+  return manifest.styles && manifest.styles.length > 0 ? manifest.styles : STYLE_PRESETS;
 }
