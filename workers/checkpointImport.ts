@@ -7,6 +7,7 @@ import { convertCheckpointInto, type CheckpointProgress } from '../src/checkpoin
 import { readClipBpeTextInBrowser } from '../src/diffusion/clipBpeBrowser';
 import type { PackSink } from '../src/packer/sink';
 import { isQuotaError } from '../src/packs/cache';
+import { holdImportIfArmed } from './faultHooks';
 import { opfsPackSink } from './opfsSink';
 import { deleteStoredPack, listStoredPacks, packIdForFile, storedPackRef, unfinishedImports } from '../src/packs/storedPacks';
 import type { ImportCheckpointOptions, ImportCheckpointResult, ImportProgress } from './api';
@@ -78,6 +79,7 @@ export class CheckpointImport {
       const sink = await this.storage.open(id);
       const log: string[] = [];
       try {
+        await holdImportIfArmed(controller.signal);
         const result = await convertCheckpointInto(blobByteSource(file, name), sink, this.bpeText, {
           id,
           ...(options.imageSize !== undefined ? { imageSize: options.imageSize } : {}),

@@ -155,10 +155,11 @@ describe('a Stable Diffusion checkpoint added in the browser', () => {
     }
     await screenshot(page, 'checkpoint-import-refused');
 
-    // Cancel once the VAE encoder's weights are being copied: the UNet's train graph is built
-    // next (seconds), and the cancel lands on its first weight; the folder goes with it
+    // Cancel while the import is under way, its folder already made (the worker holds it there:
+    // the miniature converts faster than a click reliably lands mid-way); the folder goes with it
+    await page.evaluate(() => window.__hyperbooth!.api.holdNextImportForTest());
     await addCheckpoint(page, 'sd15-mini-f16.safetensors', readFileSync(CHECKPOINT));
-    await page.waitForFunction(() => (document.querySelector('[data-testid="checkpoint-progress"]')?.textContent ?? '').includes('VAE encoder'), undefined, { timeout: TIMEOUT, polling: 20 });
+    await expect.poll(() => opfsFolders(page), { timeout: TIMEOUT, interval: 50 }).toEqual(['sd15-mini-f16']);
     await page.getByTestId('checkpoint-cancel').click();
     expect(await waitForImportEnd(page, log)).toBe('checkpoint-result: Cancelled: nothing was kept.');
     expect(await opfsFolders(page)).toEqual([]);

@@ -4,35 +4,14 @@
 // float32 graphs in onnxruntime-node CPU (which runs float16 nodes it has no kernel for through
 // float32 casts, rounding every value to float16 between nodes as a float16 device stores it).
 import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
 import { buildTextEncoderGradModel, buildUnetTrainModel } from '../../../src/finetune/trainGraphs';
-import { encodeModel, inlineExternalData, onnx, type ModelProto } from '../../../src/onnx';
-import { loadModelFile } from '../../../src/onnx/fs';
+import { onnx, type ModelProto } from '../../../src/onnx';
 import { convertToFloat16 } from '../../../src/onnx/toFloat16';
 import { float16LossScale, float32BytesToFloat16, storeWeightsAsFp16 } from '../../../src/packer/fp16';
 import { graphMemory } from '../../../src/packer/memory';
 import { holdWeightsOnce } from '../../../src/packer/weightsOnce';
-import { inputSpecs, makeFeeds } from '../../../tools/bench/lib/measureSession';
+import { DIMS, loadTinyGraph as load, outputs, relDiff } from './tinyGraphRuns';
 
-const TINY = fileURLToPath(new URL('../../../public/models/tiny/', import.meta.url));
-const load = (file: string) => { const { model, readExternal } = loadModelFile(join(TINY, file)); return inlineExternalData(model, readExternal); };
-const DIMS = { lora_rank: 4 };
-
-/** max |a − b| over max |b| */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let diff = 0, scale = 1e-12;
-  for (let i = 0; i < b.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
-  return diff / scale;
-}
-
-async function outputs(model: ModelProto): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(Buffer.from(encodeModel(model)), { executionProviders: ['cpu'] });
-  const out = await session.run(makeFeeds(inputSpecs(model, DIMS)));
-  await session.release();
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-}
 
 /** The forward graph as hyperbooth pack --fp16 writes it: float16 weights, float16 compute, float32 inputs and outputs. */
 function asFp16Pack(forward: ModelProto, minBytes = 1024): ModelProto {

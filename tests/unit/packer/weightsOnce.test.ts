@@ -4,37 +4,19 @@
 // onnxruntime-node CPU with tools/bench/lib/measurePeak.ts, and within ±25% of the estimate).
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
 import { buildUnetTrainModel } from '../../../src/finetune/trainGraphs';
-import { encodeModel, inlineExternalData, type ModelProto } from '../../../src/onnx';
-import { loadModelFile, saveModelFile } from '../../../src/onnx/fs';
+import type { ModelProto } from '../../../src/onnx';
+import { saveModelFile } from '../../../src/onnx/fs';
 import { float32BytesToFloat16, storeWeightsAsFp16 } from '../../../src/packer/fp16';
 import { graphMemory } from '../../../src/packer/memory';
 import { holdWeightsOnce } from '../../../src/packer/weightsOnce';
 import { measureGraphPeak } from '../../../tools/bench/lib/measurePeak';
-import { inputSpecs, makeFeeds } from '../../../tools/bench/lib/measureSession';
+import { inputSpecs } from '../../../tools/bench/lib/measureSession';
 import { removeTempDirs, tempDir } from './helpers';
+import { DIMS, loadTinyGraph as load, outputs, relDiff } from './tinyGraphRuns';
 
 afterAll(removeTempDirs);
 
-const TINY = fileURLToPath(new URL('../../../public/models/tiny/', import.meta.url));
-const load = (file: string) => { const { model, readExternal } = loadModelFile(join(TINY, file)); return inlineExternalData(model, readExternal); };
-const DIMS = { lora_rank: 4 };
-
-/** max |a − b| over max |b| */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let diff = 0, scale = 1e-12;
-  for (let i = 0; i < b.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
-  return diff / scale;
-}
-
-async function outputs(model: ModelProto): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(Buffer.from(encodeModel(model)), { executionProviders: ['cpu'] });
-  const out = await session.run(makeFeeds(inputSpecs(model, DIMS)));
-  await session.release();
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-}
 
 /** The tiny UNet with its large weights stored as float16 + Cast, as hyperbooth pack --fp16 stores them. */
 function withFloat16Weights(unet: ModelProto): ModelProto {
