@@ -86,8 +86,9 @@ describe('a Stable Diffusion checkpoint added in the browser', () => {
     expect(away).toEqual([]);
 
     // the new pack is listed with its size, and loads (from OPFS) as the pack in use
+    // (the list is read again from OPFS once the import reports: it may show a moment later)
     const stored = page.getByTestId('stored-pack');
-    expect(await stored.count()).toBe(1);
+    await expect.poll(() => stored.count(), { timeout: 30_000, interval: 100 }).toBe(1);
     expect(await stored.getByTestId('pack-size').textContent()).toMatch(/^Stored in this browser · [\d.]+ MB$/);
     await storedPackReady(page, log);
     expect(await stored.locator('input[type=radio]').isChecked()).toBe(true);
