@@ -15,7 +15,7 @@
 #
 # The scale and the run's size come from the environment (defaults: the pack in public/models):
 #   ARCH="--image-size 64 --vae-blocks 16,32,32,32 --latent-channels 4"  (make-tiny-pack flags)
-#   IDS=200 PHOTOS=4 VAE_STEPS=6000 UNET_STEPS=30000 LIDB_STEPS=300 HYPER_STEPS=15000
+#   IDS=200 PHOTOS=4 VAE_STEPS=6000 UNET_STEPS=30000 LIDB_STEPS=300 HYPER_STEPS=15000 DECODER_STEPS=0
 #   HB="npx hyperbooth" (the CLI), COMMIT (recorded when the code is not a git checkout)
 #   LIDB_SHARDS=1 (parallel `train lidb --shard i/n` processes) THREADS=1 (onnxruntime threads
 #   per process; a resume must use the same value to stay bit for bit) NICE=10
@@ -41,6 +41,9 @@ done
 ARCH=${ARCH:-}
 IDS=${IDS:-200} PHOTOS=${PHOTOS:-4} SIZE=${SIZE:-}
 VAE_STEPS=${VAE_STEPS:-6000} UNET_STEPS=${UNET_STEPS:-30000} LIDB_STEPS=${LIDB_STEPS:-300} HYPER_STEPS=${HYPER_STEPS:-15000}
+# DECODER_STEPS > 0: the VAE decoder alone, fine-tuned on the frozen encoder's latents (cosine decay, batch 4) and
+# written onto the finished pack; the latents the UNet learned do not move
+DECODER_STEPS=${DECODER_STEPS:-0}
 LIDB_SHARDS=${LIDB_SHARDS:-1} THREADS=${THREADS:-1} NICE=${NICE:-10}
 # HB: how to call the CLI (an exported copy of the code runs its own: node tools/cli-bin/hyperbooth.mjs);
 # commands are recorded as `npx hyperbooth …` either way
@@ -107,7 +110,7 @@ write_training_json() { # out
     }, null, 2) + "\n");
   ' "$STAGES" "$1" "$RUN" "$(node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map((kv) => kv.split(/=(.*)/s).slice(0, 2)))))' \
     "ARCH=$ARCH" "IDS=$IDS" "PHOTOS=$PHOTOS" "SIZE=$SIZE" "VAE_STEPS=$VAE_STEPS" "UNET_STEPS=$UNET_STEPS" "LIDB_STEPS=$LIDB_STEPS" \
-    "HYPER_STEPS=$HYPER_STEPS" "LIDB_SHARDS=$LIDB_SHARDS" "THREADS=$THREADS")"
+    "HYPER_STEPS=$HYPER_STEPS" "DECODER_STEPS=$DECODER_STEPS" "LIDB_SHARDS=$LIDB_SHARDS" "THREADS=$THREADS")"
 }
 
 # deterministic stages: redone only when their output is missing
@@ -143,10 +146,18 @@ write_training_json "$RUN/training.json"
 # shellcheck disable=SC2086
 stage hypernet '$RUN/hyper/pack/manifest.json $(latest_checkpoint $RUN/hyper)' \
   $HB train hypernet --pack "$RUN/unet/pack" --data "$RUN/data" --targets "$RUN/theta" --out "$RUN/hyper" --steps "$HYPER_STEPS" --beta 10 --checkpoint-every 500 $T $RESUME --quiet
+FINAL="$RUN/hyper/pack"
+if [ "$DECODER_STEPS" -gt 0 ]; then
+  # shellcheck disable=SC2086
+  stage "base (decoder)" '$RUN/decoder/pack/manifest.json $(latest_checkpoint $RUN/decoder)' \
+    $HB train base --pack "$RUN/vae/pack" --data "$RUN/data" --out "$RUN/decoder" --parts decoder --steps "$DECODER_STEPS" --decay-steps "$DECODER_STEPS" \
+    --lr 5e-4 --batch 4 --checkpoint-every 250 --onto "$RUN/hyper/pack" $T $RESUME --quiet
+  FINAL="$RUN/decoder/pack"
+fi
 
 if [ -n "$INSTALL" ]; then
   rm -rf public/models/tiny
-  cp -r "$RUN/hyper/pack" public/models/tiny
+  cp -r "$FINAL" public/models/tiny
   cp "$RUN/training.json" public/models/tiny/training.json
   node -e '
     const fs = require("fs");
@@ -157,7 +168,7 @@ if [ -n "$INSTALL" ]; then
     index.packs = index.packs.map((p) => (p.id === "tiny" ? { id: "tiny", path: "tiny/manifest.json", name: m.name, size } : p));
     fs.writeFileSync(indexPath, JSON.stringify(index, null, 2) + "\n");
   '
-  echo "installed $RUN/hyper/pack as public/models/tiny" >&2
+  echo "installed $FINAL as public/models/tiny" >&2
 fi
 }
 

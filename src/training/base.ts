@@ -10,7 +10,9 @@
 // A batch accumulates the mean of its samples' gradients.
 // `parts` picks what trains: the VAE first, alone, then the UNet and text encoder on the frozen
 // VAE's latents (at a latent scale measured on those latents, see latentScale.ts) is the order SD
-// used; training both at once moves the latents under the UNet.
+// used; training both at once moves the latents under the UNet. `decoder` trains the VAE's
+// decoder alone on the frozen encoder's latents (what SD's ft-MSE VAE did): the latent space the
+// UNet learned stays exactly the same, so a finished pack's decoder can be sharpened later.
 import { buildGradientModel, buildTrainingModel, withFixedDims } from '../autodiff';
 import { addNoise, alphasCumprodFor } from '../diffusion/schedule';
 import type { SeededRandom } from '../diffusion/random';
@@ -40,9 +42,9 @@ export interface BaseTrainer {
 const BASE_GRAPHS: readonly GraphKey[] = ['vaeEncoder', 'vaeDecoder', 'textEncoder', 'unet'];
 const FIXED = { batch: 1 };
 
-export const BASE_PARTS = ['vae', 'unet'] as const;
+export const BASE_PARTS = ['vae', 'unet', 'decoder'] as const;
 export type BasePart = (typeof BASE_PARTS)[number];
-const PART_GRAPHS: Record<BasePart, readonly GraphKey[]> = { vae: ['vaeEncoder', 'vaeDecoder'], unet: ['textEncoder', 'unet'] };
+const PART_GRAPHS: Record<BasePart, readonly GraphKey[]> = { vae: ['vaeEncoder', 'vaeDecoder'], unet: ['textEncoder', 'unet'], decoder: ['vaeDecoder'] };
 
 export interface BaseTrainerOptions {
   kl: number;
@@ -55,7 +57,9 @@ export interface BaseTrainerOptions {
 export async function createBaseTrainer(runtime: Runtime, pack: PackContents, shard: Shard, opts: BaseTrainerOptions): Promise<BaseTrainer> {
   const { manifest } = pack;
   const trainVae = opts.parts.includes('vae'), trainUnet = opts.parts.includes('unet');
-  if (!trainVae && !trainUnet) throw new Error('train base: nothing to train (parts is empty)');
+  const trainDecoder = trainVae || opts.parts.includes('decoder');
+  if (!trainDecoder && !trainUnet) throw new Error('train base: nothing to train (parts is empty)');
+  if (trainVae && opts.parts.includes('decoder')) throw new Error('train base: parts vae and decoder overlap (vae already trains the decoder)');
   const trained = BASE_GRAPHS.filter((k) => opts.parts.some((p) => PART_GRAPHS[p].includes(k)));
   // the encoder runs in every step (the UNet denoises its latents); a frozen part's other graphs are never opened
   const used = BASE_GRAPHS.filter((k) => k === 'vaeEncoder' || trained.includes(k));
@@ -71,7 +75,7 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
   };
   const encoderFwd = await open('vae encoder', lifted.vaeEncoder.model);
   const encoderGrad = trainVae ? await open('vae encoder grad', buildGradientModel(lifted.vaeEncoder.model, { of: [IO.vaeEncoder.output], wrt: names('vaeEncoder') })) : null;
-  const decoderTrain = trainVae ? await open('vae decoder train', buildTrainingModel(lifted.vaeDecoder.model, { wrt: [...names('vaeDecoder'), IO.vaeDecoder.input], prediction: IO.vaeDecoder.output })) : null;
+  const decoderTrain = trainDecoder ? await open('vae decoder train', buildTrainingModel(lifted.vaeDecoder.model, { wrt: [...names('vaeDecoder'), ...(trainVae ? [IO.vaeDecoder.input] : [])], prediction: IO.vaeDecoder.output })) : null;
   const textFwd = trainUnet ? await open('text encoder', lifted.textEncoder.model) : null;
   const textGrad = trainUnet ? await open('text encoder grad', buildGradientModel(lifted.textEncoder.model, { of: [IO.textEncoder.output], wrt: names('textEncoder') })) : null;
   const unetTrain = trainUnet ? await open('unet train', buildTrainingModel(lifted.unet.model, { wrt: [...names('unet'), IO.unet.context], prediction: IO.unet.output, targetName: TRAIN_IO.target, lossName: TRAIN_IO.loss })) : null;
@@ -100,7 +104,7 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
 
     // VAE
     const moments = (await encoderFwd.run({ [IO.vaeEncoder.input]: xT, ...feeds('vaeEncoder') }, [IO.vaeEncoder.output]))[IO.vaeEncoder.output].data as Float32Array;
-    const vae = encoderGrad && decoderTrain ? await vaeGrads(rng, xT, moments, encoderGrad, decoderTrain) : null;
+    const vae = decoderTrain ? await vaeGrads(rng, xT, moments, encoderGrad, decoderTrain) : null;
     const unet = textFwd && textGrad && unetTrain ? await unetGrads(rng, r, moments, textFwd, textGrad, unetTrain) : null;
     const add = (key: GraphKey, out: Record<string, { data: unknown }>) => {
       for (const n of names(key)) {
@@ -108,12 +112,12 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
         for (let i = 0; i < a.length; i++) a[i] += scale * g[i];
       }
     };
-    if (vae) { add('vaeEncoder', vae.enc); add('vaeDecoder', vae.dec); }
+    if (vae) { if (vae.enc) add('vaeEncoder', vae.enc); add('vaeDecoder', vae.dec); }
     if (unet) { add('textEncoder', unet.te); add('unet', unet.un); }
     return { rec: vae?.rec ?? 0, kl: vae?.kl ?? 0, diff: unet?.diff ?? 0 };
   };
 
-  const vaeGrads = async (rng: SeededRandom, xT: Tensor, moments: Float32Array, encoderGrad: Session, decoderTrain: Session) => {
+  const vaeGrads = async (rng: SeededRandom, xT: Tensor, moments: Float32Array, encoderGrad: Session | null, decoderTrain: Session) => {
     const eps = rng.randn(latentSize);
     const z = new Float32Array(latentSize), std = new Float32Array(latentSize), logvar = new Float32Array(latentSize);
     let kl = 0;
@@ -129,7 +133,10 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
       [IO.vaeDecoder.input]: { type: 'float32', dims: latentDims, data: z },
       [TRAIN_IO.target]: xT,
       ...feeds('vaeDecoder'),
-    }, [TRAIN_IO.loss, gradName(IO.vaeDecoder.input), ...gradOutputs('vaeDecoder')]);
+    }, [TRAIN_IO.loss, ...(encoderGrad ? [gradName(IO.vaeDecoder.input)] : []), ...gradOutputs('vaeDecoder')]);
+    const rec = (dec[TRAIN_IO.loss].data as Float32Array)[0];
+    // a frozen encoder: its KL does not move either, and nothing flows back through z
+    if (!encoderGrad) return { enc: null, dec, rec, kl: 0 };
     const dz = dec[gradName(IO.vaeDecoder.input)].data as Float32Array;
     const dMoments = new Float32Array(2 * latentSize);
     for (let i = 0; i < latentSize; i++) {
@@ -143,7 +150,7 @@ export async function createBaseTrainer(runtime: Runtime, pack: PackContents, sh
       [gradName(IO.vaeEncoder.output)]: { type: 'float32', dims: [1, 2 * L.channels, L.height, L.width], data: dMoments },
       ...feeds('vaeEncoder'),
     }, gradOutputs('vaeEncoder'));
-    return { enc, dec, rec: (dec[TRAIN_IO.loss].data as Float32Array)[0], kl };
+    return { enc, dec, rec, kl };
   };
 
   const unetGrads = async (rng: SeededRandom, r: number, moments: Float32Array, textFwd: Session, textGrad: Session, unetTrain: Session) => {

@@ -50,6 +50,12 @@ export interface TrainLoopResult {
 
 export const LOG_FILE = 'log.jsonl';
 
+/** Learning-rate factor at 1-based step `step`: cosine from 1 to 0.01 over `decaySteps`, then 0.01. */
+export function cosineFactor(step: number, decaySteps: number): number {
+  const t = Math.min(1, (step - 1) / Math.max(1, decaySteps));
+  return 0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`--steps must be a positive integer, got ${o.steps}`);
   if (!(o.lr > 0)) throw new Error(`--lr must be positive, got ${o.lr}`);

@@ -20,8 +20,13 @@ export interface ReconstructionScore {
   /** PSNR of the pooled MSE, 10·log10(4 / mse) */
   psnrOfMeanMse: number;
   /** the same per style of the records (issue 15's target is on photos; textures cost more) */
-  byStyle: Record<string, { records: number; mse: number; psnr: number }>;
+  byStyle: Record<string, { records: number; mse: number; psnr: number; identity?: number }>;
+  /** mean `identity(photo, reconstruction)` when asked (issue 15: the embedder's cosine ≥ 0.9) */
+  identity?: number;
 }
+
+/** Scores a photo against its reconstruction, both [1, 3, S, S] in [-1, 1] (e.g. an identity embedder's cosine). */
+export type PairScore = (photo: Float32Array, reconstruction: Float32Array) => Promise<number>;
 
 const PSNR_CAP = 99;
 
@@ -47,6 +52,7 @@ export async function measureReconstruction(
   shard: Shard,
   records: number[],
   weights: Record<string, Float32Array> = {},
+  identity?: PairScore,
 ): Promise<ReconstructionScore> {
   const { manifest } = pack;
   const L = manifest.latent;
@@ -60,7 +66,7 @@ export async function measureReconstruction(
   const enc = await runtime.createSession({ name: 'vae encoder', model: graph('vaeEncoder') });
   const dec = await runtime.createSession({ name: 'vae decoder', model: graph('vaeDecoder') });
   try {
-    let mseSum = 0, psnrSum = 0;
+    let mseSum = 0, psnrSum = 0, idSum = 0;
     const byStyle: ReconstructionScore['byStyle'] = {};
     const dims = [1, 3, manifest.image.height, manifest.image.width];
     for (const r of records) {
@@ -70,7 +76,12 @@ export async function measureReconstruction(
       const y = (await dec.run({ [IO.vaeDecoder.input]: { type: 'float32', dims: [1, L.channels, L.height, L.width], data: mean } }, [IO.vaeDecoder.output]))[IO.vaeDecoder.output].data as Float32Array;
       let se = 0;
       // the pipeline clamps decoded pixels to [-1, 1] before showing them
-      for (let i = 0; i < x.length; i++) se += (Math.max(-1, Math.min(1, y[i])) - x[i]) ** 2;
+      for (let i = 0; i < x.length; i++) {
+        y[i] = Math.max(-1, Math.min(1, y[i]));
+        se += (y[i] - x[i]) ** 2;
+      }
+      const id = identity ? await identity(x, y) : undefined;
+      if (id !== undefined) idSum += id;
       const mse = se / x.length;
       mseSum += mse;
       psnrSum += psnrDb(mse);
@@ -78,10 +89,14 @@ export async function measureReconstruction(
       st.records++;
       st.mse += mse;
       st.psnr += psnrDb(mse);
+      if (id !== undefined) st.identity = (st.identity ?? 0) + id;
     }
-    for (const st of Object.values(byStyle)) { st.mse /= st.records; st.psnr /= st.records; }
+    for (const st of Object.values(byStyle)) {
+      st.mse /= st.records; st.psnr /= st.records;
+      if (st.identity !== undefined) st.identity /= st.records;
+    }
     const mse = mseSum / records.length;
-    return { records: records.length, mse, psnr: psnrSum / records.length, psnrOfMeanMse: psnrDb(mse), byStyle };
+    return { records: records.length, mse, psnr: psnrSum / records.length, psnrOfMeanMse: psnrDb(mse), byStyle, ...(identity ? { identity: idSum / records.length } : {}) };
   } finally {
     await enc.release();
     await dec.release();

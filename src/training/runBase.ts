@@ -5,10 +5,11 @@ import { rmSync } from 'node:fs';
 import { loadPackFromDisk } from '../packs/node';
 import { writePack } from '../packs/writePack';
 import type { Runtime } from '../runtime/types';
-import { BASE_PARTS, createBaseTrainer, type BasePart } from './base';
+import { createBaseTrainer, type BasePart } from './base';
 import { measureLatentScale } from './latentScale';
 import { openShard } from './data';
-import { trainLoop, type CheckpointedRunOptions, type TrainLoopResult } from './loop';
+import { cosineFactor, trainLoop, type CheckpointedRunOptions, type TrainLoopResult } from './loop';
+import type { PackManifest } from '../packs/manifest';
 import { repackWithWeights } from './packGraphs';
 
 export interface BaseRunOptions extends CheckpointedRunOptions {
@@ -17,9 +18,17 @@ export interface BaseRunOptions extends CheckpointedRunOptions {
   parts?: readonly BasePart[];
   /** the pack's latent scale for the UNet's latents; 'auto' measures 1 / std on the shard (latentScale.ts) */
   latentScale?: number | 'auto';
+  /** a cosine learning-rate decay to 0.01× over this many steps; constant when absent */
+  decaySteps?: number;
+  /**
+   * write the trained graphs onto this pack instead of --pack (a finished pack whose decoder is
+   * sharpened after its UNet and hypernetwork were trained: `--parts decoder` only, and the two
+   * packs must share the VAE encoder bit for bit, so the latents the decoder learned are its)
+   */
+  onto?: string;
 }
 
-export const BASE_DEFAULTS = { lr: 1e-3, batch: 1, kl: 1e-6, seed: 0, checkpointEvery: 50, split: 'train', parts: BASE_PARTS } as const;
+export const BASE_DEFAULTS = { lr: 1e-3, batch: 1, kl: 1e-6, seed: 0, checkpointEvery: 50, split: 'train', parts: ['vae', 'unet'] as readonly BasePart[] } as const;
 
 /** Shown by the app beside the upload: `train base` learns only from the synthetic world. */
 export function syntheticDomainNotice(size: number): string {
@@ -34,7 +43,13 @@ export function trainedPackName(name: string): string {
   return `${name.replace(/( \([^()]*\))+$/, '')} (trained on synthetic portraits)`;
 }
 
-const PART_LABEL: Record<BasePart, string> = { vae: 'VAE', unet: 'UNet and text encoder' };
+const PART_LABEL: Record<BasePart, string> = { vae: 'VAE', unet: 'UNet and text encoder', decoder: 'VAE decoder' };
+
+function sameEncoder(a: PackManifest, b: PackManifest): boolean {
+  const files = (m: PackManifest) => [m.models.vaeEncoder.file, ...(m.models.vaeEncoder.externalData ?? [])]
+    .map((path) => m.files.find((f) => f.path === path)?.sha256 ?? path);
+  return JSON.stringify(files(a)) === JSON.stringify(files(b));
+}
 
 export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<TrainLoopResult & { packDir: string; latentScale: number }> {
   const batch = o.batch ?? BASE_DEFAULTS.batch;
@@ -44,6 +59,12 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
   const pack = await loadPackFromDisk(o.pack);
   const shard = openShard(o.data, o.split ?? BASE_DEFAULTS.split, pack.manifest);
   const parts = o.parts ?? BASE_DEFAULTS.parts;
+  if (o.decaySteps !== undefined && !(Number.isInteger(o.decaySteps) && o.decaySteps >= 1)) throw new Error(`--decay-steps must be a positive integer, got ${o.decaySteps}`);
+  const onto = o.onto === undefined ? null : await loadPackFromDisk(o.onto);
+  if (onto && (parts.length !== 1 || parts[0] !== 'decoder')) throw new Error('--onto takes --parts decoder only (the other parts change what the pack it is written onto was trained on)');
+  if (onto && !sameEncoder(pack.manifest, onto.manifest)) {
+    throw new Error(`--onto ${o.onto}: its VAE encoder differs from --pack's, so the decoder trained here would not match its latents`);
+  }
   const latentScale = o.latentScale === 'auto' ? await measureLatentScale(runtime, pack, shard) : o.latentScale ?? pack.manifest.latent.scale;
   if (!(latentScale > 0)) throw new Error(`--latent-scale must be positive or auto, got ${latentScale}`);
   const trainer = await createBaseTrainer(runtime, pack, shard, { kl, parts, latentScale });
@@ -57,7 +78,8 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
       lr,
       seed,
       params: trainer.params,
-      config: { pack: pack.manifest.id, packFiles: pack.manifest.files.map((f) => f.sha256), shard: shard.index.sha256 ?? null, lr, batch, kl, seed, parts: [...parts], latentScale },
+      config: { pack: pack.manifest.id, packFiles: pack.manifest.files.map((f) => f.sha256), shard: shard.index.sha256 ?? null, lr, batch, kl, seed, parts: [...parts], latentScale, ...(o.decaySteps ? { decaySteps: o.decaySteps } : {}) },
+      ...(o.decaySteps ? { lrFactor: (step: number) => cosineFactor(step, o.decaySteps!) } : {}),
       checkpointEvery: o.checkpointEvery ?? BASE_DEFAULTS.checkpointEvery,
       resume: o.resume ?? false,
       step: (rng) => trainer.step(rng, batch),
@@ -65,11 +87,13 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
     });
     const packDir = join(o.out, 'pack');
     rmSync(packDir, { recursive: true, force: true });
-    writePack(packDir, repackWithWeights(pack, trainer.weightsByGraph(), {
-      name: trainedPackName(pack.manifest.name),
-      description: `${(pack.manifest.description ?? '').replace(/^Random-weight miniature/, 'Miniature')}; ${parts.map((p) => PART_LABEL[p]).join(', ')} trained ${result.step} steps on synthetic portraits`,
-      latentScale,
-      notice: syntheticDomainNotice(pack.manifest.image.width),
+    const base = onto ?? pack;
+    const trainedText = `${parts.map((p) => PART_LABEL[p]).join(', ')} trained ${result.step} steps on synthetic portraits`;
+    writePack(packDir, repackWithWeights(base, trainer.weightsByGraph(), {
+      name: trainedPackName(base.manifest.name),
+      description: `${(base.manifest.description ?? '').replace(/^Random-weight miniature/, 'Miniature')}; ${onto ? trainedText.replace(/ trained/, ' fine-tuned') : trainedText}`,
+      latentScale: onto ? onto.manifest.latent.scale : latentScale,
+      notice: syntheticDomainNotice(base.manifest.image.width),
     }));
     return { ...result, packDir, latentScale };
   } finally {

@@ -11,7 +11,7 @@ import { runHypernet, HYPERNET_DEFAULTS } from '../../src/training/hypernetStage
 export const summary = 'train the pack: base (VAE, text encoder, UNet), lidb (θ* per identity), hypernet (--pack DIR --data SHARD --out DIR --steps N …)';
 
 const USAGE = `usage:
-  hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--parts vae,unet] [--latent-scale auto|N] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
+  hyperbooth train base --pack DIR --data SHARD_DIR --out RUN_DIR --steps N [--lr ${BASE_DEFAULTS.lr}] [--batch ${BASE_DEFAULTS.batch}] [--kl ${BASE_DEFAULTS.kl}] [--parts vae,unet|decoder] [--latent-scale auto|N] [--decay-steps N (cosine)] [--onto PACK_DIR (--parts decoder: write the decoder onto this finished pack)] [--seed 0] [--split train] [--checkpoint-every ${BASE_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
   hyperbooth train lidb --pack DIR --data SHARD_DIR --out DIR [--steps ${LIDB_DEFAULTS.steps}] [--lr ${LIDB_DEFAULTS.lr}] [--shard i/n] [--seed 0] [--split train] [--quiet]
       (one θ* file per identity; identities already in --out are skipped)
   hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
@@ -19,7 +19,7 @@ const USAGE = `usage:
 
 const LIDB_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'shard', 'seed', 'split', 'quiet'];
 const HYPERNET_FLAGS = ['pack', 'data', 'targets', 'out', 'steps', 'lr', 'batch', 'alpha', 'beta', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
-const BASE_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'batch', 'kl', 'parts', 'latent-scale', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
+const BASE_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'batch', 'kl', 'parts', 'latent-scale', 'decay-steps', 'onto', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
 
 function checkFlags(args: ParsedArgs, allowed: string[]): void {
   const unknown = Object.keys(args.flags).filter((f) => !allowed.includes(f));
@@ -96,6 +96,8 @@ export async function run(argv: string[]): Promise<number> {
         kl: numberFlag(args, 'kl', BASE_DEFAULTS.kl, false),
         parts: partsFlag(args),
         latentScale: args.flags['latent-scale'] === 'auto' ? 'auto' : numberFlag(args, 'latent-scale', undefined),
+        decaySteps: args.flags['decay-steps'] === undefined ? undefined : intFlag(args, 'decay-steps'),
+        onto: args.flags.onto === undefined ? undefined : resolve(requireFlag(args, 'onto')),
         checkpointEvery: intFlag(args, 'checkpoint-every', BASE_DEFAULTS.checkpointEvery),
         resume: args.flags.resume === true,
       });

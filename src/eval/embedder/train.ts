@@ -11,7 +11,7 @@ import { buildGradientModel } from '../../autodiff';
 import { encodeModel } from '../../onnx';
 import { gradName } from '../../packs/graphIO';
 import { liftInitializers, paramFeeds } from '../../training/lift';
-import { trainLoop, type TrainLoopResult } from '../../training/loop';
+import { cosineFactor, trainLoop, type TrainLoopResult } from '../../training/loop';
 import type { ProgressSink } from '../../training/progress';
 import type { Runtime } from '../../runtime/types';
 import { buildEmbedderTrainGraph, EMBEDDER_IO, TINY_EMBEDDER, type EmbedderConfig, type LossConfig } from './model';
@@ -51,12 +51,6 @@ export interface EmbedderTrainResult extends TrainLoopResult {
   params: Record<string, Float32Array>;
   /** the architecture trained (what the exported file must be built with) */
   config: EmbedderConfig;
-}
-
-/** Learning-rate factor at 1-based step `step`: cosine from 1 to 0.01 over `decaySteps`, then 0.01. */
-export function cosineFactor(step: number, decaySteps: number): number {
-  const t = Math.min(1, (step - 1) / Math.max(1, decaySteps));
-  return 0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * t));
 }
 
 export async function trainEmbedder(runtime: Runtime, o: EmbedderTrainOptions): Promise<EmbedderTrainResult> {

@@ -9,7 +9,8 @@ import { identitySeed, photoSeed, renderPhoto, samplePhotoParams, sampleIdentity
 import { checkScorers } from '../../../src/eval/checkScorers';
 import { embedderConfigOf, loadIdentityEmbedder } from '../../../src/eval/embedder/embedder';
 import { buildEmbedder, embedderWithWeights, TINY_EMBEDDER } from '../../../src/eval/embedder/model';
-import { cosineFactor, trainEmbedder, EMBEDDER_TRAIN_DEFAULTS } from '../../../src/eval/embedder/train';
+import { trainEmbedder, EMBEDDER_TRAIN_DEFAULTS } from '../../../src/eval/embedder/train';
+import { cosineFactor } from '../../../src/training/loop';
 import { cosine } from '../../../src/eval/features';
 import { parseScorers, scorersFromModel } from '../../../src/eval/scorers';
 import { encodeModel } from '../../../src/onnx';

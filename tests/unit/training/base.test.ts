@@ -94,3 +94,45 @@ describe('train base --parts', () => {
     expect(logLosses(join(unet.packDir, '..')).every((l) => l.reconstruction === 0 && l.denoising > 0)).toBe(true);
   });
 });
+
+describe('train base --parts decoder', () => {
+  it('sharpens the decoder alone on frozen latents, with a cosine decay, and writes it onto a finished pack', async () => {
+    const data = tinyShard();
+    const common = { data, steps: 3, lr: 2e-3, seed: 2, checkpointEvery: 3 };
+    const vae = await runBase(runtime, { ...common, steps: 2, pack: randomTinyPack(), out: tempDir('dec-vae'), parts: ['vae'] });
+    const unet = await runBase(runtime, { ...common, steps: 1, pack: vae.packDir, out: tempDir('dec-unet'), parts: ['unet'], latentScale: 'auto' });
+    const out = tempDir('dec-dec');
+    const dec = await runBase(runtime, { ...common, pack: vae.packDir, out, parts: ['decoder'], decaySteps: 3 });
+    const ckpt = loadCheckpoint(latestCheckpointPath(join(out, 'checkpoints'))!);
+    expect(Object.keys(ckpt.params).every((k) => k.startsWith('vaeDecoder/'))).toBe(true);
+    expect(ckpt.config).toMatchObject({ parts: ['decoder'], decaySteps: 3 });
+    const log = logLosses(out);
+    expect(log.every((l) => l.reconstruction > 0 && l.kl === 0 && l.denoising === 0)).toBe(true);
+    const sha = (p: Awaited<ReturnType<typeof loadPackFromDisk>>, path: string) => p.manifest.files.find((f) => f.path === path)!.sha256;
+    const [afterVae, afterUnet, afterDec] = await Promise.all([vae.packDir, unet.packDir, dec.packDir].map((d) => loadPackFromDisk(d)));
+    expect(sha(afterDec, 'vae_encoder/model.onnx')).toBe(sha(afterVae, 'vae_encoder/model.onnx'));
+    expect(sha(afterDec, 'vae_decoder/model.onnx')).not.toBe(sha(afterVae, 'vae_decoder/model.onnx'));
+
+    // the same run resumed with --onto: nothing trains, the decoder lands on the UNet-stage pack
+    const onto = await runBase(runtime, { ...common, pack: vae.packDir, out, parts: ['decoder'], decaySteps: 3, resume: true, onto: unet.packDir });
+    expect(onto.startStep).toBe(3);
+    const final = await loadPackFromDisk(onto.packDir);
+    expect(sha(final, 'vae_decoder/model.onnx')).toBe(sha(afterDec, 'vae_decoder/model.onnx'));
+    for (const path of ['unet/weights.bin', 'vae_encoder/model.onnx', 'text_encoder/model.onnx']) expect(sha(final, path), path).toBe(sha(afterUnet, path));
+    expect(final.manifest.latent.scale).toBe(afterUnet.manifest.latent.scale);
+    expect(final.manifest.description).toMatch(/UNet and text encoder trained 1 steps on synthetic portraits; VAE decoder fine-tuned 3 steps/);
+
+    // a constant-rate run differs from the decayed one after its first step; a changed schedule refuses to resume
+    const flat = tempDir('dec-flat');
+    await runBase(runtime, { ...common, pack: vae.packDir, out: flat, parts: ['decoder'] });
+    const flatLog = logLosses(flat);
+    expect(flatLog[0].loss).toBe(log[0].loss);
+    expect(flatLog[2].loss).not.toBe(log[2].loss);
+    await expect(runBase(runtime, { ...common, steps: 4, pack: vae.packDir, out, parts: ['decoder'], resume: true })).rejects.toThrow(/other settings/);
+
+    await expect(runBase(runtime, { ...common, pack: vae.packDir, out: tempDir('dec-bad1'), parts: ['vae', 'decoder'] })).rejects.toThrow(/overlap/);
+    await expect(runBase(runtime, { ...common, pack: vae.packDir, out: tempDir('dec-bad2'), parts: ['unet'], onto: unet.packDir })).rejects.toThrow(/--parts decoder only/);
+    await expect(runBase(runtime, { ...common, pack: vae.packDir, out: tempDir('dec-bad3'), parts: ['decoder'], onto: randomTinyPack() })).rejects.toThrow(/VAE encoder differs/);
+    await expect(runBase(runtime, { ...common, pack: vae.packDir, out: tempDir('dec-bad4'), parts: ['decoder'], decaySteps: 0 })).rejects.toThrow(/--decay-steps/);
+  });
+});

@@ -64,6 +64,19 @@ describe('base-model scale', () => {
     const fromPack = await measureReconstruction(runtime, trainedPack, shard, [0, 3]);
     expect(await measureReconstruction(runtime, startPack, shard, [0, 3], a.params)).toEqual(fromPack);
     expect((await measureReconstruction(runtime, startPack, shard, [0, 3])).mse).not.toBe(fromPack.mse);
+
+    // a pair score (vae-psnr's identity cosine) sees each photo and its clamped reconstruction
+    const seen: number[] = [];
+    const withId = await measureReconstruction(runtime, trainedPack, shard, [0, 3], {}, async (x, y) => {
+      let se = 0;
+      for (let i = 0; i < x.length; i++) { expect(Math.abs(y[i])).toBeLessThanOrEqual(1); se += (x[i] - y[i]) ** 2; }
+      seen.push(se / x.length);
+      return seen.length;
+    });
+    expect(seen.reduce((a, b) => a + b, 0) / 2).toBeCloseTo(fromPack.mse, 12);
+    expect(withId.identity).toBe(1.5);
+    expect(Object.values(withId.byStyle).every((st) => st.identity !== undefined)).toBe(true);
+    expect(fromPack.identity).toBeUndefined();
   });
 
   it('PSNR: 10·log10(4 / MSE) on [-1, 1] pixels; the trained VAE reconstructs held-out people better than random weights', async () => {
