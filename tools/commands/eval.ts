@@ -31,7 +31,7 @@ export const DEFAULT_SCORERS = fileURLToPath(new URL('../../public/models/eval/s
 const USAGE = `usage: hyperbooth eval --pack <dir> --seed <S> --out <run dir> [--ids ${DEFAULT_EVAL.ids}] [--seeds ${DEFAULT_EVAL.seeds}]
                       [--steps-image ${DEFAULT_EVAL.stepsImage}] [--styles all|a,b,…] [--methods a,b,…] [--shard i/n] [--json <file>]
                       [--ft-steps ${DEFAULT_EVAL.ftSteps}] [--lidb-steps ${DEFAULT_EVAL.lidbSteps}] [--lr <one for all; default each method's own>] [--max-steps N] [--rank ${DEFAULT_EVAL.rank}] [--guidance ${DEFAULT_EVAL.guidance}]
-                      [--scheduler ddim|euler|dpmpp2m] [--embedder <onnx>] [--scorers <scorers.json>] [--images <dir>]
+                      [--scheduler ddim|euler|dpmpp2m] [--embedder <onnx>] [--scorers <scorers.json>] [--images <dir>] [--threads N]
        hyperbooth eval merge <run dir>… [--json <file>]
        hyperbooth eval rescore <run dir> --out <new run dir> [--ids N] [--embedder <onnx>] [--scorers <json>] [--json <file>]
        hyperbooth eval table --json <eval json> [--readme README.md]
@@ -62,7 +62,7 @@ function stringFlag(args: ParsedArgs, name: string): string | undefined {
   return v;
 }
 
-const KNOWN = new Set(['pack', 'ids', 'seed', 'seeds', 'out', 'json', 'steps-image', 'ft-steps', 'lidb-steps', 'lr', 'max-steps', 'rank', 'guidance', 'scheduler', 'styles', 'methods', 'shard', 'embedder', 'scorers', 'images']);
+const KNOWN = new Set(['pack', 'ids', 'seed', 'seeds', 'out', 'json', 'steps-image', 'ft-steps', 'lidb-steps', 'lr', 'max-steps', 'rank', 'guidance', 'scheduler', 'styles', 'methods', 'shard', 'embedder', 'scorers', 'images', 'threads']);
 const KNOWN_FIT = new Set(['out', 'ids', 'photos', 'check-ids']);
 
 async function runFit(args: ParsedArgs): Promise<number> {
@@ -235,6 +235,9 @@ async function runTable1Evaluation(args: ParsedArgs): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   }
+  // --threads: onnxruntime's intra-op threads (a background evaluation on a shared machine asks for one)
+  const threads = args.flags.threads === undefined ? undefined : numberFlag(args, 'threads', 0);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError(`--threads must be a positive integer, got ${args.flags.threads}`);
   const files = scorerFiles(args);
   const pack = await loadPackFromDisk(packDir);
   let done;
@@ -245,7 +248,7 @@ async function runTable1Evaluation(args: ParsedArgs): Promise<number> {
   }
   const have = new Set(done.map((r) => r.identity));
   const todo = shardIdentities(settings.ids, shard).filter((i) => !have.has(i));
-  const runtime = createNodeRuntime({ backend: 'cpu' });
+  const runtime = createNodeRuntime({ backend: 'cpu', ...(threads ? { intraOpNumThreads: threads } : {}) });
   const scorers = await files.load(runtime);
   const embedder = scorers.identity;
   const imagesDir = stringFlag(args, 'images');

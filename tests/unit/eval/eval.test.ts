@@ -179,6 +179,7 @@ describe('hyperbooth eval on the tiny pack', () => {
     [['--pack', TINY, '--ids', '2', '--seed', '1', '--lr', '5', ...O], /--lr must be in/],
     [['--pack', TINY, '--ids', '2', '--seed', '1', '--scheduler', 'pndm', ...O], /--scheduler must be one of/],
     [['--pack', TINY, '--ids', '2', '--seed', '1', '--frobnicate', '3', ...O], /unknown flag --frobnicate/],
+    [['--pack', TINY, '--ids', '2', '--seed', '1', '--threads', '0', ...O], /--threads must be a positive integer/],
     [['--pack', TINY, '--ids', '2', '--seed', '1', '--scorers', '/nonexistent/s.json', ...O], /cannot read the scorers/],
     [['--pack', TINY, '--ids', '2', '--seed', '1', '--embedder', '/nonexistent/e.onnx', ...O], /cannot read the identity embedder/],
     [['merge'], /needs the run folders/],
