@@ -1,7 +1,8 @@
 // The embedded pack is the trained one (issue 6): the app says it was trained on synthetic
 // portraits, and a synthetic selfie — the image `hyperbooth dataset selfie` writes — personalizes
 // visibly in chromium: the same prompt and seed give a different image after personalizing, one
-// that the eval's identity recognizer puts closer to the person than the plain model's image.
+// that the eval's CNN identity embedder (public/models/eval, run here on onnxruntime-node) puts
+// closer to the person than the plain model's image.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -11,13 +12,13 @@ import { appInChromium, projectRoot } from './harness';
 import { readGalleryPixels, setSampling, waitForTestId, watchPage } from './pageHelpers';
 import { encodePng, identitySeed, photoSeed, renderPhoto, renderStyled, sampleIdentity } from '../../src/dataset';
 import { cosine } from '../../src/eval/features';
-import { parseScorers, scorersFromModel } from '../../src/eval/scorers';
+import { loadIdentityEmbedder } from '../../src/eval/embedder/embedder';
+import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import type { RgbaImage } from '../../src/face/image';
 import type { PackManifest } from '../../src/packs/manifest';
 
 const packDir = join(projectRoot, 'public', 'models', 'tiny');
 const manifest = JSON.parse(readFileSync(join(packDir, 'manifest.json'), 'utf8')) as PackManifest;
-const scorers = scorersFromModel(parseScorers(readFileSync(join(projectRoot, 'public', 'models', 'eval', 'scorers.json'), 'utf8')));
 
 // A held-out identity (never trained on), photographed as `hyperbooth dataset selfie --id 3` does.
 const SELFIE_ID = 3;
@@ -44,7 +45,16 @@ async function generate(page: Page, log: string[]): Promise<RgbaImage> {
   return { width, height, data: new Uint8ClampedArray(rgba) };
 }
 
-const identityScore = (img: RgbaImage) => cosine(scorers.identity(img), scorers.identity(reference));
+async function identityScores(images: RgbaImage[]): Promise<number[]> {
+  const bytes = new Uint8Array(readFileSync(join(projectRoot, 'public', 'models', 'eval', 'identity-embedder.onnx')));
+  const embedder = await loadIdentityEmbedder(createNodeRuntime({ backend: 'cpu' }), bytes);
+  try {
+    const [ref, ...rest] = await embedder.embed([reference, ...images]);
+    return rest.map((e) => cosine(e, ref));
+  } finally {
+    await embedder.release();
+  }
+}
 
 describe('the trained embedded pack in chromium', () => {
   test('says it was trained on synthetic portraits, and a synthetic selfie personalizes visibly', async () => {
@@ -70,10 +80,11 @@ describe('the trained embedded pack in chromium', () => {
     let diff = 0;
     for (let i = 0; i < plain.data.length; i++) if (i % 4 !== 3) diff += Math.abs(plain.data[i] - personal.data[i]);
     const meanDiff = diff / ((plain.data.length / 4) * 3);
-    const [before, after] = [identityScore(plain), identityScore(personal)];
+    const [before, after] = await identityScores([plain, personal]);
     console.log(`[e2e] trained pack: mean |Δpixel| ${meanDiff.toFixed(1)}/255; identity cosine to the selfie ${before.toFixed(3)} (plain) → ${after.toFixed(3)} (personalized)`);
     expect(meanDiff).toBeGreaterThan(8);
-    expect(after).toBeGreaterThan(before + 0.05);
+    // measured: −0.031 → 0.744 (the renderer's own images of a held-out person score about 0.9)
+    expect(after).toBeGreaterThan(before + 0.3);
     expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
     await page.close();
   });
