@@ -5,7 +5,7 @@
 // the weight-space term analytically, the denoising term from the UNet/text-encoder train graphs'
 // slot gradients mapped through the aux bases (trainStep); the hypernet's gradient graph
 // (of lidb_down/lidb_up, seeds as inputs) takes it to every hypernet weight.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGradientModel } from '../autodiff';
 import type { SeededRandom } from '../diffusion/random';
@@ -15,8 +15,7 @@ import type { RgbaImage } from '../face/image';
 import { drawNoise } from '../finetune/draws';
 import { gradName } from '../packs/graphIO';
 import { trainStep } from '../finetune/trainStep';
-import { readLidbFile } from '../lidb/file';
-import { lidbFromRows, type Lidb } from '../lidb/lidb';
+import { lidbFromRows } from '../lidb/lidb';
 import { HYPERNET_IO } from '../packs/graphIO';
 import { encodeModel } from '../onnx';
 import { loadPackFromDisk } from '../packs/node';
@@ -24,7 +23,7 @@ import { writePack } from '../packs/writePack';
 import { openFineTuneGraphs } from '../finetune/fineTuneGraphs';
 import type { Runtime } from '../runtime/types';
 import { openShard } from './data';
-import { identityPhotoRecords, lidbTargetName } from './lidbStage';
+import { readTargets } from './hypernetTargets';
 import { liftInitializers, paramFeeds } from './lift';
 import { trainLoop, type CheckpointedRunOptions, type TrainLoopResult } from './loop';
 import { packModelOf, readPackGraph, repackWithWeights } from './packGraphs';
@@ -36,19 +35,6 @@ export interface HypernetRunOptions extends CheckpointedRunOptions {
 }
 
 export const HYPERNET_DEFAULTS = { lr: 1e-3, batch: 1, alpha: 1, beta: 1, seed: 0, checkpointEvery: 50, split: 'train' } as const;
-
-/** θ̂ as the graph's padded rows → per-layer LiDB rows: the padded layout of a rank-1 LiDB. */
-export function lidbToRows(lidb: Lidb, layerNames: readonly string[], aMax: number, bMax: number): { down: Float32Array; up: Float32Array } {
-  if (lidb.rank !== 1) throw new Error(`θ* must be rank 1 (the hypernetwork's rank), got rank ${lidb.rank}`);
-  const down = new Float32Array(layerNames.length * aMax), up = new Float32Array(layerNames.length * bMax);
-  layerNames.forEach((name, i) => {
-    const w = lidb.layers.get(name);
-    if (!w) throw new Error(`the LiDB has no layer ${name}`);
-    down.set(w.dTrain, i * aMax);
-    up.set(w.uTrain, i * bMax);
-  });
-  return { down, up };
-}
 
 export async function runHypernet(runtime: Runtime, o: HypernetRunOptions): Promise<TrainLoopResult & { packDir: string; identities: number }> {
   const batch = o.batch ?? HYPERNET_DEFAULTS.batch;
@@ -65,16 +51,7 @@ export async function runHypernet(runtime: Runtime, o: HypernetRunOptions): Prom
   const shard = openShard(o.data, o.split ?? HYPERNET_DEFAULTS.split, manifest);
 
   // the identities with a θ*, and their photo records
-  const expected = { packId: manifest.id, auxSha256: manifest.lidb.auxSha256, layers };
-  const items: { records: number[]; target: { down: Float32Array; up: Float32Array } }[] = [];
-  shard.index.identities.forEach((id, k) => {
-    const path = join(o.targets, lidbTargetName(id.index));
-    if (!existsSync(path)) return;
-    const records = identityPhotoRecords(shard, k);
-    if (records.length === 0) return;
-    const { lidb } = readLidbFile(new Uint8Array(readFileSync(path)), expected);
-    items.push({ records, target: lidbToRows(lidb, layerNames, aMax, bMax) });
-  });
+  const items = readTargets(pack, shard, o.targets);
   if (items.length === 0) throw new Error(`no identity of the shard has a θ* in ${o.targets} (run 'hyperbooth train lidb' first)`);
   // the weight-space term averages over the real entries only: the padding is zero on both sides
   const validCount = layers.reduce((s, l) => s + l.a! + l.b!, 0);

@@ -1,5 +1,9 @@
 // `hyperbooth train <stage> …`: the training pipeline on onnxruntime-node (src/training).
+import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { loadPackFromDisk } from '../../src/packs/node';
+import { openShard } from '../../src/training/data';
+import { measureHypernetError, meanRows, readAllTargets, readTargets } from '../../src/training/hypernetTargets';
 import { parseArgs, requireFlag, type ParsedArgs } from '../args';
 import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import { terminalProgress, type ProgressSink } from '../../src/training/progress';
@@ -15,10 +19,13 @@ const USAGE = `usage:
   hyperbooth train lidb --pack DIR --data SHARD_DIR --out DIR [--steps ${LIDB_DEFAULTS.steps}] [--lr ${LIDB_DEFAULTS.lr}] [--shard i/n] [--seed 0] [--split train] [--quiet]
       (one θ* file per identity; identities already in --out are skipped)
   hyperbooth train hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --out RUN_DIR --steps N [--lr ${HYPERNET_DEFAULTS.lr}] [--batch ${HYPERNET_DEFAULTS.batch}] [--alpha ${HYPERNET_DEFAULTS.alpha}] [--beta ${HYPERNET_DEFAULTS.beta}] [--seed 0] [--split train] [--checkpoint-every ${HYPERNET_DEFAULTS.checkpointEvery}] [--resume] [--quiet]
+  hyperbooth train check-hypernet --pack DIR --data SHARD_DIR --targets THETA_DIR --mean-of TRAIN_THETA_DIR [--split heldout] [--json FILE]
+      (weight-space error of the pack's hypernetwork on the shard's people with a θ*, against always predicting the mean θ* of --mean-of)
   every stage also takes [--threads N] (onnxruntime intra-op threads; default all cores)`;
 
 const LIDB_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'shard', 'seed', 'split', 'quiet'];
 const HYPERNET_FLAGS = ['pack', 'data', 'targets', 'out', 'steps', 'lr', 'batch', 'alpha', 'beta', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
+const CHECK_HYPERNET_FLAGS = ['pack', 'data', 'targets', 'mean-of', 'split', 'json'];
 const BASE_FLAGS = ['pack', 'data', 'out', 'steps', 'lr', 'batch', 'kl', 'parts', 'latent-scale', 'decay-steps', 'onto', 'seed', 'split', 'checkpoint-every', 'resume', 'quiet'];
 
 function checkFlags(args: ParsedArgs, allowed: string[]): void {
@@ -126,6 +133,19 @@ export async function run(argv: string[]): Promise<number> {
         resume: args.flags.resume === true,
       });
       console.log(`hypernet: ${r.identities} identities, ${stepsText(r)}; pack with the trained hypernetwork → ${r.packDir}`);
+      return 0;
+    }
+    case 'check-hypernet': {
+      checkFlags(args, CHECK_HYPERNET_FLAGS);
+      const pack = await loadPackFromDisk(resolve(requireFlag(args, 'pack')));
+      const shard = openShard(resolve(requireFlag(args, 'data')), typeof args.flags.split === 'string' ? args.flags.split : 'heldout', pack.manifest);
+      const targets = resolve(requireFlag(args, 'targets')), meanOf = resolve(requireFlag(args, 'mean-of'));
+      for (const [flag, dir] of [['--targets', targets], ['--mean-of', meanOf]]) if (!existsSync(dir)) throw new Error(`${flag} ${dir}: no such folder of θ* files ('hyperbooth train lidb --out' writes one)`);
+      const items = readTargets(pack, shard, targets);
+      const training = readAllTargets(pack, meanOf);
+      const r = await measureHypernetError(runtime, pack, items, meanRows(training), shard);
+      console.log(`check-hypernet: ${r.identities} people with a θ*; weight-space error of the hypernetwork ${r.hypernet.toPrecision(4)}, of the mean θ* of ${training.length} training identities ${r.meanTheta.toPrecision(4)}; ratio ${r.ratio.toFixed(3)} (issue 15's target ≤ 0.5)`);
+      if (typeof args.flags.json === 'string') writeFileSync(resolve(args.flags.json), `${JSON.stringify({ pack: pack.manifest.id, targets, meanOf, meanOfCount: training.length, ...r }, null, 2)}\n`);
       return 0;
     }
     default:
