@@ -44,6 +44,9 @@ VAE_STEPS=${VAE_STEPS:-6000} UNET_STEPS=${UNET_STEPS:-30000} LIDB_STEPS=${LIDB_S
 # DECODER_STEPS > 0: the VAE decoder alone, fine-tuned on the frozen encoder's latents (cosine decay, batch 4) and
 # written onto the finished pack; the latents the UNet learned do not move
 DECODER_STEPS=${DECODER_STEPS:-0}
+# CHECK_IDS > 0: θ* of that many held-out people, and the hypernetwork's weight-space error on them
+# against always predicting the mean training θ* (RUN/check-hypernet.json; issue 15's ≤ 0.5× target)
+CHECK_IDS=${CHECK_IDS:-0}
 LIDB_SHARDS=${LIDB_SHARDS:-1} THREADS=${THREADS:-1} NICE=${NICE:-10}
 # HB: how to call the CLI (an exported copy of the code runs its own: node tools/cli-bin/hyperbooth.mjs);
 # commands are recorded as `npx hyperbooth …` either way
@@ -100,17 +103,20 @@ write_training_json() { # out
     const fs = require("fs"), crypto = require("crypto");
     const [stagesPath, out, run, env] = process.argv.slice(1);
     const stages = fs.readFileSync(stagesPath, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    const last = [...stages].reverse().find((s) => /^hypernet/.test(s.stage));
-    const manifestPath = `${run}/hyper/pack/manifest.json`;
+    const settings = JSON.parse(env);
+    // the installed pack: the decoder stage output (written onto the hypernet stage output) when it ran
+    const decoder = Number(settings.DECODER_STEPS) > 0;
+    const last = [...stages].reverse().find((s) => (decoder ? /^base \(decoder\)/ : /^hypernet/).test(s.stage));
+    const manifestPath = `${run}/${decoder ? "decoder" : "hyper"}/pack/manifest.json`;
     const manifest = last && fs.existsSync(manifestPath) ? fs.readFileSync(manifestPath) : null;
     const m = manifest ? JSON.parse(manifest) : null;
     fs.writeFileSync(out, JSON.stringify({
       ...(manifest ? { manifestSha256: crypto.createHash("sha256").update(manifest).digest("hex"), name: m.name, description: m.description } : {}),
-      script: "bash tools/train-tiny-pack.sh", commit: process.env.COMMIT || null, settings: JSON.parse(env), stages,
+      script: "bash tools/train-tiny-pack.sh", commit: process.env.COMMIT || null, settings, stages,
     }, null, 2) + "\n");
   ' "$STAGES" "$1" "$RUN" "$(node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map((kv) => kv.split(/=(.*)/s).slice(0, 2)))))' \
     "ARCH=$ARCH" "IDS=$IDS" "PHOTOS=$PHOTOS" "SIZE=$SIZE" "VAE_STEPS=$VAE_STEPS" "UNET_STEPS=$UNET_STEPS" "LIDB_STEPS=$LIDB_STEPS" \
-    "HYPER_STEPS=$HYPER_STEPS" "DECODER_STEPS=$DECODER_STEPS" "LIDB_SHARDS=$LIDB_SHARDS" "THREADS=$THREADS")"
+    "HYPER_STEPS=$HYPER_STEPS" "DECODER_STEPS=$DECODER_STEPS" "CHECK_IDS=$CHECK_IDS" "LIDB_SHARDS=$LIDB_SHARDS" "THREADS=$THREADS")"
 }
 
 # deterministic stages: redone only when their output is missing
@@ -132,16 +138,20 @@ stage "base (unet)" '$RUN/unet/pack/manifest.json $(latest_checkpoint $RUN/unet)
 }
 
 # θ*: one process per shard; a rerun skips every identity whose file exists
-t0=$SECONDS started=$(date -u +%Y-%m-%dT%H:%M:%SZ) pids=()
-for ((i = 0; i < LIDB_SHARDS; i++)); do
-  # shellcheck disable=SC2086
-  nice -n "$NICE" $HB train lidb --pack "$RUN/unet/pack" --data "$RUN/data" --out "$RUN/theta" --steps "$LIDB_STEPS" --shard "$i/$LIDB_SHARDS" $T --quiet \
-    > "$RUN/lidb-shard-$i.log" 2>&1 &
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p"; done
-record lidb $((SECONDS - t0)) "$started" "npx hyperbooth train lidb --pack $RUN/unet/pack --data $RUN/data --out $RUN/theta --steps $LIDB_STEPS --shard i/$LIDB_SHARDS $T --quiet (i = 0…$((LIDB_SHARDS - 1)))" "$RUN/theta"
-write_training_json "$RUN/training.json"
+lidb_stage() { # name, log name, shard dir, split, out dir
+  local name=$1 log=$2 data=$3 split=$4 out=$5 t0=$SECONDS started pids=()
+  started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for ((i = 0; i < LIDB_SHARDS; i++)); do
+    # shellcheck disable=SC2086
+    nice -n "$NICE" $HB train lidb --pack "$RUN/unet/pack" --data "$data" --split "$split" --out "$out" --steps "$LIDB_STEPS" --shard "$i/$LIDB_SHARDS" $T --quiet \
+      > "$RUN/$log-shard-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  record "$name" $((SECONDS - t0)) "$started" "npx hyperbooth train lidb --pack $RUN/unet/pack --data $data --split $split --out $out --steps $LIDB_STEPS --shard i/$LIDB_SHARDS $T --quiet (i = 0…$((LIDB_SHARDS - 1)))" "$out"
+  write_training_json "$RUN/training.json"
+}
+lidb_stage lidb lidb "$RUN/data" train "$RUN/theta"
 
 # shellcheck disable=SC2086
 stage hypernet '$RUN/hyper/pack/manifest.json $(latest_checkpoint $RUN/hyper)' \
@@ -153,6 +163,17 @@ if [ "$DECODER_STEPS" -gt 0 ]; then
     $HB train base --pack "$RUN/vae/pack" --data "$RUN/data" --out "$RUN/decoder" --parts decoder --steps "$DECODER_STEPS" --decay-steps "$DECODER_STEPS" \
     --lr 5e-4 --batch 4 --checkpoint-every 250 --onto "$RUN/hyper/pack" $T $RESUME --quiet
   FINAL="$RUN/decoder/pack"
+fi
+
+if [ "$CHECK_IDS" -gt 0 ]; then
+  if [ -z "$RESUME" ] || [ ! -f "$RUN/data-heldout/heldout.json" ]; then
+    stage "dataset (held-out)" '$RUN/data-heldout/heldout.json $RUN/data-heldout/heldout.bin' \
+      $HB dataset --out "$RUN/data-heldout" --split heldout --ids "$CHECK_IDS" --photos "$PHOTOS" --styles photo --size "$SIZE"
+  fi
+  lidb_stage "lidb (held-out)" lidb-heldout "$RUN/data-heldout" heldout "$RUN/theta-heldout"
+  # shellcheck disable=SC2086
+  stage check-hypernet '$RUN/check-hypernet.json' \
+    $HB train check-hypernet --pack "$FINAL" --data "$RUN/data-heldout" --split heldout --targets "$RUN/theta-heldout" --mean-of "$RUN/theta" --json "$RUN/check-hypernet.json"
 fi
 
 if [ -n "$INSTALL" ]; then

@@ -99,9 +99,12 @@ describe('tiny pack', () => {
     const prov = JSON.parse(readFileSync(join(COMMITTED, PROVENANCE_FILE), 'utf8')) as Provenance;
     expect(prov.manifestSha256, `${PROVENANCE_FILE} describes another manifest`).toBe(sha256HexSync(readFileSync(join(COMMITTED, 'manifest.json'))));
     // a resumed stage is recorded once per segment (tools/train-tiny-pack.sh --resume)
-    // (DECODER_STEPS > 0 adds the decoder's fine-tune, written onto the finished pack, last)
+    // (DECODER_STEPS > 0 adds the decoder's fine-tune, written onto the finished pack; CHECK_IDS > 0
+    // the held-out θ* and the hypernetwork check)
     const recipe = ['make-tiny-pack', 'dataset', 'base (vae)', 'base (unet)', 'lidb', 'hypernet'];
-    expect([recipe, [...recipe, 'base (decoder)']]).toContainEqual([...new Set(prov.stages.map((st) => st.stage))]);
+    const check = ['dataset (held-out)', 'lidb (held-out)', 'check-hypernet'];
+    expect([recipe, [...recipe, 'base (decoder)'], [...recipe, ...check], [...recipe, 'base (decoder)', ...check]])
+      .toContainEqual([...new Set(prov.stages.map((st) => st.stage))]);
     for (const st of prov.stages) expect(st.command, st.stage).toMatch(/^npx hyperbooth /);
     for (const st of prov.stages) for (const h of Object.values(st.sha256 ?? {})) expect(h, st.stage).toMatch(/^[0-9a-f]{64}$/);
     // the scale is make-tiny-pack's (--image-size, --vae-blocks, --latent-channels)
