@@ -24,3 +24,18 @@ export function contactSheet(reference: RgbaImage, rows: SheetRow[]): RgbaImage 
   rows.forEach((row, r) => row.images.forEach((img, c) => put(img, (c + 1) * (w + GAP), r * (h + GAP))));
   return { width, height, data };
 }
+
+/** Sheets of one width stacked top to bottom, with the same gap. */
+export function stackSheets(sheets: RgbaImage[]): RgbaImage {
+  if (sheets.length === 0) throw new Error('contact sheet: nothing to stack');
+  const width = sheets[0].width;
+  if (sheets.some((s) => s.width !== width)) throw new Error('contact sheet: stacked sheets must have one width');
+  const height = sheets.reduce((a, s) => a + s.height, 0) + GAP * (sheets.length - 1);
+  const data = new Uint8ClampedArray(width * height * 4).fill(255);
+  let y = 0;
+  for (const s of sheets) {
+    data.set(s.data, y * width * 4);
+    y += s.height + GAP;
+  }
+  return { width, height, data };
+}

@@ -95,7 +95,7 @@ export async function runBase(runtime: Runtime, o: BaseRunOptions): Promise<Trai
       latentScale: onto ? onto.manifest.latent.scale : latentScale,
       notice: syntheticDomainNotice(base.manifest.image.width),
     }));
-    return { ...result, packDir, latentScale };
+    return { ...result, packDir, latentScale: onto ? onto.manifest.latent.scale : latentScale };
   } finally {
     await trainer.release();
   }

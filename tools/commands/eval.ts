@@ -23,8 +23,9 @@ import { createNodeRuntime } from '../../src/runtime/nodeRuntime';
 import type { Runtime } from '../../src/runtime/types';
 import { CHECK_SCORERS_USAGE, DEFAULT_EMBEDDER, readEmbedderFile, runCheckScorers, runTrainEmbedder, TRAIN_EMBEDDER_USAGE } from './evalEmbedder';
 import { createHash } from 'node:crypto';
+import { runTraits, TRAITS_USAGE } from './evalTraits';
 
-export const summary = 'Table 1 on held-out synthetic identities: eval --pack <dir> --seed S --out <run dir> [--json f]; eval merge|table|check-scorers|train-embedder|fit';
+export const summary = 'Table 1 on held-out synthetic identities: eval --pack <dir> --seed S --out <run dir> [--json f]; eval merge|table|check-scorers|train-embedder|fit|traits';
 
 export const DEFAULT_SCORERS = fileURLToPath(new URL('../../public/models/eval/scorers.json', import.meta.url));
 
@@ -38,6 +39,7 @@ const USAGE = `usage: hyperbooth eval --pack <dir> --seed <S> --out <run dir> [-
        hyperbooth eval fit [--out <scorers.json>] [--ids 200] [--photos 6] [--check-ids 100]
        ${TRAIN_EMBEDDER_USAGE}
        ${CHECK_SCORERS_USAGE}
+       ${TRAITS_USAGE}
   Personalizes each held-out identity of world S (identitySeed('heldout', i, S)) from one
   rendered selfie with each method, generates it in each style with --seeds noise seeds, and
   scores identity (the CNN embedder's cosine to the selfie, [-1,1]), style (the classifier's
@@ -295,6 +297,7 @@ export async function run(argv: string[]): Promise<number> {
       case 'merge': return await runMerge(args);
       case 'rescore': return await runRescore(args);
       case 'table': return await runTable(args);
+      case 'traits': return await runTraits(args);
       default: return await runTable1Evaluation(args);
     }
   } catch (e) {
