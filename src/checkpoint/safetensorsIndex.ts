@@ -55,9 +55,14 @@ export async function indexSafetensors(source: ByteSource): Promise<TensorIndex>
   }
 }
 
+/** One float tensor's bytes as the file holds them (little-endian, its own dtype). */
+export async function readTensorRaw(index: TensorIndex, entry: TensorEntry): Promise<Uint8Array> {
+  if (!FLOAT_DTYPES.includes(entry.dtype)) throw new CheckpointError('not-sd1', `${index.source.name}: tensor ${entry.name} is ${entry.dtype}, not a float type`);
+  return index.source.read(index.dataStart + entry.begin, entry.end - entry.begin);
+}
+
 /** One float tensor's values as float32 (F32 copied, F16/BF16/F64 converted). */
 export async function readTensorFloat32(index: TensorIndex, entry: TensorEntry): Promise<Float32Array> {
-  if (!FLOAT_DTYPES.includes(entry.dtype)) throw new CheckpointError('not-sd1', `${index.source.name}: tensor ${entry.name} is ${entry.dtype}, not a float type`);
-  const bytes = await index.source.read(index.dataStart + entry.begin, entry.end - entry.begin);
+  const bytes = await readTensorRaw(index, entry);
   return toFloat32({ name: entry.name, dtype: entry.dtype, shape: entry.shape, bytes });
 }

@@ -2,12 +2,14 @@
 // under 4 KB as float32) are read up front and go inline into the graph, as the ONNX-export path
 // inlines them; every other parameter becomes an external reference named after itself, which
 // the pack's chunk writer resolves through `read` one tensor at a time: read, converted to
-// float32 (F16/BF16 as read), transposed where torch's orientation differs from the graph's.
+// float32 (F16/BF16 as read; ./tensorBytes.ts), transposed where torch's orientation differs
+// from the graph's; `readFloat16` gives an F16 tensor to a --fp16 pack as it is.
 import { hostTensor, makeTensorProto, onnx, type TensorProto } from '../onnx';
 import type { WeightLayout, WeightSource } from '../models/layers';
 import type { TensorRef } from './components';
 import { CheckpointError } from './errors';
-import { readTensorFloat32 } from './safetensorsIndex';
+import { readTensorFloat32, readTensorRaw } from './safetensorsIndex';
+import { float16TensorBytes, float32TensorBytes } from './tensorBytes';
 
 /** As the ONNX-export path (src/packer/source.ts): smaller tensors are inline in the graph. */
 const INLINE_BELOW_BYTES = 4096;
@@ -63,11 +65,25 @@ export class CheckpointWeights implements WeightSource {
 
   /** float32 bytes of an external parameter, in the graph's orientation (the chunk writer's reader). */
   readonly read = async (location: string): Promise<Uint8Array> => {
+    const p = this.placedAt(location);
+    return float32TensorBytes(await readTensorRaw(p.ref.index, p.ref.entry), p.ref.entry.dtype, p.dims, p.layout, p.ref.entry.name);
+  };
+
+  /**
+   * float16 bytes of an external parameter for a --fp16 pack, straight from an F16 tensor (the
+   * same bytes as converting read()'s float32); null for other dtypes, which go through float32.
+   */
+  readonly readFloat16 = async (location: string): Promise<Uint8Array | null> => {
+    const p = this.placedAt(location);
+    if (p.ref.entry.dtype !== 'F16') return null;
+    return float16TensorBytes(await readTensorRaw(p.ref.index, p.ref.entry), p.dims, p.layout);
+  };
+
+  private placedAt(location: string): Placed {
     const p = this.placed.get(location);
     if (!p) throw new Error(`${this.part}: no checkpoint tensor was placed under ${location}`);
-    const values = this.arrange(await readTensorFloat32(p.ref.index, p.ref.entry), p.dims, p.layout);
-    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  };
+    return p;
+  }
 
   /** Tensors of this model that no graph parameter read: a layout the builders do not know. */
   unused(): string[] {

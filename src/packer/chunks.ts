@@ -20,6 +20,7 @@ interface OpenChunk { index: number; file: SinkFile; size: number; hash: Increme
 /** Appends tensors to `<folder>/<prefix>.<n>.bin` in the sink, starting a new file when the next tensor would not fit. */
 export class ChunkWriter {
   private current: OpenChunk | null = null;
+  private inFlight: Promise<void> | null = null;
   private readonly done: PackFile[] = [];
 
   /** `folder` is the pack-relative folder (e.g. `unet`) */
@@ -52,15 +53,29 @@ export class ChunkWriter {
     return { location: this.fileName(c.index), offset, length: bytes.byteLength };
   }
 
+  /**
+   * Starts writing `bytes` and hashes them while the sink writes (an asynchronous sink, e.g. a
+   * file in Node, copies them on another thread); the write before is awaited first, so at most
+   * one is in flight. The caller hands `bytes` over: they must not change afterwards.
+   */
   private async write(c: OpenChunk, bytes: Uint8Array): Promise<void> {
-    await c.file.write(bytes);
+    await this.settle();
+    const pending = c.file.write(bytes);
+    if (pending) this.inFlight = pending;
     c.hash.update(bytes);
     c.size += bytes.byteLength;
+  }
+
+  private async settle(): Promise<void> {
+    const p = this.inFlight;
+    this.inFlight = null;
+    if (p) await p;
   }
 
   private async close(): Promise<void> {
     const c = this.current;
     if (!c) return;
+    await this.settle();
     this.current = null;
     await c.file.close();
     this.done.push({ path: `${this.folder}/${this.fileName(c.index)}`, size: c.size, sha256: c.hash.hex() });
@@ -76,6 +91,7 @@ export class ChunkWriter {
   async abort(): Promise<void> {
     const c = this.current;
     this.current = null;
+    await this.settle().catch(() => undefined);
     if (c) await c.file.close();
   }
 }
@@ -92,6 +108,11 @@ export interface ExternalizeOptions {
   onTensor?: (name: string, bytes: number) => void;
   /** float16 initializers whose source bytes are float32 (from storeWeightsAsFp16) */
   toFloat16?: ReadonlySet<string>;
+  /**
+   * For those: the source's float16 bytes when it has them as float16 (a checkpoint in F16),
+   * exactly what converting readSource's float32 would give; null to convert as usual.
+   */
+  readFloat16?: (location: string) => Promise<Uint8Array | null>;
   thresholdBytes?: number;
 }
 
@@ -111,16 +132,31 @@ export async function externalizeWeights(models: readonly ModelProto[], writer: 
   const threshold = opts.thresholdBytes ?? EXTERNAL_THRESHOLD_BYTES;
   const placed = new Map<string, { location: string; offset: number; length: number; dims: number[]; dataType: number }>();
   let bytes = 0;
+  const moving = (models[0].graph?.initializer ?? []).filter((t) => externalLocation(t) || (t.rawData ?? new Uint8Array(0)).byteLength >= threshold);
+  /** a tensor's bytes as stored, and the bytes read for it (float32: what onTensor counts) */
+  const load = async (t: TensorProto): Promise<{ data: Uint8Array; readBytes: number }> => {
+    const ext = externalLocation(t);
+    if (!ext) {
+      const inline = t.rawData!;
+      return { data: opts.toFloat16?.has(t.name!) ? float32BytesToFloat16(inline, t.name!) : inline, readBytes: 0 };
+    }
+    if (opts.toFloat16?.has(t.name!) && opts.readFloat16) {
+      const half = await opts.readFloat16(ext.location);
+      if (half) return { data: half, readBytes: 2 * half.byteLength };
+    }
+    const data = await opts.readSource(ext.location, ext.offset, ext.length);
+    return { data: opts.toFloat16?.has(t.name!) ? float32BytesToFloat16(data, t.name!) : data, readBytes: data.byteLength };
+  };
+  // the next tensor is read while this one is converted, hashed and written
+  let next: Promise<{ data: Uint8Array; readBytes: number }> | null = null;
   try {
-    for (const t of models[0].graph?.initializer ?? []) {
-      const ext = externalLocation(t);
-      const inline = t.rawData ?? new Uint8Array(0);
-      if (!ext && inline.byteLength < threshold) continue;
+    for (const [i, t] of moving.entries()) {
       if (placed.has(t.name!)) throw new Error(`initializer ${t.name} is listed twice`);
       opts.signal?.throwIfAborted();
-      let data = ext ? await opts.readSource(ext.location, ext.offset, ext.length) : inline;
-      const readBytes = ext ? data.byteLength : 0;
-      if (opts.toFloat16?.has(t.name!)) data = float32BytesToFloat16(data, t.name!);
+      const current = next ?? load(t);
+      next = i + 1 < moving.length ? load(moving[i + 1]) : null;
+      next?.catch(() => undefined);
+      const { data, readBytes } = await current;
       const at = await writer.add(t.name!, data);
       placed.set(t.name!, { ...at, dims: tensorDims(t), dataType: t.dataType ?? 0 });
       pointAt(t, at);

@@ -1,7 +1,8 @@
 // A PackSink over a folder on disk (Node). Whole files are written atomically (temp + rename),
 // as every file the tools write.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../files/atomicWrite';
 import type { PackSink } from './sink';
@@ -14,14 +15,19 @@ export function folderSink(root: string): PackSink {
   };
   return {
     writeFile(path, bytes) { writeFileAtomic(join(root, path), bytes); },
-    openFile(path) {
-      const fd = openSync(place(path), 'w');
+    async openFile(path) {
+      // written on libuv's threads, so the kernel's copy (and any wait for writeback) overlaps
+      // the converting and hashing of the next tensor (ChunkWriter keeps one write in flight)
+      const handle = await open(place(path), 'w');
+      let at = 0;
       return {
-        write(bytes) {
+        async write(bytes) {
+          const start = at;
+          at += bytes.byteLength;
           let done = 0;
-          while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+          while (done < bytes.byteLength) done += (await handle.write(bytes, done, bytes.byteLength - done, start + done)).bytesWritten;
         },
-        close() { closeSync(fd); },
+        close: () => handle.close(),
       };
     },
     sha256() {

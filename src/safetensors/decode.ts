@@ -15,6 +15,15 @@ function halfTable(): Float32Array {
   return HALF_TABLE;
 }
 
+/** The same table as float32 bit patterns: copying bits keeps exactly what toFloat32 stores. */
+export function halfToFloat32Bits(): Uint32Array {
+  const t = halfTable();
+  return new Uint32Array(t.buffer, t.byteOffset, t.length);
+}
+
+/** Whether typed-array views read safetensors' little-endian bytes directly. */
+export const HOST_IS_LITTLE_ENDIAN = LITTLE_ENDIAN;
+
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
