@@ -73,6 +73,12 @@ describe('same pack from every form of the same weights', () => {
     expect(graphFiles(packs.f32)).toEqual(graphFiles(packs.f16));
   });
 
+  it('with --fp16 too: F16 weights go in as they are, F32 ones through float32 → float16, the same bytes', async () => {
+    const [f16, f32] = [await packMini(F16_FILE, { fp16: true, id: 'f16' }), await packMini(writeInDtype('F32'), { fp16: true, id: 'f32' })];
+    expect(graphFiles(f16)).toEqual(graphFiles(f32));
+    expect(graphFiles(f16)).not.toEqual(graphFiles(packs.f16));
+  });
+
   it('the older text-encoder prefix cond_stage_model.transformer.* (no text_model.) gives the same pack', async () => {
     const legacy = writeVariant('legacy.safetensors', (t) => ({ ...t, name: t.name.replace('cond_stage_model.transformer.text_model.', 'cond_stage_model.transformer.') }));
     expect(graphFiles(await packMini(legacy))).toEqual(graphFiles(packs.f16));
