@@ -2,7 +2,7 @@
 // written through sync access handles (worker-only), one piece at a time, so a weight chunk is
 // never held whole. `remove()` deletes the folder: a failed or cancelled import leaves nothing.
 import type { PackSink, SinkFile } from '../src/packer/sink';
-import { Sha256Stream } from '../src/packs/sha256Stream';
+import { sha256Hasher } from '../src/packs/sha256Wasm';
 import { storedPacksDir } from '../src/packs/storedPacks';
 
 interface SyncHandle {
@@ -63,7 +63,7 @@ export async function opfsPackSink(id: string): Promise<OpfsPackSink> {
         },
       };
     },
-    sha256: () => new Sha256Stream(),
+    sha256: sha256Hasher,
     remove: () => packs.removeEntry(id, { recursive: true }).catch(() => undefined),
   };
 }

@@ -1,6 +1,6 @@
 // A PackSink that keeps the pack's files in memory: for packs small enough to hold (tests,
 // the miniature checkpoints) and as the reference the browser's storage sinks are compared to.
-import { Sha256Stream } from '../packs/sha256Stream';
+import { sha256Hasher } from '../packs/sha256Wasm';
 import type { PackSink } from './sink';
 
 export interface MemorySink extends PackSink {
@@ -25,6 +25,6 @@ export function memorySink(): MemorySink {
         },
       };
     },
-    sha256: () => new Sha256Stream(),
+    sha256: sha256Hasher,
   };
 }

@@ -4,7 +4,7 @@
 // storage (workers/opfsSink.ts). Writes may be asynchronous (opening a browser file is) and
 // the writer awaits each one, so at most one tensor is ever waiting to be written. The hash is
 // part of the sink because an incremental SHA-256 is platform-specific (node:crypto in Node,
-// src/packs/sha256Stream.ts in a browser: WebCrypto has none).
+// src/packs/sha256Wasm.ts in a browser: WebCrypto has none).
 
 export interface SinkFile {
   write(bytes: Uint8Array): void | Promise<void>;

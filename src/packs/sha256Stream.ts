@@ -1,6 +1,7 @@
 // SHA-256 fed in pieces (FIPS 180-4), for hashing a pack's weight chunks as they are written in a
 // browser: WebCrypto's digest() takes the whole input at once, and a chunk may be 512 MiB.
-// Node's tools hash with node:crypto instead; both give the manifest's hex digest.
+// Node's tools hash with node:crypto instead; both give the manifest's hex digest. The browser's
+// import uses the WebAssembly one (./sha256Wasm.ts, ~2.7× faster) and this where that cannot compile.
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
