@@ -6,8 +6,11 @@ export interface ByteSource {
   /** the file's name, for messages */
   readonly name: string;
   readonly size: number;
-  /** exactly `length` bytes from `offset` (the caller keeps within size) */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * exactly `length` bytes from `offset` (the caller keeps within size); into `into` when it is
+   * given and large enough (a source that cannot read into a buffer returns a new one)
+   */
+  read(offset: number, length: number, into?: ArrayBuffer): Promise<Uint8Array>;
 }
 
 /** A Blob or File as a ByteSource (the browser's form; Node's Blob works the same). */

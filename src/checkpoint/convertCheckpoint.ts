@@ -102,7 +102,7 @@ export async function writeCheckpointPack(
     const total = b.model.graph!.initializer!.filter((t) => t.externalData?.length).reduce((s, t) => s + Number(t.externalData!.find((e) => e.key === 'length')!.value), 0);
     let done = 0;
     return {
-      name: `${file} (${part})`, storage: `safetensors ${Object.keys(record.dtypes).join('/')}`, readWeights: b.weights.read, readWeightsFloat16: b.weights.readFloat16,
+      name: `${file} (${part})`, storage: `safetensors ${Object.keys(record.dtypes).join('/')}`, readWeights: b.weights.read, readWeightsFloat16: b.weights.readFloat16, releaseWeights: b.weights.release,
       onTensor: (_n, bytes) => { done += bytes; progress({ stage: part, done, total }); },
     };
   };

@@ -11,8 +11,8 @@ export async function openFileByteSource(path: string): Promise<ClosableByteSour
   return {
     name: basename(path),
     size,
-    async read(offset, length) {
-      const out = new Uint8Array(length);
+    async read(offset, length, into) {
+      const out = into && into.byteLength >= length ? new Uint8Array(into, 0, length) : new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(out, done, length - done, offset + done);

@@ -56,9 +56,9 @@ export async function indexSafetensors(source: ByteSource): Promise<TensorIndex>
 }
 
 /** One float tensor's bytes as the file holds them (little-endian, its own dtype). */
-export async function readTensorRaw(index: TensorIndex, entry: TensorEntry): Promise<Uint8Array> {
+export async function readTensorRaw(index: TensorIndex, entry: TensorEntry, into?: ArrayBuffer): Promise<Uint8Array> {
   if (!FLOAT_DTYPES.includes(entry.dtype)) throw new CheckpointError('not-sd1', `${index.source.name}: tensor ${entry.name} is ${entry.dtype}, not a float type`);
-  return index.source.read(index.dataStart + entry.begin, entry.end - entry.begin);
+  return index.source.read(index.dataStart + entry.begin, entry.end - entry.begin, into);
 }
 
 /** One float tensor's values as float32 (F32 copied, F16/BF16/F64 converted). */

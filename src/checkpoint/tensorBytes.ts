@@ -15,6 +15,10 @@ const TILE = 64;
 /** The float16 NaN float32BytesToFloat16 writes for every NaN (toHalf of JS's one NaN). */
 const HALF_NAN = 0x7e00;
 
+/** where an output goes: a buffer of at least this many bytes, every one of which is overwritten */
+export type Alloc = (byteLength: number) => ArrayBuffer;
+const fresh: Alloc = (n) => new ArrayBuffer(n);
+
 const aligned = (b: Uint8Array, to: number): Uint8Array => (b.byteOffset % to === 0 ? b : b.slice());
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -22,13 +26,13 @@ const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.b
  * float32 bytes of a tensor read raw from the file (F32, F16, BF16, F64), in the graph's
  * orientation: `dims` are the graph's, [nIn, nOut] when `layout` is 'transposed'.
  */
-export function float32TensorBytes(raw: Uint8Array, dtype: SafetensorsDtype, dims: readonly number[], layout: WeightLayout, name: string): Uint8Array {
+export function float32TensorBytes(raw: Uint8Array, dtype: SafetensorsDtype, dims: readonly number[], layout: WeightLayout, name: string, alloc: Alloc = fresh): Uint8Array {
   const transposed = layout === 'transposed';
   const [nIn, nOut] = dims;
   if (HOST_IS_LITTLE_ENDIAN && dtype === 'F16') {
     const a = aligned(raw, 2);
     const halves = new Uint16Array(a.buffer, a.byteOffset, a.byteLength / 2);
-    const out = new Uint32Array(halves.length);
+    const out = new Uint32Array(alloc(4 * halves.length), 0, halves.length);
     const table = halfToFloat32Bits();
     if (transposed) transposeHalvesToFloats(halves, table, out, nOut, nIn);
     else for (let i = 0; i < out.length; i++) out[i] = table[halves[i]];
@@ -37,7 +41,7 @@ export function float32TensorBytes(raw: Uint8Array, dtype: SafetensorsDtype, dim
   if (HOST_IS_LITTLE_ENDIAN && dtype === 'F32') {
     const a = aligned(raw, 4);
     if (!transposed) return a;
-    const out = new Uint32Array(a.byteLength / 4);
+    const out = new Uint32Array(alloc(a.byteLength), 0, a.byteLength / 4);
     transpose32(new Uint32Array(a.buffer, a.byteOffset, out.length), out, nOut, nIn);
     return bytesOf(out);
   }
@@ -53,12 +57,12 @@ export function float32TensorBytes(raw: Uint8Array, dtype: SafetensorsDtype, dim
  * float16 bytes of an F16 tensor for a --fp16 pack without the round trip through float32 (every
  * half is exact in float32 and back, and NaNs come out as the one NaN that round trip gives).
  */
-export function float16TensorBytes(raw: Uint8Array, dims: readonly number[], layout: WeightLayout): Uint8Array {
+export function float16TensorBytes(raw: Uint8Array, dims: readonly number[], layout: WeightLayout, alloc: Alloc = fresh): Uint8Array {
   const a = aligned(raw, 2);
   const halves = new Uint16Array(a.buffer, a.byteOffset, a.byteLength / 2);
   let out: Uint16Array;
   if (layout === 'transposed') {
-    out = new Uint16Array(halves.length);
+    out = new Uint16Array(alloc(2 * halves.length), 0, halves.length);
     transpose16(halves, out, dims[1], dims[0]);
   } else {
     out = halves;

@@ -9,6 +9,7 @@ import type { WeightLayout, WeightSource } from '../models/layers';
 import type { TensorRef } from './components';
 import { CheckpointError } from './errors';
 import { readTensorFloat32, readTensorRaw } from './safetensorsIndex';
+import { BufferPool } from './bufferPool';
 import { float16TensorBytes, float32TensorBytes } from './tensorBytes';
 
 /** As the ONNX-export path (src/packer/source.ts): smaller tensors are inline in the graph. */
@@ -26,6 +27,7 @@ interface Placed { ref: TensorRef; dims: number[]; layout: WeightLayout }
 export class CheckpointWeights implements WeightSource {
   private readonly small = new Map<string, Float32Array>();
   private readonly placed = new Map<string, Placed>();
+  private readonly pool = new BufferPool();
 
   /** `part` and `file` for messages; `tensors` by diffusers name */
   constructor(readonly part: string, readonly file: string, readonly tensors: ReadonlyMap<string, TensorRef>) {}
@@ -66,7 +68,8 @@ export class CheckpointWeights implements WeightSource {
   /** float32 bytes of an external parameter, in the graph's orientation (the chunk writer's reader). */
   readonly read = async (location: string): Promise<Uint8Array> => {
     const p = this.placedAt(location);
-    return float32TensorBytes(await readTensorRaw(p.ref.index, p.ref.entry), p.ref.entry.dtype, p.dims, p.layout, p.ref.entry.name);
+    const raw = await this.readRaw(p);
+    return this.keep(raw, float32TensorBytes(raw, p.ref.entry.dtype, p.dims, p.layout, p.ref.entry.name, this.alloc));
   };
 
   /**
@@ -76,8 +79,31 @@ export class CheckpointWeights implements WeightSource {
   readonly readFloat16 = async (location: string): Promise<Uint8Array | null> => {
     const p = this.placedAt(location);
     if (p.ref.entry.dtype !== 'F16') return null;
-    return float16TensorBytes(await readTensorRaw(p.ref.index, p.ref.entry), p.dims, p.layout);
+    const raw = await this.readRaw(p);
+    return this.keep(raw, float16TensorBytes(raw, p.dims, p.layout, this.alloc));
   };
+
+  /** bytes read or readFloat16 returned, which the pack's writer no longer needs: their buffer is reused */
+  readonly release = (bytes: Uint8Array): void => {
+    this.pool.give(bytes.buffer as ArrayBuffer);
+  };
+
+  private readonly alloc = (n: number): ArrayBuffer => this.pool.take(n);
+
+  private async readRaw(p: Placed): Promise<Uint8Array> {
+    const e = p.ref.entry;
+    const into = this.pool.take(e.end - e.begin);
+    const raw = await readTensorRaw(p.ref.index, e, into);
+    // a source that cannot read into a buffer (File.slice) made its own
+    if (raw.buffer !== into) this.pool.give(into);
+    return raw;
+  }
+
+  /** the raw bytes go back to the pool unless they are the output */
+  private keep(raw: Uint8Array, out: Uint8Array): Uint8Array {
+    if (raw.buffer !== out.buffer) this.pool.give(raw.buffer as ArrayBuffer);
+    return out;
+  }
 
   private placedAt(location: string): Placed {
     const p = this.placed.get(location);

@@ -30,8 +30,11 @@ export class ChunkWriter {
 
   private fileName(index: number): string { return `${this.prefix}.${index}.bin`; }
 
-  /** Writes `bytes` and returns where they went (location relative to the graph's folder). */
-  async add(tensor: string, bytes: Uint8Array): Promise<{ location: string; offset: number; length: number }> {
+  /**
+   * Writes `bytes` and returns where they went (location relative to the graph's folder);
+   * `written` is called once the writer no longer needs them (written and hashed).
+   */
+  async add(tensor: string, bytes: Uint8Array, written?: () => void): Promise<{ location: string; offset: number; length: number }> {
     if (bytes.byteLength > this.chunkBytes) {
       throw new PackInputError('options', `tensor ${tensor} has ${bytes.byteLength} bytes, more than the chunk size ${this.chunkBytes} (tensors are never split): raise --chunk-mb`);
     }
@@ -49,7 +52,7 @@ export class ChunkWriter {
     const padNow = (ALIGN - (c.size % ALIGN)) % ALIGN;
     if (padNow) await this.write(c, new Uint8Array(padNow));
     const offset = c.size;
-    await this.write(c, bytes);
+    await this.write(c, bytes, written);
     return { location: this.fileName(c.index), offset, length: bytes.byteLength };
   }
 
@@ -58,12 +61,13 @@ export class ChunkWriter {
    * file in Node, copies them on another thread); the write before is awaited first, so at most
    * one is in flight. The caller hands `bytes` over: they must not change afterwards.
    */
-  private async write(c: OpenChunk, bytes: Uint8Array): Promise<void> {
+  private async write(c: OpenChunk, bytes: Uint8Array, written?: () => void): Promise<void> {
     await this.settle();
     const pending = c.file.write(bytes);
-    if (pending) this.inFlight = pending;
     c.hash.update(bytes);
     c.size += bytes.byteLength;
+    if (pending) this.inFlight = written ? pending.then(written) : pending;
+    else written?.();
   }
 
   private async settle(): Promise<void> {
@@ -113,6 +117,8 @@ export interface ExternalizeOptions {
    * exactly what converting readSource's float32 would give; null to convert as usual.
    */
   readFloat16?: (location: string) => Promise<Uint8Array | null>;
+  /** bytes from readSource or readFloat16 that were written and hashed: the source may reuse their buffer */
+  release?: (bytes: Uint8Array) => void;
   thresholdBytes?: number;
 }
 
@@ -134,7 +140,8 @@ export async function externalizeWeights(models: readonly ModelProto[], writer: 
   let bytes = 0;
   const moving = (models[0].graph?.initializer ?? []).filter((t) => externalLocation(t) || (t.rawData ?? new Uint8Array(0)).byteLength >= threshold);
   /** a tensor's bytes as stored, and the bytes read for it (float32: what onTensor counts) */
-  const load = async (t: TensorProto): Promise<{ data: Uint8Array; readBytes: number }> => {
+  /** bytes of the source's (not an initializer's own, nor a float16 copy of them): given back when written */
+  const load = async (t: TensorProto): Promise<{ data: Uint8Array; readBytes: number; sourceOwned?: boolean }> => {
     const ext = externalLocation(t);
     if (!ext) {
       const inline = t.rawData!;
@@ -142,13 +149,16 @@ export async function externalizeWeights(models: readonly ModelProto[], writer: 
     }
     if (opts.toFloat16?.has(t.name!) && opts.readFloat16) {
       const half = await opts.readFloat16(ext.location);
-      if (half) return { data: half, readBytes: 2 * half.byteLength };
+      if (half) return { data: half, readBytes: 2 * half.byteLength, sourceOwned: true };
     }
     const data = await opts.readSource(ext.location, ext.offset, ext.length);
-    return { data: opts.toFloat16?.has(t.name!) ? float32BytesToFloat16(data, t.name!) : data, readBytes: data.byteLength };
+    if (!opts.toFloat16?.has(t.name!)) return { data, readBytes: data.byteLength, sourceOwned: true };
+    const half = float32BytesToFloat16(data, t.name!);
+    opts.release?.(data);
+    return { data: half, readBytes: data.byteLength };
   };
   // the next tensor is read while this one is converted, hashed and written
-  let next: Promise<{ data: Uint8Array; readBytes: number }> | null = null;
+  let next: ReturnType<typeof load> | null = null;
   try {
     for (const [i, t] of moving.entries()) {
       if (placed.has(t.name!)) throw new Error(`initializer ${t.name} is listed twice`);
@@ -156,8 +166,9 @@ export async function externalizeWeights(models: readonly ModelProto[], writer: 
       const current = next ?? load(t);
       next = i + 1 < moving.length ? load(moving[i + 1]) : null;
       next?.catch(() => undefined);
-      const { data, readBytes } = await current;
-      const at = await writer.add(t.name!, data);
+      const { data, readBytes, sourceOwned } = await current;
+      const release = opts.release;
+      const at = await writer.add(t.name!, data, sourceOwned && release ? () => release(data) : undefined);
       placed.set(t.name!, { ...at, dims: tensorDims(t), dataType: t.dataType ?? 0 });
       pointAt(t, at);
       bytes += data.byteLength;

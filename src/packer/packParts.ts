@@ -355,6 +355,8 @@ export interface GraphSource {
   readWeights?: WeightReader;
   /** float16 bytes of a weight when the source holds it as float16 (a checkpoint in F16), else null */
   readWeightsFloat16?: (location: string) => Promise<Uint8Array | null>;
+  /** bytes readWeights or readWeightsFloat16 gave that the pack no longer needs (their buffer may be reused) */
+  releaseWeights?: (bytes: Uint8Array) => void;
   /** called after each tensor is copied (progress) */
   onTensor?: (name: string, bytes: number) => void;
 }
@@ -451,7 +453,7 @@ function packPrecision(fp16: boolean): PackPrecision {
  */
 async function writeGraphs(ctx: PackContext, part: GraphPart, graphs: ModelProto[], names: string[], src: GraphSource, toFloat16: ReadonlySet<string>): Promise<{ models: PackModel[]; files: PackFile[] }> {
   const writer = new ChunkWriter(ctx.sink, part, ctx.chunkBytes);
-  const ext = await externalizeWeights(graphs, writer, { readSource: src.readWeights ?? src.readExternal!, toFloat16, ...(src.readWeightsFloat16 ? { readFloat16: src.readWeightsFloat16 } : {}), ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}), ...(src.onTensor ? { onTensor: src.onTensor } : {}) });
+  const ext = await externalizeWeights(graphs, writer, { readSource: src.readWeights ?? src.readExternal!, toFloat16, ...(src.readWeightsFloat16 ? { readFloat16: src.readWeightsFloat16 } : {}), ...(src.releaseWeights ? { release: src.releaseWeights } : {}), ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}), ...(src.onTensor ? { onTensor: src.onTensor } : {}) });
   const chunkPaths = ext.files.map((f) => f.path);
   const files = [...ext.files];
   const models: PackModel[] = [];
