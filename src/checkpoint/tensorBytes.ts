@@ -9,8 +9,13 @@
 import { HOST_IS_LITTLE_ENDIAN, halfToFloat32Bits, toFloat32, type SafetensorsDtype } from '../safetensors';
 import type { WeightLayout } from '../models/layers';
 
-/** Tile side of the blocked transpose: a 64×64 tile of either side stays in L1. */
-const TILE = 64;
+/**
+ * Tile side of the blocked transpose. Within a tile the output is written in runs along its rows
+ * and the input read down its columns: the other order (rows of the input) aliases in the cache
+ * when the output's row stride is a multiple of 4 KiB (ff.net.0.proj: 10240 rows of 2 bytes),
+ * 11 ns against 2.3 ns per value (measured for these shapes).
+ */
+const TILE = 32;
 
 /** The float16 NaN float32BytesToFloat16 writes for every NaN (toHalf of JS's one NaN). */
 const HALF_NAN = 0x7e00;
@@ -80,9 +85,9 @@ function transposeHalvesToFloats(src: Uint16Array, table: Uint32Array, out: Uint
     const r1 = Math.min(rows, r0 + TILE);
     for (let c0 = 0; c0 < cols; c0 += TILE) {
       const c1 = Math.min(cols, c0 + TILE);
-      for (let r = r0; r < r1; r++) {
-        const from = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = table[src[from + c]];
+      for (let c = c0; c < c1; c++) {
+        const to = c * rows;
+        for (let r = r0; r < r1; r++) out[to + r] = table[src[r * cols + c]];
       }
     }
   }
@@ -93,9 +98,9 @@ function transpose32(src: Uint32Array, out: Uint32Array, rows: number, cols: num
     const r1 = Math.min(rows, r0 + TILE);
     for (let c0 = 0; c0 < cols; c0 += TILE) {
       const c1 = Math.min(cols, c0 + TILE);
-      for (let r = r0; r < r1; r++) {
-        const from = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = src[from + c];
+      for (let c = c0; c < c1; c++) {
+        const to = c * rows;
+        for (let r = r0; r < r1; r++) out[to + r] = src[r * cols + c];
       }
     }
   }
@@ -106,9 +111,9 @@ function transpose16(src: Uint16Array, out: Uint16Array, rows: number, cols: num
     const r1 = Math.min(rows, r0 + TILE);
     for (let c0 = 0; c0 < cols; c0 += TILE) {
       const c1 = Math.min(cols, c0 + TILE);
-      for (let r = r0; r < r1; r++) {
-        const from = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = src[from + c];
+      for (let c = c0; c < c1; c++) {
+        const to = c * rows;
+        for (let r = r0; r < r1; r++) out[to + r] = src[r * cols + c];
       }
     }
   }
