@@ -7,7 +7,7 @@ import type { ClipTokenizerJson } from '../diffusion/tokenizerBuild';
 import type { PackManifest } from '../packs/manifest';
 import { checkLayerCount, hasSd15Dimensions } from '../packer/layers';
 import {
-  finishPack, newPackContext, now, writeTextEncoderPart, writeUnetPart, writeVaePart,
+  finishPack, newPackContext, now, startAuxBases, writeTextEncoderPart, writeUnetPart, writeVaePart,
   type CheckpointConversion, type GraphSource, type PackContext, type PackOptions, type PackResult,
 } from '../packer/packParts';
 import type { ModelProto } from '../onnx';
@@ -113,6 +113,7 @@ export async function writeCheckpointPack(
     ctx.log(`text encoder: ${textCount.message}`);
   }
   ctx.latentElements = g.configs.unet.inChannels * g.geometry.latent ** 2;
+  const auxBases = startAuxBases(ctx, g.unet.layers, g.text.layers);
   const text = await writeTextEncoderPart(ctx, source('text_encoder', g.text, files.text_encoder), g.text.model, g.text.layers, textCount, maxLength);
   const vaeDecoder = await writeVaePart(ctx, 'vae_decoder', source('vae_decoder', g.vaeDecoder, files.vae), g.vaeDecoder.model);
   const vaeEncoder = await writeVaePart(ctx, 'vae_encoder', source('vae_encoder', g.vaeEncoder, files.vae), g.vaeEncoder.model);
@@ -129,6 +130,7 @@ export async function writeCheckpointPack(
     latentChannels: g.configs.unet.inChannels, timestepDtype: 'float32', timestepShape: 'batch',
     source: { folder: w.sourceName, storage }, checkpoint: record,
     ...(w.hypernetModel ? { hypernetModel: w.hypernetModel } : {}),
+    auxBases,
     name: `Stable Diffusion (${label})`,
     description: `Converted by hyperbooth pack from the ${record.layout === 'single-file' ? 'checkpoint' : 'diffusers folder'} ${w.sourceName}${ctx.fp16 ? ', float16 weights' : ''}`,
   });

@@ -100,6 +100,23 @@ export function makeAuxBases(layers: readonly LidbLayerSpec[], seed: number): Au
   return { seed, bases };
 }
 
+/**
+ * makeAuxBases, giving the event loop a turn (`pause`) after each basis: started while a pack's
+ * weights stream, it runs while the writer waits for the disk or the file (~2 s of Gram–Schmidt
+ * for SD1.5 that would otherwise run after the weights). Same bases, bit for bit.
+ */
+export async function makeAuxBasesInSlices(layers: readonly LidbLayerSpec[], seed: number, pause: () => Promise<void>, signal?: AbortSignal): Promise<AuxBases> {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed ${seed} must be a non-negative integer`);
+  const bases = new Map<string, AuxBasis>();
+  for (const layer of layers) {
+    if (bases.has(layer.name)) throw new Error(`layer ${layer.name} listed twice`);
+    await pause();
+    signal?.throwIfAborted();
+    bases.set(layer.name, makeAuxBasis(layer, seed));
+  }
+  return { seed, bases };
+}
+
 interface AuxLayerRecord { name: string; target: LoraTarget; nIn: number; nOut: number; a: number; b: number }
 
 /**

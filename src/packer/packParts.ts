@@ -15,7 +15,7 @@ import { holdWeightsOnce } from './weightsOnce';
 import { dimsForInputs, memoryReport, type MemoryReport, type PackGraphs } from './memoryReport';
 import type { ClipTokenizerJson } from '../diffusion/tokenizerBuild';
 import { auxDims } from '../lidb/layers';
-import { makeAuxBases, writeAuxFile } from '../lidb/aux';
+import { makeAuxBases, makeAuxBasesInSlices, writeAuxFile, type AuxBases } from '../lidb/aux';
 import { CLIP_NORMALIZE } from '../models/hypernet';
 import { PACK_FORMAT, manifestBytes, validateManifest, type LoraLayer, type PackFile, type PackManifest, type PackModel, type PackPrecision, type PackRequirements } from '../packs/manifest';
 import { ChunkWriter, DEFAULT_CHUNK_BYTES, EXTERNAL_THRESHOLD_BYTES, externalizeWeights, type WeightReader } from './chunks';
@@ -193,6 +193,30 @@ export interface FinishedParts {
   hypernetModel?: ModelProto;
   name: string;
   description: string;
+  /** the aux bases, started early by startAuxBases with these parts' layers */
+  auxBases?: Promise<AuxBases>;
+}
+
+/** A turn for the event loop: setImmediate in Node, a MessageChannel message in a browser (setTimeout would wait ≥ 4 ms). */
+function pause(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => { c.port1.close(); resolve(); };
+    c.port2.postMessage(null);
+  });
+}
+
+const auxLayers = (unetLayers: readonly LoraLayer[], textLayers: readonly LoraLayer[]): LoraLayer[] => [...unetLayers, ...textLayers].map((l) => ({ ...l, ...auxDims(l) }));
+
+/**
+ * Starts computing the pack's aux bases in slices, to fill the writer's waits for I/O; give the
+ * promise to finishPack as `auxBases` with the same layers. Rejects only if the pack is aborted.
+ */
+export function startAuxBases(ctx: PackContext, unetLayers: readonly LoraLayer[], textLayers: readonly LoraLayer[]): Promise<AuxBases> {
+  const started = makeAuxBasesInSlices(auxLayers(unetLayers, textLayers), ctx.opts.auxSeed ?? DEFAULT_AUX_SEED, pause, ctx.opts.signal);
+  started.catch(() => undefined);
+  return started;
 }
 
 /** Tokenizer, LiDB aux bases, hypernetwork and manifest: the rest of the pack once the graphs are written. */
@@ -201,13 +225,16 @@ export async function finishPack(ctx: PackContext, id: string, t0: number, p: Fi
   const { text, vaeDecoder, vaeEncoder, unet, geometry } = p;
 
 
-  const layers: LoraLayer[] = [...p.unetLayers, ...text.layers].map((l) => ({ ...l, ...auxDims(l) }));
+  const layers: LoraLayer[] = auxLayers(p.unetLayers, text.layers);
   const files: PackFile[] = [...text.files, ...vaeDecoder.files, ...vaeEncoder.files, ...unet.files];
   const put = async (path: string, bytes: Uint8Array) => { files.push(await putFile(ctx.sink, path, bytes)); };
 
   await put('tokenizer/tokenizer.json', new TextEncoder().encode(`${JSON.stringify(p.tokenizer)}\n`));
   const auxSeed = opts.auxSeed ?? DEFAULT_AUX_SEED;
-  const aux = writeAuxFile(makeAuxBases(layers, auxSeed), { dtype: ctx.fp16 ? 'F16' : 'F32' });
+  const early = p.auxBases ? await p.auxBases : null;
+  const sameLayers = early && early.seed === auxSeed && early.bases.size === layers.length
+    && layers.every((l) => { const b = early.bases.get(l.name); return b && b.nIn === l.nIn && b.nOut === l.nOut && b.a === l.a && b.b === l.b; });
+  const aux = writeAuxFile(sameLayers ? early : makeAuxBases(layers, auxSeed), { dtype: ctx.fp16 ? 'F16' : 'F32' });
   await put('lidb/aux.safetensors', aux);
   const aMax = Math.max(...layers.map((l) => l.a!));
   const bMax = Math.max(...layers.map((l) => l.b!));

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, Uint32Source } from '../../../src/diffusion/random';
 import { LidbRng } from '../../../src/lidb/random';
+import { makeAuxBases, makeAuxBasesInSlices, writeAuxFile } from '../../../src/lidb/aux';
 
 /** the generic path: SeededRandom's nextUint32 under Uint32Source's uniform() and normal() */
 class Generic extends Uint32Source {
@@ -26,4 +27,24 @@ describe('LidbRng', () => {
       expect(fast.state()).toEqual(SeededRandom.fromState(fast.state()).getState());
     });
   }
+});
+
+describe('aux bases in slices (started while a pack\'s weights stream)', () => {
+  const layers = [
+    { name: 'a.to_q', target: 'unet' as const, nIn: 64, nOut: 48 },
+    { name: 'a.to_k', target: 'unet' as const, nIn: 24, nOut: 48, a: 10, b: 7 },
+    { name: 't.q_proj', target: 'text_encoder' as const, nIn: 32, nOut: 32 },
+  ];
+  it('are the bases makeAuxBases makes, bit for bit, with a pause before each', async () => {
+    let pauses = 0;
+    const sliced = await makeAuxBasesInSlices(layers, 2307, async () => { pauses++; });
+    expect(pauses).toBe(layers.length);
+    expect(Buffer.from(writeAuxFile(sliced)).equals(Buffer.from(writeAuxFile(makeAuxBases(layers, 2307))))).toBe(true);
+  });
+
+  it('stop at the next slice once the pack is aborted', async () => {
+    const c = new AbortController();
+    const run = makeAuxBasesInSlices(layers, 1, async () => { c.abort(new Error('cancelled')); }, c.signal);
+    await expect(run).rejects.toThrow('cancelled');
+  });
 });
