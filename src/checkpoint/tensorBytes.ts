@@ -72,11 +72,30 @@ export function float16TensorBytes(raw: Uint8Array, dims: readonly number[], lay
   } else {
     out = halves;
   }
-  for (let i = 0; i < out.length; i++) {
-    const h = out[i];
-    if ((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0) out[i] = HALF_NAN;
-  }
+  oneNaN(out);
   return bytesOf(out);
+}
+
+/** Every NaN → HALF_NAN, looking at two halves at once where they are 4-byte aligned (a NaN or an infinity has all exponent bits set). */
+function oneNaN(out: Uint16Array): void {
+  if (out.byteOffset % 4) {
+    for (let i = 0; i < out.length; i++) oneNaNAt(out, i);
+    return;
+  }
+  const words = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 1);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if ((w & 0x7c00) === 0x7c00 || (w & 0x7c000000) === 0x7c000000) {
+      oneNaNAt(out, 2 * i);
+      oneNaNAt(out, 2 * i + 1);
+    }
+  }
+  if (out.length & 1) oneNaNAt(out, out.length - 1);
+}
+
+function oneNaNAt(out: Uint16Array, i: number): void {
+  const h = out[i];
+  if ((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0) out[i] = HALF_NAN;
 }
 
 /** src [rows, cols] → out [cols, rows], tile by tile (src rows are torch's outputs). */

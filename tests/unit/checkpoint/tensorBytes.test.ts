@@ -68,6 +68,12 @@ describe('one-pass tensor bytes (pack --from)', () => {
       expect(Buffer.from(float16TensorBytes(raw.slice(), dims, layout)).equals(Buffer.from(want)), `${dims} ${layout}`).toBe(true);
       expect(Buffer.from(float16TensorBytes(unaligned(raw), dims, layout)).equals(Buffer.from(want)), `${dims} ${layout} unaligned`).toBe(true);
     }
+    // a view 2 bytes into its buffer (halves aligned, words not), with an odd count
+    const odd = rawIn('F16', halves(1001, 3));
+    const at2 = new Uint8Array(odd.byteLength + 2);
+    at2.set(odd, 2);
+    const wantOdd = float32BytesToFloat16(plainFloat32(odd.slice(), 'F16', [1001], 'same'), 't');
+    expect(Buffer.from(float16TensorBytes(at2.subarray(2), [1001], 'same')).equals(Buffer.from(wantOdd))).toBe(true);
     // and the special values did occur, NaN among them
     const raw = new Uint16Array(float16TensorBytes(rawIn('F16', new Uint16Array(SPECIAL_HALVES)), [SPECIAL_HALVES.length], 'same').buffer);
     expect([...raw]).toEqual(SPECIAL_HALVES.map((h) => ((h & 0x7c00) === 0x7c00 && h & 0x3ff ? 0x7e00 : h)));
