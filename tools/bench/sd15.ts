@@ -7,13 +7,15 @@
 // projections. Batch 1, same thread count, each measurement in a fresh process, run one after
 // the other (SD1.5 at 512 px takes more than 10 GB per side on a CPU). Printed, not asserted.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { freemem, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../args';
 import { buildUnetTrainModel } from '../../src/finetune/trainGraphs';
 import { buildUNet } from '../../src/models';
 import { OPSET } from '../../src/models/tinyPack';
+import type { ModelProto } from '../../src/onnx';
+import { loadModelFile } from '../../src/onnx/fs';
 import { chunkAttention, chunkRecomputeSegments } from '../../src/packer/attentionChunks';
 import { SHAPES_ONLY, sd15Unet } from '../../src/packer/sd15Shapes';
 import { holdWeightsOnce } from '../../src/packer/weightsOnce';
@@ -24,7 +26,11 @@ export const summary = 'SD1.5-sized UNet forward and fine-tune step on onnxrunti
 
 const USAGE = `usage: npm run bench -- sd15 [--image-size 256] [--iters 3] [--threads 2] [--rank 4]
        [--recompute auto|none] [--cache DIR] [--json <file>] [--no-torch] [--no-prepack]
+       [--build-only | --reuse]
   --no-prepack  onnxruntime's pre-packed GEMM copies of the weights off (ours)
+  --build-only  write the graphs (and their random weights) under --cache and stop: the writing
+                needs little memory, so it can run outside the big-job lock
+  --reuse       measure the graphs already under --cache instead of building them
   --image-size  multiple of 64 (default 256; 512 needs > 10 GB free per side)
   --recompute   the train graph recomputes every block (auto, hyperbooth pack's default from 256 px)
                 or only the attention blocks (none); default: as the pack at that size
@@ -62,7 +68,7 @@ export function verdict(value: number, limit: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['no-torch', 'no-prepack', 'help']);
+  const a = parseArgs(argv, ['no-torch', 'no-prepack', 'build-only', 'reuse', 'help']);
   const prepack = !a.flags['no-prepack'];
   if (a.flags.help) { console.log(USAGE); return 0; }
   const imageSize = Number(a.flags['image-size'] ?? 256);
@@ -78,16 +84,25 @@ export async function run(argv: string[]): Promise<number> {
   const load0 = loadavg()[0];
   console.error(`memory: ${gb(freemem())} free of ${gb(totalmem())}; load average ${load0.toFixed(1)}`);
 
-  console.error(`building SD1.5's UNet at ${imageSize} px and its train-step graph (recompute ${recompute})…`);
-  const t0 = performance.now();
-  const built = buildUNet(sd15Unet(latent), { seed: 0, weights: SHAPES_ONLY }).builder.toModel({ opset: OPSET });
-  // as hyperbooth pack: attention whose scores at CFG batch 2 exceed 64 MiB split over query blocks
-  const forward = chunkAttention(built, { maxScoreBytes: 64 * 2 ** 20, dims: { batch: 2, lora_rank: rank } }).model;
-  const segments = chunkRecomputeSegments(forward);
-  const train = holdWeightsOnce(buildUnetTrainModel(forward, undefined, recompute === 'auto' ? { recompute: 'auto' } : segments.length ? { recompute: segments } : {})).model;
   const paths = [join(cache, 'unet.onnx'), join(cache, 'unet.train.onnx')];
-  writeWithRandomWeights([forward, train], paths);
-  console.error(`  built and written in ${s(performance.now() - t0)} (${paths.join(', ')})`);
+  let forward: ModelProto, train: ModelProto;
+  if (a.flags.reuse) {
+    const missing = paths.filter((p) => !existsSync(p));
+    if (missing.length) { console.error(`--reuse: ${missing.join(', ')} not found (write them with --build-only)`); return 2; }
+    [forward, train] = paths.map((p) => loadModelFile(p).model);
+    console.error(`reusing ${paths.join(', ')}`);
+  } else {
+    console.error(`building SD1.5's UNet at ${imageSize} px and its train-step graph (recompute ${recompute})…`);
+    const t0 = performance.now();
+    const built = buildUNet(sd15Unet(latent), { seed: 0, weights: SHAPES_ONLY }).builder.toModel({ opset: OPSET });
+    // as hyperbooth pack: attention whose scores at CFG batch 2 exceed 64 MiB split over query blocks
+    forward = chunkAttention(built, { maxScoreBytes: 64 * 2 ** 20, dims: { batch: 2, lora_rank: rank } }).model;
+    const segments = chunkRecomputeSegments(forward);
+    train = holdWeightsOnce(buildUnetTrainModel(forward, undefined, recompute === 'auto' ? { recompute: 'auto' } : segments.length ? { recompute: segments } : {})).model;
+    writeWithRandomWeights([forward, train], paths);
+    console.error(`  built and written in ${s(performance.now() - t0)} (${paths.join(', ')})`);
+    if (a.flags['build-only']) return 0;
+  }
 
   const dims = { batch: 1, lora_rank: rank };
   const slots = train.graph!.output!.map((o) => o.name!).filter((n) => n.endsWith('_grad'));

@@ -1,9 +1,33 @@
 import type { GradRule } from '../types';
 import type { AttrValue } from '../../onnx';
 import { isKnown } from '../dims';
-import { biasGrad, convAttrs, convOutputShape, spatialAxes, weightGrad } from './convCommon';
+import { biasGrad, convAttrs, convOutputShape, spatialAxes, swapNC, weightGrad } from './convCommon';
+import type { Emitter } from '../emitter';
 
-// dx is the transposed convolution of dy with the same weight. Positions the forward conv
+/**
+ * Pads of the stride-1 conv that gives dx from dy with a flipped kernel: each side's pad becomes
+ * (k−1)·d − pad (dy is one kernel extent shorter than x, less the forward's pads); null when a
+ * forward pad exceeds the kernel extent (that dx would need a negative pad).
+ */
+export function flippedPads(kernel: number[], dilations: number[], pads: number[]): number[] | null {
+  const nd = kernel.length;
+  const out = pads.map((p, i) => (kernel[i % nd] - 1) * dilations[i % nd] - p);
+  return out.every((p) => p >= 0) ? out : null;
+}
+
+/** W [O, C, k...] → W' [C, O, k...] with every spatial axis reversed. */
+function flippedWeight(w: string, nd: number, e: Emitter): string {
+  const axes = spatialAxes(nd);
+  const rev = e.slice(w, axes.map(() => -1), axes.map(() => Number.MIN_SAFE_INTEGER), axes, axes.map(() => -1));
+  return e.transpose(rev, swapNC(nd));
+}
+
+// dx is the transposed convolution of dy with the same weight. A stride-1, ungrouped conv's dx is
+// written instead as a Conv of dy with the weight's channel axes swapped and its kernel flipped
+// (`flippedWeight`): onnxruntime's CPU EP runs Conv in its blocked NCHWc layout and has no such
+// kernel for ConvTranspose (the bench UNet's backward convs: 64 → 38 ms of kernel time, see
+// src/autodiff/README.md), and for a constant weight the flipped copy is folded at session
+// creation in place of the transposed copy ConvTranspose pre-packs, so it holds no more. Positions the forward conv
 // dropped at the end (when (size + pads − kernel) is not a multiple of the stride) get zero
 // gradient: output_padding restores them when sizes are static; otherwise the transposed conv
 // runs without end padding and is padded/cut to x's run-time size.
@@ -19,6 +43,10 @@ export const Conv: GradRule = {
     if (a.kernel) common.kernel_shape = a.kernel;
     return [
       () => {
+        const flipped = a.kernel && a.group === 1 && s.every((v) => v === 1) ? flippedPads(a.kernel, d, pads) : null;
+        if (flipped) {
+          return e.op1('Conv', [dy(), flippedWeight(ctx.x(1), nd, e)], { strides: s, dilations: d, group: 1, kernel_shape: a.kernel!, pads: flipped });
+        }
         const xd = ctx.dims(ctx.in[0]).slice(2), yd = ctx.dims(ctx.out[0]).slice(2);
         if (a.kernel && xd.every(isKnown) && yd.every(isKnown)) {
           const op = xd.map((x, i) => (x as number) - (s[i] * ((yd[i] as number) - 1) + (a.kernel![i] - 1) * d[i] + 1 - pads[i] - pads[i + nd]));

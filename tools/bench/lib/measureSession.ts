@@ -1,6 +1,6 @@
 // One measurement in a process of its own, so its peak RSS belongs to that one graph:
 //   node --import tsx tools/bench/lib/measureSession.ts <model.onnx> <inputs.json> [--threads 2]
-//        [--iters 5] [--outputs a,b] [--no-arena] [--no-spin]
+//        [--iters 5] [--outputs a,b] [--no-arena] [--no-spin] [--no-prepack] [--config 'k=v;k=v']
 // Loads the model with onnxruntime-node (CPU, CPU_SESSION_OPTIONS as createNodeRuntime), feeds
 // seeded random normal tensors for the inputs listed in inputs.json (InputSpec[]), runs once
 // to warm up, then times `iters` runs. Prints one JSON line: times, median, peak RSS.
@@ -76,7 +76,7 @@ export function makeFeeds(specs: InputSpec[]): Record<string, ort.Tensor> {
 }
 
 // The model file is opened by onnxruntime itself, so no JS copy of it counts in the peak.
-async function measure(path: string, specs: InputSpec[], threads: number, iters: number, outputs?: string[], arena = true, spin = true, prepack = true): Promise<Measurement> {
+async function measure(path: string, specs: InputSpec[], threads: number, iters: number, outputs?: string[], arena = true, spin = true, prepack = true, config: Record<string, string> = {}): Promise<Measurement> {
   const feeds = makeFeeds(specs);
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(path, {
@@ -88,7 +88,7 @@ async function measure(path: string, specs: InputSpec[], threads: number, iters:
     // idle intra-op threads spin by default: on a busy machine that competes with the work
     // prepacking keeps a GEMM-ready copy of each constant B beside the original wherever another
     // node reads it too, as a train graph's backward does: off, the weights are held once
-    extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' }, ...(prepack ? {} : { disable_prepacking: '1' }) } },
+    extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' }, ...(prepack ? {} : { disable_prepacking: '1' }) }, ...config },
   });
   const sessionCreateMs = performance.now() - t0;
   const sessionRssMb = rssMb();
@@ -120,6 +120,19 @@ export interface MeasureOptions {
   spin?: boolean;
   /** onnxruntime's pre-packing of constant GEMM operands (default on) */
   prepack?: boolean;
+  /** more session config entries, e.g. {'optimization.disable_specified_optimizers': 'NchwcTransformer'} */
+  config?: Record<string, string>;
+  /** environment of the measuring process on top of this one's (e.g. glibc's MALLOC_MMAP_THRESHOLD_) */
+  env?: Record<string, string>;
+}
+
+/** 'k=v;k=v' → {k: v} */
+export function parseConfig(s: string): Record<string, string> {
+  return Object.fromEntries(s.split(';').filter(Boolean).map((kv) => {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`--config: '${kv}' is not key=value`);
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  }));
 }
 
 /** Runs measure() in a fresh Node process (same tsx loader as this one). */
@@ -133,8 +146,9 @@ export function measureInChild(path: string, opts: MeasureOptions): Promise<Meas
     ...(opts.arena === false ? ['--no-arena'] : []),
     ...(opts.spin === false ? ['--no-spin'] : []),
     ...(opts.prepack === false ? ['--no-prepack'] : []),
+    ...(opts.config && Object.keys(opts.config).length ? ['--config', Object.entries(opts.config).map(([k, v]) => `${k}=${v}`).join(';')] : []),
   ];
-  return childJson<Measurement>(args, `measuring ${path}`);
+  return childJson<Measurement>(args, `measuring ${path}`, { ...process.env, ...opts.env });
 }
 
 /** Runs `node <args>` and parses the last line it prints as JSON; a failure carries its stderr. */
@@ -158,7 +172,8 @@ if (isMain) {
   const a = parseArgs(process.argv.slice(2), ['no-arena', 'no-spin', 'no-prepack']);
   const specs = JSON.parse(readFileSync(a.positional[1], 'utf8')) as InputSpec[];
   const outputs = typeof a.flags.outputs === 'string' ? a.flags.outputs.split(',') : undefined;
-  measure(a.positional[0], specs, Number(a.flags.threads ?? 2), Number(a.flags.iters ?? 5), outputs, !a.flags['no-arena'], !a.flags['no-spin'], !a.flags['no-prepack']).then(
+  const config = typeof a.flags.config === 'string' ? parseConfig(a.flags.config) : {};
+  measure(a.positional[0], specs, Number(a.flags.threads ?? 2), Number(a.flags.iters ?? 5), outputs, !a.flags['no-arena'], !a.flags['no-spin'], !a.flags['no-prepack'], config).then(
     (m) => { console.log(JSON.stringify(m)); process.exit(0); },
     (e: Error) => { console.error(e.stack ?? e.message); process.exit(1); },
   );
