@@ -31,6 +31,15 @@ export interface GradientOptions {
    * gradients would otherwise underflow
    */
   lossScale?: number;
+  /**
+   * how a Conv's input gradient is written (stride 1, one group; others always ConvTranspose):
+   * 'flipped-conv' (default) a Conv with the weight's channel axes swapped and its kernel
+   * flipped, which onnxruntime's CPU EP runs in NCHWc and folds into a copy that replaces the
+   * transposed copy ConvTranspose pre-packs; 'conv-transpose' reads the stored weight as it is,
+   * for graphs that hold each weight once (src/packer/weightsOnce.ts would otherwise flip every
+   * kernel again on every run)
+   */
+  convInputGradient?: 'flipped-conv' | 'conv-transpose';
   onWarning?: (msg: string) => void;
 }
 
@@ -167,7 +176,7 @@ export function differentiate(model: ModelProto, opts: CoreOptions): ModelProto 
       throw new UnsupportedOpError(node.opType ?? '', node.name ?? '', input, reason);
     };
     const ctx: GradContext = {
-      node, opset, e, shapes: t, in: ins, out: outs,
+      node, opset, e, shapes: t, in: ins, out: outs, convInputGradient: opts.convInputGradient ?? 'flipped-conv',
       attr: (<T extends AttrJs>(name: string, fallback?: T) => nodeAttr<T>(node, name, fallback as T)) as GradContext['attr'],
       x: (i) => (ins[i] ? e.resolve(ins[i]) : ''),
       y: (j) => e.resolve(outs[j]),

@@ -26,6 +26,7 @@ export interface TrainingGraphOptions {
   recompute?: GradientOptions['recompute'];
   /** static loss scale of the backward pass (the outputs are unscaled): see CoreOptions.lossScale */
   lossScale?: number;
+  convInputGradient?: GradientOptions['convInputGradient'];
   onWarning?: (msg: string) => void;
 }
 
@@ -64,5 +65,5 @@ export function buildTrainingModel(model: ModelProto, opts: TrainingGraphOptions
       output: [...(graph.output ?? []), makeValueInfo(loss, pred.dtype ?? 'float32', [])],
     }),
   });
-  return differentiate(withLoss, { of: [loss], wrt: opts.wrt, recompute: opts.recompute, onWarning: opts.onWarning, seeds: 'ones', ...(opts.lossScale ? { lossScale: opts.lossScale } : {}) });
+  return differentiate(withLoss, { of: [loss], wrt: opts.wrt, recompute: opts.recompute, onWarning: opts.onWarning, seeds: 'ones', ...(opts.lossScale ? { lossScale: opts.lossScale } : {}), ...(opts.convInputGradient ? { convInputGradient: opts.convInputGradient } : {}) });
 }

@@ -45,6 +45,8 @@ export interface GradContext {
   readonly in: readonly string[];
   /** forward output names as in the model */
   readonly out: readonly string[];
+  /** GradientOptions.convInputGradient, resolved */
+  readonly convInputGradient: 'flipped-conv' | 'conv-transpose';
   attr<T extends AttrJs>(name: string, fallback: T): T;
   attr<T extends AttrJs>(name: string): T | undefined;
   /** forward input i as the backward pass must read it (a recomputed clone under checkpointing) */

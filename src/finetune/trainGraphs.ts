@@ -31,7 +31,7 @@ const TRAIN_DIMS = { batch: 1 };
 export function buildUnetTrainModel(
   unet: ModelProto,
   io = { prediction: 'out_sample', context: 'encoder_hidden_states' },
-  opts: { recompute?: 'auto' | string[][]; lossScale?: number } = {},
+  opts: { recompute?: 'auto' | string[][]; lossScale?: number; convInputGradient?: 'flipped-conv' | 'conv-transpose' } = {},
 ): ModelProto {
   const fixed = withFixedDims(unet, TRAIN_DIMS);
   const slots = loraInputsOf(fixed);
@@ -43,6 +43,7 @@ export function buildUnetTrainModel(
     lossName: TRAIN_IO.loss,
     ...(opts.recompute ? { recompute: opts.recompute } : {}),
     ...(opts.lossScale ? { lossScale: opts.lossScale } : {}),
+    ...(opts.convInputGradient ? { convInputGradient: opts.convInputGradient } : {}),
   });
 }
 

@@ -443,7 +443,9 @@ export async function writeUnetPart(
   const segments = chunkRecomputeSegments(pinned);
   const lossScale = ctx.fp16 ? float16LossScale(facts.latentChannels * latent * latent) : 1;
   const recompute = recomputeFor(ctx, latent);
+  // weights held once: a flipped kernel for a Conv's input gradient would be flipped on every run
   const train = holdWeightsOnce(buildUnetTrainModel(pinned, undefined, {
+    convInputGradient: 'conv-transpose',
     ...(recompute ? { recompute: 'auto' as const } : segments.length ? { recompute: segments } : {}),
     ...(lossScale > 1 ? { lossScale } : {}),
   })).model;

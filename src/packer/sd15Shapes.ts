@@ -88,7 +88,7 @@ export function sd15ShapeGraphs(opts: Sd15ShapeOptions): PackGraphs & { chunked:
   const vae = { ...build };
   return {
     unet,
-    unetTrain: holdWeightsOnce(buildUnetTrainModel(unet, undefined, { ...(opts.recompute ? { recompute: opts.recompute } : segments.length ? { recompute: segments } : {}), ...scaled })).model,
+    unetTrain: holdWeightsOnce(buildUnetTrainModel(unet, undefined, { convInputGradient: 'conv-transpose', ...(opts.recompute ? { recompute: opts.recompute } : segments.length ? { recompute: segments } : {}), ...scaled })).model,
     textEncoder,
     textEncoderGrad: holdWeightsOnce(buildTextEncoderGradModel(textEncoder, undefined, scaled)).model,
     vaeEncoder: stored(chunk(model(buildVaeEncoder(sd15Vae(opts.imageSize), vae)), { batch: 1 }).model),

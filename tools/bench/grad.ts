@@ -16,17 +16,27 @@ import { type ModelProto } from '../../src/onnx';
 import { loadModelFile, saveModelFile } from '../../src/onnx/fs';
 import { insertLoraSlots } from '../../src/onnx/lora';
 import { buildUNet, type UNetConfig } from '../../src/models';
+import { holdWeightsOnce } from '../../src/packer/weightsOnce';
+import { WEIGHTS_ONCE_CPU_CONFIG } from '../../src/runtime/sessionOptions';
 import { inputSpecs, measureInChild, type Measurement } from './lib/measureSession';
 
 export const summary = 'gradient graph of a diffusers-style UNet w.r.t. LoRA slots: time and peak memory vs its forward and vs PyTorch';
 
 const USAGE = `usage: npm run bench -- grad [--iters 5] [--threads 2] [--rank 4] [--cache .bench]
-       [--no-torch] [--no-recompute] [--no-arena] [--spin] [--rebuild]
+       [--no-torch] [--no-recompute] [--no-arena] [--spin] [--rebuild] [--mmap-threshold BYTES]
+       [--weights-once]
   --no-arena   onnxruntime's CPU memory arena off for our measurements (default: on, as the app runs)
   --spin       let idle threads spin-wait on both sides (onnxruntime's and OpenMP's default). The
                default here is passive waiting on both sides: on a shared, loaded machine spinning
                threads fight the ones doing the work (measured here at load 11: PyTorch forward
-               5.7 s spinning vs 0.77 s passive)`;
+               5.7 s spinning vs 0.77 s passive)
+  --weights-once  the step graphs as a pack's train graph (src/packer/weightsOnce.ts) and their
+               sessions with WEIGHTS_ONCE_CPU_CONFIG (src/runtime/sessionOptions.ts): each weight held
+               once; the forward runs as generation runs it
+  --mmap-threshold  glibc's MALLOC_MMAP_THRESHOLD_ for both sides' processes (e.g. 65536): a fixed
+               threshold stops glibc from raising it after the first large free, so the copies
+               onnxruntime makes and drops while it creates a session go back to the system instead
+               of staying as holes in the heap (src/autodiff/README.md)`;
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = 'tools/fixtures/make_bench_unet.py';
@@ -81,7 +91,9 @@ function verdict(value: number, limit: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['no-torch', 'no-recompute', 'no-arena', 'spin', 'rebuild', 'help']);
+  const a = parseArgs(argv, ['no-torch', 'no-recompute', 'no-arena', 'spin', 'rebuild', 'weights-once', 'help']);
+  const once = !!a.flags['weights-once'];
+  if (a.flags['mmap-threshold'] !== undefined && !/^\d+$/.test(String(a.flags['mmap-threshold']))) { console.error(`--mmap-threshold: a byte count\n\n${USAGE}`); return 2; }
   if (a.flags.help) { console.log(USAGE); return 0; }
   const iters = Number(a.flags.iters ?? 5);
   const threads = Number(a.flags.threads ?? 2);
@@ -104,9 +116,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!a.flags['no-recompute']) variants.push({ label: 'step, recompute auto', recompute: 'auto' });
   for (const v of variants) {
     const t0 = performance.now();
-    const g = buildGradientModel(withSlots, { of: ['out_sample'], wrt, ...(v.recompute ? { recompute: v.recompute } : {}) });
+    const built = buildGradientModel(withSlots, { of: ['out_sample'], wrt, ...(v.recompute ? { recompute: v.recompute } : {}), ...(once ? { convInputGradient: 'conv-transpose' as const } : {}) });
+    const g = once ? holdWeightsOnce(built).model : built;
     const buildMs = performance.now() - t0;
-    const path = join(cache, v.recompute ? 'bench_unet.grad_recompute.onnx' : 'bench_unet.grad.onnx');
+    const path = join(cache, `bench_unet.grad${v.recompute ? '_recompute' : ''}${once ? '.once' : ''}.onnx`);
     saveModelFile(path, g);
     graphs.push({ label: v.label, path, buildMs, nodes: g.graph?.node?.length ?? 0, inputs: inputSpecs(g, dims) });
   }
@@ -114,10 +127,11 @@ export async function run(argv: string[]): Promise<number> {
   console.error(`measuring (${iters} runs after a warm-up, ${threads} threads, a fresh process each)…`);
   const arena = !a.flags['no-arena'];
   const spin = !!a.flags.spin;
-  const fwd = await measureInChild(forwardPath, { threads, iters, arena, spin, inputs: inputSpecs(withSlots, dims), outputs: ['out_sample'] });
+  const mallocEnv: Record<string, string> = typeof a.flags['mmap-threshold'] === 'string' ? { MALLOC_MMAP_THRESHOLD_: a.flags['mmap-threshold'] } : {};
+  const fwd = await measureInChild(forwardPath, { threads, iters, arena, spin, env: mallocEnv, inputs: inputSpecs(withSlots, dims), outputs: ['out_sample'] });
   const steps: Measurement[] = [];
   for (const g of graphs) {
-    steps.push(await measureInChild(g.path, { threads, iters, arena, spin, inputs: g.inputs, outputs: wrt.map((w) => `${w}_grad`) }));
+    steps.push(await measureInChild(g.path, { threads, iters, arena, spin, env: mallocEnv, ...(once ? { config: WEIGHTS_ONCE_CPU_CONFIG } : {}), inputs: g.inputs, outputs: wrt.map((w) => `${w}_grad`) }));
   }
 
   let pt: TorchSide | null = null;
@@ -125,7 +139,7 @@ export async function run(argv: string[]): Promise<number> {
   if (torch) {
     console.error('measuring PyTorch (OPENBLAS_CORETYPE=SkylakeX)…');
     const out = await runPython(['time', '--iters', String(iters), '--threads', String(threads)],
-      { OPENBLAS_CORETYPE: 'SkylakeX', OMP_WAIT_POLICY: spin ? 'ACTIVE' : 'PASSIVE' });
+      { OPENBLAS_CORETYPE: 'SkylakeX', OMP_WAIT_POLICY: spin ? 'ACTIVE' : 'PASSIVE', ...mallocEnv });
     pt = JSON.parse(out.trim().split('\n').pop()!) as TorchSide;
   } else {
     torchNote = a.flags['no-torch'] ? 'PyTorch half skipped (--no-torch)' : `PyTorch half skipped: python3-torch is not installed (apt-get install -y python3-torch python3-onnx)`;
@@ -143,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const step = steps[0];
   console.log(`\ngrad benchmark: ${source}`);
-  console.log(`${layers.length} LoRA layers, rank ${rank} (${wrt.length} slot inputs), ${threads} threads, median of ${iters}, onnxruntime CPU arena ${arena ? 'on' : 'off'}, idle threads ${spin ? 'spin' : 'wait passively'} (both sides); load average at start ${load0.toFixed(1)}`);
+  console.log(`${layers.length} LoRA layers, rank ${rank} (${wrt.length} slot inputs), ${threads} threads, median of ${iters}, onnxruntime CPU arena ${arena ? 'on' : 'off'}, idle threads ${spin ? 'spin' : 'wait passively'}${mallocEnv.MALLOC_MMAP_THRESHOLD_ ? `, MALLOC_MMAP_THRESHOLD_=${mallocEnv.MALLOC_MMAP_THRESHOLD_}` : ''} (both sides)${once ? '; step: weights once (holdWeightsOnce graph, WEIGHTS_ONCE_CPU_CONFIG session)' : ''}; load average at start ${load0.toFixed(1)}`);
   console.log('');
   for (const r of rows) console.log(line(r));
   console.log('');
@@ -167,6 +181,6 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`recompute auto          memory saved ${mb(saved)} (${((100 * saved) / step.peakRssMb).toFixed(0)}% of the step's peak), time cost ${(100 * cost).toFixed(0)}%`);
     if (pt) console.log(`recompute peak / PyTorch peak   ${verdict(ratio(steps[1].peakRssMb, pt.step.peak_rss_mb), 1.0)}`);
   }
-  console.log('\nJSON ' + JSON.stringify({ source, layers: layers.length, rank, threads, iters, arena, spin, loadAverage: load0, forward: fwd, steps: graphs.map(({ inputs: _inputs, ...g }, i) => ({ ...g, ...steps[i] })), pytorch: pt }));
+  console.log('\nJSON ' + JSON.stringify({ source, layers: layers.length, rank, threads, iters, arena, spin, weightsOnce: once, mmapThreshold: mallocEnv.MALLOC_MMAP_THRESHOLD_ ?? null, loadAverage: load0, forward: fwd, steps: graphs.map(({ inputs: _inputs, ...g }, i) => ({ ...g, ...steps[i] })), pytorch: pt }));
   return 0;
 }

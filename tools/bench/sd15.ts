@@ -21,16 +21,21 @@ import { SHAPES_ONLY, sd15Unet } from '../../src/packer/sd15Shapes';
 import { holdWeightsOnce } from '../../src/packer/weightsOnce';
 import { inputSpecs, measureInChild, type Measurement } from './lib/measureSession';
 import { writeWithRandomWeights } from './lib/randomWeights';
+import { WEIGHTS_ONCE_CPU_CONFIG } from '../../src/runtime/sessionOptions';
 
 export const summary = 'SD1.5-sized UNet forward and fine-tune step on onnxruntime-node CPU vs PyTorch (time, peak RSS)';
 
 const USAGE = `usage: npm run bench -- sd15 [--image-size 256] [--iters 3] [--threads 2] [--rank 4]
        [--recompute auto|none] [--cache DIR] [--json <file>] [--no-torch] [--no-prepack]
-       [--build-only | --reuse]
+       [--build-only | --reuse] [--mmap-threshold BYTES] [--weights-once]
   --no-prepack  onnxruntime's pre-packed GEMM copies of the weights off (ours)
   --build-only  write the graphs (and their random weights) under --cache and stop: the writing
                 needs little memory, so it can run outside the big-job lock
   --reuse       measure the graphs already under --cache instead of building them
+  --weights-once  the step's session with WEIGHTS_ONCE_CPU_CONFIG (src/runtime/sessionOptions.ts:
+                no NCHWc re-layouts, no pre-packed copies), so it holds each weight once
+  --mmap-threshold  glibc's MALLOC_MMAP_THRESHOLD_ for both sides' measuring processes (e.g. 65536;
+                see npm run bench -- grad --help)
   --image-size  multiple of 64 (default 256; 512 needs > 10 GB free per side)
   --recompute   the train graph recomputes every block (auto, hyperbooth pack's default from 256 px)
                 or only the attention blocks (none); default: as the pack at that size
@@ -45,10 +50,10 @@ export interface Sd15Result { imageSize: number; ours: Sd15Side; pytorch: Sd15Si
 
 interface TorchRun { median_ms: number; cpu_median_ms?: number; peak_rss_bytes: number; lora_layers: number; torch: string; blas: string }
 
-function torchRun(mode: 'forward' | 'step', imageSize: number, iters: number, threads: number): Promise<TorchRun> {
+function torchRun(mode: 'forward' | 'step', imageSize: number, iters: number, threads: number, env: Record<string, string>): Promise<TorchRun> {
   return new Promise((ok, fail) => {
     const child = spawn(PYTHON, [SCRIPT, mode, '--image-size', String(imageSize), '--iters', String(iters), '--threads', String(threads)], {
-      env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX', OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
+      env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX', OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '', err = '';
@@ -68,8 +73,12 @@ export function verdict(value: number, limit: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['no-torch', 'no-prepack', 'build-only', 'reuse', 'help']);
+  const a = parseArgs(argv, ['no-torch', 'no-prepack', 'build-only', 'reuse', 'weights-once', 'help']);
+  const once = !!a.flags['weights-once'];
   const prepack = !a.flags['no-prepack'];
+  const mt = a.flags['mmap-threshold'];
+  if (mt !== undefined && !/^\d+$/.test(String(mt))) { console.error(`--mmap-threshold: a byte count\n\n${USAGE}`); return 2; }
+  const mallocEnv: Record<string, string> = typeof mt === 'string' ? { MALLOC_MMAP_THRESHOLD_: mt } : {};
   if (a.flags.help) { console.log(USAGE); return 0; }
   const imageSize = Number(a.flags['image-size'] ?? 256);
   if (!Number.isInteger(imageSize) || imageSize % 64 !== 0) { console.error(`--image-size ${imageSize}: a multiple of 64\n\n${USAGE}`); return 2; }
@@ -98,7 +107,8 @@ export async function run(argv: string[]): Promise<number> {
     // as hyperbooth pack: attention whose scores at CFG batch 2 exceed 64 MiB split over query blocks
     forward = chunkAttention(built, { maxScoreBytes: 64 * 2 ** 20, dims: { batch: 2, lora_rank: rank } }).model;
     const segments = chunkRecomputeSegments(forward);
-    train = holdWeightsOnce(buildUnetTrainModel(forward, undefined, recompute === 'auto' ? { recompute: 'auto' } : segments.length ? { recompute: segments } : {})).model;
+    // as hyperbooth pack (src/packer/packParts.ts): weights held once, ConvTranspose for a Conv's input gradient
+    train = holdWeightsOnce(buildUnetTrainModel(forward, undefined, { convInputGradient: 'conv-transpose', ...(recompute === 'auto' ? { recompute: 'auto' as const } : segments.length ? { recompute: segments } : {}) })).model;
     writeWithRandomWeights([forward, train], paths);
     console.error(`  built and written in ${s(performance.now() - t0)} (${paths.join(', ')})`);
     if (a.flags['build-only']) return 0;
@@ -107,9 +117,9 @@ export async function run(argv: string[]): Promise<number> {
   const dims = { batch: 1, lora_rank: rank };
   const slots = train.graph!.output!.map((o) => o.name!).filter((n) => n.endsWith('_grad'));
   console.error(`measuring ours (${iters} runs after a warm-up, ${threads} threads, a fresh process each)…`);
-  const fwd: Measurement = await measureInChild(paths[0], { threads, iters, prepack, inputs: inputSpecs(forward, dims), outputs: ['out_sample'] });
+  const fwd: Measurement = await measureInChild(paths[0], { threads, iters, prepack, env: mallocEnv, inputs: inputSpecs(forward, dims), outputs: ['out_sample'] });
   console.error(`  forward ${s(fwd.medianMs)}, peak RSS ${fwd.peakRssMb.toFixed(0)} MB`);
-  const step: Measurement = await measureInChild(paths[1], { threads, iters, prepack, inputs: inputSpecs(train, dims), outputs: ['loss', ...slots] });
+  const step: Measurement = await measureInChild(paths[1], { threads, iters, prepack, env: mallocEnv, ...(once ? { config: WEIGHTS_ONCE_CPU_CONFIG } : {}), inputs: inputSpecs(train, dims), outputs: ['loss', ...slots] });
   console.error(`  step ${s(step.medianMs)}, peak RSS ${step.peakRssMb.toFixed(0)} MB`);
   const ours: Sd15Side = { forwardMs: fwd.medianMs, stepMs: step.medianMs, stepPeakRssBytes: Math.round(step.peakRssMb * 2 ** 20) };
 
@@ -118,9 +128,9 @@ export async function run(argv: string[]): Promise<number> {
   let torchInfo = '';
   if (!a.flags['no-torch']) {
     console.error('measuring PyTorch (one process per mode, after ours)…');
-    const f = await torchRun('forward', imageSize, iters, threads);
+    const f = await torchRun('forward', imageSize, iters, threads, mallocEnv);
     console.error(`  forward ${s(f.median_ms)}`);
-    const st = await torchRun('step', imageSize, iters, threads);
+    const st = await torchRun('step', imageSize, iters, threads, mallocEnv);
     console.error(`  step ${s(st.median_ms)}, peak RSS ${(st.peak_rss_bytes / 2 ** 20).toFixed(0)} MB`);
     pytorch = { forwardMs: f.median_ms, stepMs: st.median_ms, stepPeakRssBytes: st.peak_rss_bytes };
     if (f.cpu_median_ms && st.cpu_median_ms) torchCpu = { forward: f.cpu_median_ms, step: st.cpu_median_ms };
@@ -128,7 +138,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const result: Sd15Result = { imageSize, ours, pytorch };
-  console.log(`\nsd15 benchmark at ${imageSize} px, batch 1, ${threads} threads, median of ${iters}; train graph recompute ${recompute}, onnxruntime pre-packing ${prepack ? 'on' : 'off'}; load average at start ${load0.toFixed(1)}`);
+  console.log(`\nsd15 benchmark at ${imageSize} px, batch 1, ${threads} threads, median of ${iters}; train graph recompute ${recompute}, onnxruntime pre-packing ${prepack ? 'on' : 'off'}${mt ? `, MALLOC_MMAP_THRESHOLD_=${mt} (both sides)` : ''}${once ? '; step session: weights once' : ''}; load average at start ${load0.toFixed(1)}`);
   console.log(`${slots.length - 1} slot gradients + ∂loss/∂c (ours); ${torchInfo || 'PyTorch skipped (--no-torch)'}\n`);
   const rows: string[][] = [['', 'forward', 'step', 'step peak RSS']];
   rows.push(['ours (onnxruntime-node CPU, float32)', s(ours.forwardMs), s(ours.stepMs), gb(ours.stepPeakRssBytes)]);

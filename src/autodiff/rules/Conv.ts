@@ -43,7 +43,7 @@ export const Conv: GradRule = {
     if (a.kernel) common.kernel_shape = a.kernel;
     return [
       () => {
-        const flipped = a.kernel && a.group === 1 && s.every((v) => v === 1) ? flippedPads(a.kernel, d, pads) : null;
+        const flipped = ctx.convInputGradient === 'flipped-conv' && a.kernel && a.group === 1 && s.every((v) => v === 1) ? flippedPads(a.kernel, d, pads) : null;
         if (flipped) {
           return e.op1('Conv', [dy(), flippedWeight(ctx.x(1), nd, e)], { strides: s, dilations: d, group: 1, kernel_shape: a.kernel!, pads: flipped });
         }

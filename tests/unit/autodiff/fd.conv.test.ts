@@ -2,7 +2,7 @@
 // ORT's CPU Conv, ConvTranspose and Resize have float kernels only: these run in float32, with
 // a large eps (the ops are linear in each operand, so the central difference is exact up to
 // float rounding).
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { float } from '../../../src/onnx';
 import { Net, checkGradient, randn, rng } from './fdHarness';
 
@@ -18,6 +18,8 @@ interface ConvCase {
   attrs: Record<string, number[] | number>;
   bias?: boolean;
   op?: 'Conv' | 'ConvTranspose';
+  /** GradientOptions.convInputGradient, and the op dx must then be computed with */
+  dx?: { as: 'flipped-conv' | 'conv-transpose'; op: 'Conv' | 'ConvTranspose' };
 }
 
 const convCases: ConvCase[] = [
@@ -30,7 +32,8 @@ const convCases: ConvCase[] = [
   { name: 'depthwise (groups = channels)', x: [1, 3, 5, 5], w: [3, 1, 3, 3], y: [1, 3, 5, 5], attrs: { group: 3, pads: [1, 1, 1, 1] }, bias: true },
   { name: 'dilation 2', x: [1, 2, 7, 7], w: [2, 2, 3, 3], y: [1, 2, 5, 5], attrs: { dilations: [2, 2], pads: [1, 1, 1, 1] } },
   { name: '1×1 (projection shortcut)', x: [2, 3, 4, 4], w: [5, 3, 1, 1], y: [2, 5, 4, 4], attrs: {}, bias: true },
-  { name: 'stride 1, 2×3 kernel, asymmetric pads (dx as a flipped-kernel Conv)', x: [1, 2, 5, 6], w: [3, 2, 2, 3], y: [1, 3, 5, 6], attrs: { pads: [1, 0, 0, 2] }, bias: true },
+  { name: 'stride 1, 2×3 kernel, asymmetric pads (dx as a flipped-kernel Conv)', x: [1, 2, 5, 6], w: [3, 2, 2, 3], y: [1, 3, 5, 6], attrs: { pads: [1, 0, 0, 2] }, bias: true, dx: { as: 'flipped-conv', op: 'Conv' } },
+  { name: 'stride 1, 2×3 kernel, asymmetric pads, convInputGradient conv-transpose', x: [1, 2, 5, 6], w: [3, 2, 2, 3], y: [1, 3, 5, 6], attrs: { pads: [1, 0, 0, 2] }, bias: true, dx: { as: 'conv-transpose', op: 'ConvTranspose' } },
   { name: 'stride 1, pads beyond the kernel (dx as ConvTranspose)', x: [1, 2, 4, 4], w: [2, 2, 2, 2], y: [1, 2, 7, 7], attrs: { pads: [2, 2, 2, 2] } },
   { name: '1-D conv, stride 1, dilation 2, asymmetric pads', x: [1, 2, 9], w: [3, 2, 3], y: [1, 3, 8], attrs: { dilations: [2], pads: [2, 1] } },
   { name: '1-D conv, stride 2', x: [2, 3, 9], w: [4, 3, 3], y: [2, 4, 4], attrs: { strides: [2], pads: [1, 0] }, bias: true },
@@ -50,7 +53,8 @@ describe.each(MODES)('finite differences: Conv / ConvTranspose (%s)', (_mode, sy
     const wrt = ['x', 'w'];
     if (c.bias) { ins.push(n.input('bias', randn(r, F, [c.op === 'ConvTranspose' ? c.y[1] : c.w[0]]))); wrt.push('bias'); }
     const y = n.b.op1(c.op ?? 'Conv', ins, { kernel_shape: c.w.slice(2), ...c.attrs });
-    await checkGradient(n.model(y, c.y), n.feeds, { wrt, eps: 0.05, tol: 2e-3 });
+    const res = await checkGradient(n.model(y, c.y), n.feeds, { wrt, eps: 0.05, tol: 2e-3, ...(c.dx ? { grad: { convInputGradient: c.dx.as } } : {}) });
+    if (c.dx) expect(res.backwardOps.includes('ConvTranspose')).toBe(c.dx.op === 'ConvTranspose');
   });
 });
 

@@ -1,6 +1,7 @@
 // Where a graph's run time goes, per op type, from onnxruntime's own profiler:
 //   node --import tsx tools/bench/lib/profileOps.ts <model.onnx> <inputs.json> [--threads 2]
 //        [--iters 3] [--outputs a,b] [--no-prepack] [--top 25] [--json <file>] [--keep <profile.json>]
+//        [--config 'k=v;k=v']
 // Runs the model as measureSession.ts does (same session options, same seeded inputs), with
 // enableProfiling on, and prints the kernel time per op type (mean per run, the warm-up run
 // left out) split into forward nodes and backward nodes (src/autodiff names what it emits
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { parseArgs } from '../../args';
 import { CPU_SESSION_OPTIONS } from '../../../src/runtime/sessionOptions';
-import { makeFeeds, type InputSpec } from './measureSession';
+import { makeFeeds, parseConfig, type InputSpec } from './measureSession';
 import { median } from './report';
 
 interface ProfileEvent { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } }
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     executionProviders: ['cpu'], ...CPU_SESSION_OPTIONS,
     intraOpNumThreads: Number(a.flags.threads ?? 2), interOpNumThreads: 1,
     enableProfiling: true, profileFilePrefix: join(tmpdir(), base),
-    extra: { session: { intra_op: { allow_spinning: '0' }, ...(a.flags['no-prepack'] ? { disable_prepacking: '1' } : {}) } },
+    extra: { session: { intra_op: { allow_spinning: '0' }, ...(a.flags['no-prepack'] ? { disable_prepacking: '1' } : {}) }, ...(typeof a.flags.config === 'string' ? parseConfig(a.flags.config) : {}) },
   });
   const feeds = makeFeeds(specs);
   const fetches = outputs ?? session.outputNames;
