@@ -32,12 +32,14 @@ export interface GradientOptions {
    */
   lossScale?: number;
   /**
-   * how a Conv's input gradient is written (stride 1, one group; others always ConvTranspose):
-   * 'flipped-conv' (default) a Conv with the weight's channel axes swapped and its kernel
-   * flipped, which onnxruntime's CPU EP runs in NCHWc and folds into a copy that replaces the
-   * transposed copy ConvTranspose pre-packs; 'conv-transpose' reads the stored weight as it is,
-   * for graphs that hold each weight once (src/packer/weightsOnce.ts would otherwise flip every
-   * kernel again on every run)
+   * how a Conv's input gradient is written: 'conv-transpose' (default) a ConvTranspose of the
+   * stored weight as it is; 'flipped-conv' (stride 1, one group; others stay ConvTranspose) a Conv
+   * with the weight's channel axes swapped and its kernel flipped, which onnxruntime's CPU EP runs
+   * in NCHWc (ConvTranspose has no NCHWc kernel: the bench UNet's backward convolutions take a
+   * third less kernel time) and folds at session creation into a copy that replaces the one
+   * ConvTranspose pre-packs. Not the default: that folding leaves glibc heap holes (+50–120 MB
+   * step peak on the bench UNet, src/autodiff/README.md), and in a graph that holds each weight
+   * once (src/packer/weightsOnce.ts) the flip would run again on every step
    */
   convInputGradient?: 'flipped-conv' | 'conv-transpose';
   onWarning?: (msg: string) => void;
@@ -176,7 +178,7 @@ export function differentiate(model: ModelProto, opts: CoreOptions): ModelProto 
       throw new UnsupportedOpError(node.opType ?? '', node.name ?? '', input, reason);
     };
     const ctx: GradContext = {
-      node, opset, e, shapes: t, in: ins, out: outs, convInputGradient: opts.convInputGradient ?? 'flipped-conv',
+      node, opset, e, shapes: t, in: ins, out: outs, convInputGradient: opts.convInputGradient ?? 'conv-transpose',
       attr: (<T extends AttrJs>(name: string, fallback?: T) => nodeAttr<T>(node, name, fallback as T)) as GradContext['attr'],
       x: (i) => (ins[i] ? e.resolve(ins[i]) : ''),
       y: (j) => e.resolve(outs[j]),

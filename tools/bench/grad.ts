@@ -24,7 +24,7 @@ export const summary = 'gradient graph of a diffusers-style UNet w.r.t. LoRA slo
 
 const USAGE = `usage: npm run bench -- grad [--iters 5] [--threads 2] [--rank 4] [--cache .bench]
        [--no-torch] [--no-recompute] [--no-arena] [--spin] [--rebuild] [--mmap-threshold BYTES]
-       [--weights-once]
+       [--weights-once] [--flipped-conv]
   --no-arena   onnxruntime's CPU memory arena off for our measurements (default: on, as the app runs)
   --spin       let idle threads spin-wait on both sides (onnxruntime's and OpenMP's default). The
                default here is passive waiting on both sides: on a shared, loaded machine spinning
@@ -33,6 +33,8 @@ const USAGE = `usage: npm run bench -- grad [--iters 5] [--threads 2] [--rank 4]
   --weights-once  the step graphs as a pack's train graph (src/packer/weightsOnce.ts) and their
                sessions with WEIGHTS_ONCE_CPU_CONFIG (src/runtime/sessionOptions.ts): each weight held
                once; the forward runs as generation runs it
+  --flipped-conv  convInputGradient 'flipped-conv' in the step graphs (src/autodiff/gradient.ts):
+               a stride-1 Conv's input gradient as a Conv with a flipped kernel, not ConvTranspose
   --mmap-threshold  glibc's MALLOC_MMAP_THRESHOLD_ for both sides' processes (e.g. 65536): a fixed
                threshold stops glibc from raising it after the first large free, so the copies
                onnxruntime makes and drops while it creates a session go back to the system instead
@@ -91,8 +93,10 @@ function verdict(value: number, limit: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['no-torch', 'no-recompute', 'no-arena', 'spin', 'rebuild', 'weights-once', 'help']);
+  const a = parseArgs(argv, ['no-torch', 'no-recompute', 'no-arena', 'spin', 'rebuild', 'weights-once', 'flipped-conv', 'help']);
   const once = !!a.flags['weights-once'];
+  const flipped = !!a.flags['flipped-conv'];
+  if (once && flipped) { console.error(`--weights-once holds each weight once: a flipped kernel would be flipped again on every step (use one of the two)\n\n${USAGE}`); return 2; }
   if (a.flags['mmap-threshold'] !== undefined && !/^\d+$/.test(String(a.flags['mmap-threshold']))) { console.error(`--mmap-threshold: a byte count\n\n${USAGE}`); return 2; }
   if (a.flags.help) { console.log(USAGE); return 0; }
   const iters = Number(a.flags.iters ?? 5);
@@ -116,10 +120,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!a.flags['no-recompute']) variants.push({ label: 'step, recompute auto', recompute: 'auto' });
   for (const v of variants) {
     const t0 = performance.now();
-    const built = buildGradientModel(withSlots, { of: ['out_sample'], wrt, ...(v.recompute ? { recompute: v.recompute } : {}), ...(once ? { convInputGradient: 'conv-transpose' as const } : {}) });
+    const built = buildGradientModel(withSlots, { of: ['out_sample'], wrt, ...(v.recompute ? { recompute: v.recompute } : {}), ...(flipped ? { convInputGradient: 'flipped-conv' as const } : {}) });
     const g = once ? holdWeightsOnce(built).model : built;
     const buildMs = performance.now() - t0;
-    const path = join(cache, `bench_unet.grad${v.recompute ? '_recompute' : ''}${once ? '.once' : ''}.onnx`);
+    const path = join(cache, `bench_unet.grad${v.recompute ? '_recompute' : ''}${once ? '.once' : ''}${flipped ? '.flipped' : ''}.onnx`);
     saveModelFile(path, g);
     graphs.push({ label: v.label, path, buildMs, nodes: g.graph?.node?.length ?? 0, inputs: inputSpecs(g, dims) });
   }
@@ -157,7 +161,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const step = steps[0];
   console.log(`\ngrad benchmark: ${source}`);
-  console.log(`${layers.length} LoRA layers, rank ${rank} (${wrt.length} slot inputs), ${threads} threads, median of ${iters}, onnxruntime CPU arena ${arena ? 'on' : 'off'}, idle threads ${spin ? 'spin' : 'wait passively'}${mallocEnv.MALLOC_MMAP_THRESHOLD_ ? `, MALLOC_MMAP_THRESHOLD_=${mallocEnv.MALLOC_MMAP_THRESHOLD_}` : ''} (both sides)${once ? '; step: weights once (holdWeightsOnce graph, WEIGHTS_ONCE_CPU_CONFIG session)' : ''}; load average at start ${load0.toFixed(1)}`);
+  console.log(`${layers.length} LoRA layers, rank ${rank} (${wrt.length} slot inputs), ${threads} threads, median of ${iters}, onnxruntime CPU arena ${arena ? 'on' : 'off'}, idle threads ${spin ? 'spin' : 'wait passively'}${mallocEnv.MALLOC_MMAP_THRESHOLD_ ? `, MALLOC_MMAP_THRESHOLD_=${mallocEnv.MALLOC_MMAP_THRESHOLD_}` : ''} (both sides)${once ? '; step: weights once (holdWeightsOnce graph, WEIGHTS_ONCE_CPU_CONFIG session)' : ''}${flipped ? '; step: Conv input gradients as flipped-kernel Convs' : ''}; load average at start ${load0.toFixed(1)}`);
   console.log('');
   for (const r of rows) console.log(line(r));
   console.log('');
@@ -181,6 +185,6 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`recompute auto          memory saved ${mb(saved)} (${((100 * saved) / step.peakRssMb).toFixed(0)}% of the step's peak), time cost ${(100 * cost).toFixed(0)}%`);
     if (pt) console.log(`recompute peak / PyTorch peak   ${verdict(ratio(steps[1].peakRssMb, pt.step.peak_rss_mb), 1.0)}`);
   }
-  console.log('\nJSON ' + JSON.stringify({ source, layers: layers.length, rank, threads, iters, arena, spin, weightsOnce: once, mmapThreshold: mallocEnv.MALLOC_MMAP_THRESHOLD_ ?? null, loadAverage: load0, forward: fwd, steps: graphs.map(({ inputs: _inputs, ...g }, i) => ({ ...g, ...steps[i] })), pytorch: pt }));
+  console.log('\nJSON ' + JSON.stringify({ source, layers: layers.length, rank, threads, iters, arena, spin, weightsOnce: once, flippedConv: flipped, mmapThreshold: mallocEnv.MALLOC_MMAP_THRESHOLD_ ?? null, loadAverage: load0, forward: fwd, steps: graphs.map(({ inputs: _inputs, ...g }, i) => ({ ...g, ...steps[i] })), pytorch: pt }));
   return 0;
 }

@@ -22,12 +22,11 @@ function flippedWeight(w: string, nd: number, e: Emitter): string {
   return e.transpose(rev, swapNC(nd));
 }
 
-// dx is the transposed convolution of dy with the same weight. A stride-1, ungrouped conv's dx is
-// written instead as a Conv of dy with the weight's channel axes swapped and its kernel flipped
-// (`flippedWeight`): onnxruntime's CPU EP runs Conv in its blocked NCHWc layout and has no such
-// kernel for ConvTranspose (the bench UNet's backward convs: 64 → 38 ms of kernel time, see
-// src/autodiff/README.md), and for a constant weight the flipped copy is folded at session
-// creation in place of the transposed copy ConvTranspose pre-packs, so it holds no more. Positions the forward conv
+// dx is the transposed convolution of dy with the same weight. With convInputGradient
+// 'flipped-conv', a stride-1, ungrouped conv's dx is written instead as a Conv of dy with the
+// weight's channel axes swapped and its kernel flipped (`flippedWeight`): onnxruntime's CPU EP
+// runs Conv in its blocked NCHWc layout and has no such kernel for ConvTranspose (see
+// GradientOptions.convInputGradient and src/autodiff/README.md for what it gains and costs). Positions the forward conv
 // dropped at the end (when (size + pads − kernel) is not a multiple of the stride) get zero
 // gradient: output_padding restores them when sizes are static; otherwise the transposed conv
 // runs without end padding and is padded/cut to x's run-time size.
