@@ -1,6 +1,6 @@
 // The bytes one onnxruntime-node CPU run of a graph holds at its peak, weights included, counted
 // in a process of its own so the count belongs to that graph alone:
-//   HEAPCOUNT_FILE=… LD_PRELOAD=heapcount.so node --import tsx tools/bench/lib/measurePeak.ts <model.onnx> <inputs.json>
+//   HEAPCOUNT_FILE=… LD_PRELOAD=heapcount.so node --import tsx tools/bench/lib/measurePeak.ts <model.onnx> <inputs.json> <counters> [<session config.json>]
 // measureGraphPeak() is the parent's side.
 //
 // What is counted: every byte the process holds in aligned heap blocks (heapcount.c, preloaded),
@@ -43,7 +43,7 @@ function resetPeak(fd: number): number {
   return live;
 }
 
-async function measurePeak(path: string, specs: InputSpec[] | null, counterFile: string): Promise<PeakMeasurement> {
+async function measurePeak(path: string, specs: InputSpec[] | null, counterFile: string, config: Record<string, string> = {}): Promise<PeakMeasurement> {
   const fd = openSync(counterFile, 'r+');
   try {
     const feeds = specs && makeFeeds(specs);
@@ -54,6 +54,7 @@ async function measurePeak(path: string, specs: InputSpec[] | null, counterFile:
       enableCpuMemArena: false,
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
+      extra: config,
     });
     const sessionBytes = counters(fd)[0] - before;
     if (!feeds) return { sessionBytes, runBytes: 0 };
@@ -89,17 +90,22 @@ export function heapCounterLibrary(): string {
   return lib;
 }
 
-/** Runs measurePeak() in a fresh Node process (same tsx loader as this one); no inputs: create the session only. */
-export function measurePeakInChild(path: string, inputs: InputSpec[] | null): Promise<PeakMeasurement> {
+/**
+ * Runs measurePeak() in a fresh Node process (same tsx loader as this one); no inputs: create the
+ * session only. `config`: more session config entries (e.g. WEIGHTS_ONCE_CPU_CONFIG).
+ */
+export function measurePeakInChild(path: string, inputs: InputSpec[] | null, config: Record<string, string> = {}): Promise<PeakMeasurement> {
   const dir = mkdtempSync(join(tmpdir(), 'hyperbooth-peak-'));
   const specFile = join(dir, 'inputs.json');
   const counterFile = join(dir, 'counters');
   writeFileSync(specFile, JSON.stringify(inputs));
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
   writeFileSync(counterFile, Buffer.alloc(24));
   const env = { ...process.env, LD_PRELOAD: heapCounterLibrary(), HEAPCOUNT_FILE: counterFile };
   // tsx's loader named outright: under vitest the parent's execArgv does not carry it
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
-  return childJson<PeakMeasurement>(['--import', tsx, fileURLToPath(import.meta.url), path, specFile, counterFile], `measuring ${path}`, env)
+  return childJson<PeakMeasurement>(['--import', tsx, fileURLToPath(import.meta.url), path, specFile, counterFile, configFile], `measuring ${path}`, env)
     .finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
@@ -115,8 +121,8 @@ export interface GraphPeak {
 }
 
 /** The measured peak of one run of the model at `path`. */
-export async function measureGraphPeak(path: string, inputs: InputSpec[]): Promise<GraphPeak> {
-  const real = await measurePeakInChild(path, inputs);
+export async function measureGraphPeak(path: string, inputs: InputSpec[], config: Record<string, string> = {}): Promise<GraphPeak> {
+  const real = await measurePeakInChild(path, inputs, config);
   const weightsHeldBytes = real.sessionBytes;
   const feedBytes = inputs.reduce((a, s) => a + ELEMENT_BYTES[s.dtype] * s.dims.reduce((x, y) => x * y, 1), 0);
   return { weightsHeldBytes, feedBytes, runBytes: real.runBytes, peakBytes: weightsHeldBytes + feedBytes + real.runBytes };
@@ -125,7 +131,8 @@ export async function measureGraphPeak(path: string, inputs: InputSpec[]): Promi
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
   const specs = JSON.parse(readFileSync(process.argv[3], 'utf8')) as InputSpec[] | null;
-  measurePeak(process.argv[2], specs, process.argv[4]).then(
+  const config = process.argv[5] ? JSON.parse(readFileSync(process.argv[5], 'utf8')) as Record<string, string> : {};
+  measurePeak(process.argv[2], specs, process.argv[4], config).then(
     (m) => { console.log(JSON.stringify(m)); process.exit(0); },
     (e: Error) => { console.error(e.stack ?? e.message); process.exit(1); },
   );
