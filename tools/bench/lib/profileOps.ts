@@ -1,7 +1,10 @@
 // Where a graph's run time goes, per op type, from onnxruntime's own profiler:
 //   node --import tsx tools/bench/lib/profileOps.ts <model.onnx> <inputs.json> [--threads 2]
 //        [--iters 3] [--outputs a,b] [--no-prepack] [--top 25] [--json <file>] [--keep <profile.json>]
-//        [--config 'k=v;k=v']
+//        [--config 'k=v;k=v'] [--by op|kind]
+// --by kind sums per kind of node instead (convolutions, linear layers, attention products,
+// softmax, LoRA products, elementwise and norms, layout and shapes): the table in
+// src/autodiff/README.md.
 // Runs the model as measureSession.ts does (same session options, same seeded inputs), with
 // enableProfiling on, and prints the kernel time per op type (mean per run, the warm-up run
 // left out) split into forward nodes and backward nodes (src/autodiff names what it emits
@@ -20,12 +23,27 @@ interface ProfileEvent { cat: string; name: string; ts: number; dur: number; arg
 
 const BACKWARD = /_grad|weights_once|_recompute|_at_use/;
 
+const LAYOUT = new Set(['Transpose', 'Reshape', 'Concat', 'Slice', 'Pad', 'Split', 'Unsqueeze', 'Squeeze', 'Shape', 'Expand', 'Gather', 'Identity', 'ReorderInput', 'ReorderOutput', 'Cast']);
+
+/** The kind of work a node does, by op type and by the torch.onnx / autodiff name it carries. */
+export function nodeKind(node: string, op: string): string {
+  if (op === 'Conv' || op === 'ConvTranspose' || op === 'FusedConv') return 'convolutions';
+  if (op === 'MatMul' || op === 'FusedMatMul' || op === 'Gemm') {
+    if (node.includes('/lora/')) return 'LoRA products';
+    if (/attn\d\/MatMul/.test(node)) return 'attention products';
+    return 'linear layers';
+  }
+  if (op === 'Softmax' || node.includes('Softmax_grad')) return 'softmax';
+  if (LAYOUT.has(op)) return 'layout and shapes';
+  return 'elementwise and norms';
+}
+
 /**
- * Kernel µs per run, keyed `${part} ${opType}` (part 'fwd' or 'bwd'): each node's median over
+ * Kernel µs per run, keyed `${part} ${opType}` (or `${part} ${nodeKind}` with byKind) (part 'fwd' or 'bwd'): each node's median over
  * the runs after the first (a loaded machine preempts single kernels for many ms; the median
  * drops those), summed per key.
  */
-export function opTimes(events: ProfileEvent[]): { perOp: Map<string, number>; runs: number; runUs: number } {
+export function opTimes(events: ProfileEvent[], byKind = false): { perOp: Map<string, number>; runs: number; runUs: number } {
   const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
   if (runs.length < 2) throw new Error('the profile holds fewer than two runs');
   const after = runs[0].ts + runs[0].dur;
@@ -33,7 +51,8 @@ export function opTimes(events: ProfileEvent[]): { perOp: Map<string, number>; r
   for (const ev of events) {
     if (ev.cat !== 'Node' || !ev.name.endsWith('_kernel_time') || ev.ts < after) continue;
     const node = ev.name.slice(0, -'_kernel_time'.length);
-    const entry = perNode.get(node) ?? { key: `${BACKWARD.test(node) ? 'bwd' : 'fwd'} ${ev.args?.op_name ?? '?'}`, durs: [] };
+    const op = ev.args?.op_name ?? '?';
+    const entry = perNode.get(node) ?? { key: `${BACKWARD.test(node) ? 'bwd' : 'fwd'} ${byKind ? nodeKind(node, op) : op}`, durs: [] };
     entry.durs.push(ev.dur);
     perNode.set(node, entry);
   }
@@ -69,7 +88,7 @@ async function main(): Promise<void> {
   const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
   if (typeof a.flags.keep === 'string') writeFileSync(a.flags.keep, JSON.stringify(events));
   rmSync(file);
-  const { perOp, runs, runUs } = opTimes(events);
+  const { perOp, runs, runUs } = opTimes(events, a.flags.by === 'kind');
   const total = (part: string) => [...perOp].filter(([k]) => k.startsWith(part)).reduce((s, [, v]) => s + v, 0);
   const ms = (us: number) => (us / 1000).toFixed(1).padStart(8);
   console.log(`${a.positional[0]}: median of ${runs} runs, run ${ms(runUs)} ms; kernels: forward ${ms(total('fwd'))} ms, backward ${ms(total('bwd'))} ms`);
