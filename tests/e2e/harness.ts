@@ -2,12 +2,12 @@
 // headers and onnxruntime-web asset handling as `npm run dev`) and Debian's chromium driven by
 // playwright-core. No browser is ever downloaded.
 import { createServer as createNetServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'vite';
+import { createServer, type Plugin } from 'vite';
 import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type LaunchOptions } from 'playwright-core';
 
@@ -52,6 +52,27 @@ export interface ServerOptions {
   logLevel?: 'info' | 'warn';
   /** true keeps Vite's client websocket, through which the optimizer reloads the page (as `npm run dev` does) */
   hmr?: boolean;
+  /** extra folders served as-is under URL prefixes (benchmarks: a pack kept outside public/) */
+  serve?: Record<string, string>;
+}
+
+/** Serves `dir` under `prefix` (GET and HEAD, whole files), with the headers the app's files get. */
+function serveFolder(prefix: string, dir: string): Plugin {
+  return {
+    name: `hyperbooth:serve ${prefix}`,
+    configureServer(server) {
+      server.middlewares.use(prefix, (req, res, next) => {
+        const rel = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '');
+        const file = resolve(dir, rel);
+        if (!file.startsWith(resolve(dir) + '/') || !existsSync(file) || !statSync(file).isFile()) return next();
+        res.setHeader('Content-Length', String(statSync(file).size));
+        res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+        res.setHeader('Content-Type', file.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+        if (req.method === 'HEAD') return res.end();
+        createReadStream(file).pipe(res);
+      });
+    },
+  };
 }
 
 /** Starts the project's Vite dev server on 127.0.0.1 and a free port. */
@@ -64,6 +85,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     logLevel: options.logLevel ?? 'warn',
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     server: { host: '127.0.0.1', port, strictPort: true, hmr: options.hmr ?? false, open: false },
+    plugins: Object.entries(options.serve ?? {}).map(([prefix, dir]) => serveFolder(prefix, dir)),
   });
   await server.listen();
   const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${port}/`;

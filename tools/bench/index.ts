@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<{ summary: string; run(argv: string[
   personalize: () => import('./personalize'),
   baselines: () => import('./baselines'),
   sd15: () => import('./sd15'),
+  'chromium-sd15': () => import('./chromiumSd15'),
 };
 
 async function main(argv: string[]): Promise<number> {
