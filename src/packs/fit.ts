@@ -15,16 +15,22 @@
 // Tensor sizes come from the manifest's `requirements` (hyperbooth pack writes them from its
 // memory report); an older pack without them is judged on its file sizes only.
 import type { PackManifest, PackModel } from './manifest';
+import { requiredWebgpuFeatures } from '../runtime/webgpuFeatures';
 
 /** wasm32's address space: onnxruntime-web's heap cannot grow past it */
 export const WASM32_HEAP_BYTES = 4 * 2 ** 30;
 /** what the wasm heap holds besides the models: the runtime, the JS-side buffers it copies */
 const WASM_HEAP_RESERVE_BYTES = 256 * 2 ** 20;
 
-/** The adapter limits a pack needs, as GPUAdapter.limits names them. */
+/** The adapter limits a pack needs, as GPUAdapter.limits names them, and the adapter's features. */
 export interface WebgpuLimits {
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
+  /**
+   * GPUAdapter.features: a pack computing in float16 needs `shader-f16`, which Chromium's
+   * SwiftShader adapter lacks (measured: `npm run bench -- chromium-sd15`). Absent: not checked.
+   */
+  features?: readonly string[];
 }
 
 export type BackendFit = { fits: true } | { fits: false; reason: string };
@@ -66,6 +72,9 @@ export function fitsWasm(manifest: PackManifest): BackendFit {
 }
 
 export function fitsWebgpu(manifest: PackManifest, limits: WebgpuLimits): BackendFit {
+  // ORT's WebGPU EP fails a float16 graph without shader-f16 (no per-op fallback)
+  const missing = limits.features ? requiredWebgpuFeatures(manifest.precision).filter((f) => !limits.features!.includes(f)) : [];
+  if (missing.length) return { fits: false, reason: `its graphs compute in float16, and this WebGPU adapter lacks ${missing.join(', ')}` };
   const size = new Map(manifest.files.map((f) => [f.path, f.size]));
   const graphs = residentSessions(manifest).map((s) => ({ ...s, bytes: size.get(s.model.file) ?? 0 }));
   const largest = graphs.reduce((a, s) => (s.bytes > a.bytes ? s : a));

@@ -66,11 +66,12 @@ export async function inspectWebgpuAdapter(requiredFeatures: readonly string[] =
   return classifyAdapter({ isFallbackAdapter: adapter.isFallbackAdapter, info });
 }
 
-/** The adapter's buffer limits a pack's tensors must fit (src/packs/fit.ts); null without an adapter. */
-export async function webgpuBufferLimits(): Promise<{ maxBufferSize: number; maxStorageBufferBindingSize: number } | null> {
-  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<{ limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number } } | null> } } | undefined)?.gpu;
+/** The adapter's buffer limits and features a pack must fit (src/packs/fit.ts); null without an adapter. */
+export async function webgpuBufferLimits(): Promise<{ maxBufferSize: number; maxStorageBufferBindingSize: number; features: string[] } | null> {
+  type LimitsAdapter = { limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number }; features?: Iterable<string> };
+  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<LimitsAdapter | null> } } | undefined)?.gpu;
   const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
   const l = adapter?.limits;
   if (!l?.maxBufferSize || !l.maxStorageBufferBindingSize) return null;
-  return { maxBufferSize: Number(l.maxBufferSize), maxStorageBufferBindingSize: Number(l.maxStorageBufferBindingSize) };
+  return { maxBufferSize: Number(l.maxBufferSize), maxStorageBufferBindingSize: Number(l.maxStorageBufferBindingSize), features: [...(adapter?.features ?? [])] };
 }

@@ -283,6 +283,29 @@ describe('a pack built by `hyperbooth pack` in chromium', () => {
       expect(new Set(packs.requests.map((r) => r.path))).toEqual(new Set(['too-big/manifest.json']));
     });
   });
+
+  test('a float16 pack too large for WASM is refused on SwiftShader (no shader-f16) before any file is downloaded', async () => {
+    // what `hyperbooth pack --fp16` makes of SD1.5: float16 compute, and UNet weights that the
+    // forward and train sessions would each copy into the wasm32 heap (2 × 1.6 GiB plus the rest)
+    const f16 = {
+      ...tiny,
+      id: 'f16-big',
+      files: tiny.files.map((f) => (f.path === WEIGHTS ? { ...f, size: Math.round(1.6 * 2 ** 30) } : f)),
+      precision: { weights: 'float16', compute: { unet: 'float16', textEncoder: 'float16', vaeEncoder: 'float16', vaeDecoder: 'float16', train: 'float16' } },
+    };
+    await mkdir(join(root, 'f16-big'), { recursive: true });
+    writeFileSync(join(root, 'f16-big', 'manifest.json'), JSON.stringify(f16));
+    await inFreshApp(async (page) => {
+      packs.requests.length = 0;
+      await page.getByTestId('pack-url').fill(`${packs.url}f16-big/manifest.json`);
+      await page.getByTestId('pack-load').click();
+      const error = page.getByTestId('error');
+      await expect.poll(async () => (await error.count()) ? (await error.first().textContent()) ?? '' : '', { timeout: READY_TIMEOUT })
+        .toMatch(/cannot run here, so nothing was downloaded: its graphs compute in float16, and this WebGPU adapter lacks shader-f16; and on WASM every session's weights sit in one wasm32 heap of at most 4 GiB/);
+      console.log(`[e2e] refused: ${await error.first().textContent()}`);
+      expect(new Set(packs.requests.map((r) => r.path))).toEqual(new Set(['f16-big/manifest.json']));
+    });
+  });
 });
 
 describe('a pack with a hypernetwork and no fine-tune graphs in chromium', () => {

@@ -11,7 +11,7 @@
 //    one fine-tune step (the pack's train-step graph), forced onto each backend asked for.
 // SD1.5-sized runs take GBs: run it alone (flock /work/bigjob.lock on the shared machine).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { freemem, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../args';
@@ -67,18 +67,40 @@ async function withPage<T>(h: Harness, serve: Record<string, string>, work: (pag
   // an on-disk profile: the pack goes to Cache Storage on disk, as on a person's machine
   const browser = await h.launchPersistentBrowser();
   const errors: string[] = [];
+  // the machine is shared: a browser that would take the last of its memory is stopped here (and
+  // offered to the kernel's OOM killer first), not left to have someone else's process killed
+  const guard = setInterval(() => {
+    for (const p of chromiumProcesses()) { try { writeFileSync(`/proc/${p.pid}/oom_score_adj`, '1000'); } catch { /* gone */ } }
+    const available = memAvailable();
+    if (available < MIN_AVAILABLE) {
+      errors.unshift(`stopped by the bench: the machine's MemAvailable fell to ${gib(available)} (below ${gib(MIN_AVAILABLE)}); peaks then ${JSON.stringify(peaks(chromiumProcesses()).byKind)} MB`);
+      lastPeak = peaks(chromiumProcesses());
+      for (const p of chromiumProcesses()) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
+  }, 500);
+  let lastPeak: Peak | undefined;
   try {
     const page = await browser.context.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     await page.goto(new URL('tools/bench/pages/chromiumSd15.html', server.url).href);
     await page.waitForFunction(() => document.title === 'bench-ready', undefined, { timeout: 180_000 });
-    const result = await work(page, server.url);
+    const result = await work(page, server.url).catch((e: Error) => { throw new Error(`${errors[0] ?? e.message}`); });
     return { result, peak: peaks(chromiumProcesses()), errors };
+  } catch (e) {
+    if (!lastPeak) throw e;
+    return { result: undefined as T, peak: lastPeak, errors: [(e as Error).message, ...errors] };
   } finally {
-    await browser.close();
+    clearInterval(guard);
+    await browser.close().catch(() => undefined);
     await server.close();
   }
+}
+
+const MIN_AVAILABLE = 2.5 * GiB;
+function memAvailable(): number {
+  const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Number(m[1]) * 1024 : Infinity;
 }
 
 const list = (v: unknown, d: string) => (typeof v === 'string' ? v : d).split(',').map((x) => x.trim()).filter(Boolean);
@@ -127,10 +149,12 @@ export async function run(argv: string[]): Promise<number> {
       for (const backend of backends) {
         console.error(`app: SD1.5-shaped ${precision} pack at ${imageSize} px on ${backend} (load, 1 generate step, 1 fine-tune step) …`);
         const t0 = performance.now();
-        const { result, peak, errors } = await withPage(h, { '/bench-pack': dir }, (page, url) =>
+        const run = await withPage(h, { '/bench-pack': dir }, (page, url) =>
           page.evaluate(([u, b]) => window.__chromiumSd15!.appSteps(u, b, ['generate', 'personalize']), [new URL('bench-pack/manifest.json', url).href, backend] as const));
+        const { peak, errors } = run;
+        const result: AppStepResult = run.result ?? { load: { backend, downloadedBytes: 0, cachedBytes: 0, ms: NaN }, stage: 'unknown (the browser was stopped)', error: errors[0] };
         report.app.push({ ...result, ...peak, precision, backendAsked: backend, pageErrors: errors.slice(0, 3) });
-        console.error(`  ${result.error ? `stopped at ${result.stage}: ${result.error}` : 'done'} (${sec(performance.now() - t0)})`);
+        console.error(`  ${result.error ? `stopped at ${result.stage}: ${result.error}` : 'done'} (${sec(performance.now() - t0)}); peak MB by process kind ${JSON.stringify(peak.byKind)}`);
       }
     }
     console.log(`\nSD1.5-shaped pack at ${imageSize} px through the app's worker (generate: 1 DDIM step at guidance 7.5, UNet batch 2; fine-tune: personalize() with 1 step):\n`);

@@ -60,6 +60,19 @@ describe('pack fit per backend, from the manifest', () => {
     expect(fitsWasm(m).fits).toBe(false);
   });
 
+  it('a float16 pack needs the adapter\'s shader-f16 (SwiftShader has none): refused there with both reasons, before download', () => {
+    const m = { ...sd15('float16'), precision: { weights: 'float16' as const, compute: { unet: 'float16' as const, textEncoder: 'float16' as const, vaeEncoder: 'float16' as const, vaeDecoder: 'float16' as const, train: 'float16' as const } } };
+    // Chromium 156's SwiftShader adapter: 1 GiB buffers and bindings, no shader-f16
+    const swiftshader = { maxBufferSize: GiB, maxStorageBufferBindingSize: GiB, features: ['float32-filterable', 'subgroups', 'timestamp-query'] };
+    expect(fitsWebgpu(m, swiftshader)).toEqual({ fits: false, reason: 'its graphs compute in float16, and this WebGPU adapter lacks shader-f16' });
+    expect(fitsWebgpu(m, { ...swiftshader, features: ['shader-f16'] })).toEqual({ fits: true });
+    // adapter features unknown: only the sizes are judged
+    expect(fitsWebgpu(m, LARGE_LIMITS)).toEqual({ fits: true });
+    expect(() => checkPackFits(m, swiftshader)).toThrow(/nothing was downloaded: its graphs compute in float16, and this WebGPU adapter lacks shader-f16; and on WASM every session's weights sit in one wasm32 heap/);
+    // a float32 pack needs no feature
+    expect(fitsWebgpu(sd15('float32'), swiftshader)).toEqual({ fits: true });
+  });
+
   it('refuses before downloading when neither backend fits, or the forced one does not, naming the reasons', () => {
     const m = sd15('float32');
     expect(() => checkPackFits(m, DEFAULT_LIMITS)).toThrow(PackTooLargeError);
