@@ -192,11 +192,13 @@ window.__chromiumSd15 = {
       const t0 = performance.now();
       const { manifest, ...rest } = await api.loadPack(manifestUrl, { backend }, Comlink.proxy(() => undefined));
       out.load = { ...rest, ms: performance.now() - t0 };
+      console.log(`[bench] loaded on ${rest.backend} in ${(out.load.ms / 1000).toFixed(1)} s${rest.notice ? ` (${rest.notice})` : ''}`);
       if (work.includes('generate')) {
         out.stage = 'generate';
         const t1 = performance.now();
         const g = await api.generate({ prompts: ['a photo of a person'], seed: 1, steps: 1, guidance: 7.5, scheduler: 'ddim' }, Comlink.proxy(() => undefined));
         const img = g.images[0];
+        console.log(`[bench] generate 1 step: ${((performance.now() - t1) / 1000).toFixed(1)} s`);
         out.generate = { ms: performance.now() - t1, backend: g.backend, width: img.width, height: img.height, finite: img.rgba.some((v) => v !== img.rgba[0]) };
       }
       if (work.includes('personalize')) {
@@ -206,7 +208,8 @@ window.__chromiumSd15 = {
         const rgba = new Uint8ClampedArray(size * size * 4);
         for (let i = 0; i < rgba.length; i += 4) { rgba[i] = (i >> 2) % 251; rgba[i + 1] = (i >> 3) % 241; rgba[i + 2] = 128; rgba[i + 3] = 255; }
         const t2 = performance.now();
-        const p = await api.personalize({ rgba, width: size, height: size, crop: { x: 0, y: 0, size } }, { steps: 1, learningRate: 1e-3, rank: 4, seed: 1 }, Comlink.proxy(() => undefined));
+        const p = await api.personalize({ rgba, width: size, height: size, crop: { x: 0, y: 0, size } }, { steps: 1, learningRate: 1e-3, rank: 4, seed: 1 },
+          Comlink.proxy((x) => console.log(`[bench] personalize ${x.stage} ${x.step}/${x.steps} at ${((performance.now() - t2) / 1000).toFixed(1)} s${x.loss !== undefined ? `, loss ${x.loss}` : ''}`)));
         out.personalize = { ms: performance.now() - t2, backend: p.backend, stepMs: p.timings?.stepMs ?? [], loss: p.losses, vaeEncodeMs: p.timings?.vaeEncodeMs ?? NaN };
       }
       out.stage = 'done';
