@@ -7,6 +7,7 @@ import type { PackContents } from '../src/packs/types';
 import { createPipeline, type Pipeline } from '../src/pipeline/pipeline';
 import { createPersonalizer, type Personalizer } from '../src/finetune/personalize';
 import type { Runtime, Session } from '../src/runtime/types';
+import { holdsOneModelSetAtATime } from '../src/packs/fit';
 
 /** A runtime on one backend that may itself move to WASM when WebGPU refuses a graph (as onnxruntime-web's does). */
 export interface BackendRuntime extends Runtime {
@@ -61,7 +62,11 @@ export class BackendHolder {
   /** why the GPU device is gone, once it is: onnxruntime-web cannot open another in this worker */
   private deviceLost: string | undefined;
 
-  constructor(private readonly makeRuntime: RuntimeFactory) {}
+  /**
+   * `bothSetsBudgetBytes`: a pack whose pipeline and personalizer sessions together exceed it
+   * has one of the two open at a time (src/packs/fit.ts: holdsOneModelSetAtATime)
+   */
+  constructor(private readonly makeRuntime: RuntimeFactory, private readonly options: { bothSetsBudgetBytes?: number } = {}) {}
 
   /** The GPU device was lost: the models move to WASM before their next use, and stay there. */
   loseDevice(why: string): void {
@@ -135,6 +140,13 @@ export class BackendHolder {
     const held = this.requireHeld('opening models');
     const open = held[kind];
     if (open) return open as NonNullable<Models[K]>;
+    if (holdsOneModelSetAtATime(held.pack.manifest, this.options.bothSetsBudgetBytes)) {
+      // a large pack: the other set's weights leave the device before these arrive
+      const other: ModelKind = kind === 'pipeline' ? 'personalizer' : 'pipeline';
+      const closing = held[other];
+      held[other] = undefined;
+      await closing?.release().catch(() => undefined);
+    }
     const runtime = await this.makeRuntime(held.backend, held.pack);
     // no WebGPU here at all: the runtime starts on WASM, and so does everything else
     if (runtime.backend !== held.backend) await this.moveToWasm(runtime.notice);

@@ -57,6 +57,19 @@ function residentSessions(manifest: PackManifest): { label: string; model: PackM
   return list;
 }
 
+/**
+ * Above this many bytes of sessions (the pipeline's and the personalizer's together) the worker
+ * holds one of the two at a time: SD1.5 in float32 on SwiftShader WebGPU took 14.3 GB in the GPU
+ * process and 7.7 GB in the renderer with both open, more than this 24 GB machine had left
+ * (`npm run bench -- chromium-sd15`). The tiny pack (20 MB) keeps both.
+ */
+export const BOTH_MODEL_SETS_BUDGET_BYTES = 2 * 2 ** 30;
+
+/** Whether the worker should close the pipeline before opening the personalizer, and back. */
+export function holdsOneModelSetAtATime(manifest: PackManifest, budgetBytes = BOTH_MODEL_SETS_BUDGET_BYTES): boolean {
+  return residentSessions(manifest).reduce((a, s) => a + sessionBytes(manifest, s.model), 0) > budgetBytes;
+}
+
 export function fitsWasm(manifest: PackManifest): BackendFit {
   const sessions = residentSessions(manifest).map((s) => ({ ...s, bytes: sessionBytes(manifest, s.model) }));
   const weights = sessions.reduce((a, s) => a + s.bytes, 0);

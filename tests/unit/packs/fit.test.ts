@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkPackFits, fitsWasm, fitsWebgpu, PackTooLargeError, sessionBytes } from '../../../src/packs/fit';
+import { checkPackFits, fitsWasm, fitsWebgpu, holdsOneModelSetAtATime, PackTooLargeError, sessionBytes } from '../../../src/packs/fit';
 import { validateManifest, type PackManifest } from '../../../src/packs/manifest';
 
 const TINY = fileURLToPath(new URL('../../../public/models/tiny/manifest.json', import.meta.url));
@@ -71,6 +71,13 @@ describe('pack fit per backend, from the manifest', () => {
     expect(() => checkPackFits(m, swiftshader)).toThrow(/nothing was downloaded: its graphs compute in float16, and this WebGPU adapter lacks shader-f16; and on WASM every session's weights sit in one wasm32 heap/);
     // a float32 pack needs no feature
     expect(fitsWebgpu(sd15('float32'), swiftshader)).toEqual({ fits: true });
+  });
+
+  it('a pack whose sessions together exceed 2 GiB holds the pipeline or the personalizer, not both', () => {
+    expect(holdsOneModelSetAtATime(tiny())).toBe(false);
+    expect(holdsOneModelSetAtATime(sd15('float16'))).toBe(true);
+    expect(holdsOneModelSetAtATime(sd15('float32'))).toBe(true);
+    expect(holdsOneModelSetAtATime(tiny(), 0)).toBe(true);
   });
 
   it('refuses before downloading when neither backend fits, or the forced one does not, naming the reasons', () => {

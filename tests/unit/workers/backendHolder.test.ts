@@ -96,9 +96,9 @@ afterEach(async () => {
   await Promise.all(holders.splice(0).map((h) => h.unload()));
 });
 
-async function loaded(prefer: Backend, faults?: Faults) {
+async function loaded(prefer: Backend, faults?: Faults, bothSetsBudgetBytes?: number) {
   const runtimes = countingRuntimes(faults);
-  const holder = new BackendHolder(runtimes.factory);
+  const holder = new BackendHolder(runtimes.factory, { bothSetsBudgetBytes });
   holders.push(holder);
   await holder.load(pack, prefer);
   return { holder, ...runtimes };
@@ -159,6 +159,35 @@ describe('run with fallback: only runtime failures move to WASM', () => {
     await holder.withPipeline('generating', (p) => p.generate(request()));
     expect(open('webgpu')).toBe(0);
     expect(open('wasm')).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('a pack over the budget for both model sets holds one at a time', () => {
+  test('the tiny pack keeps the pipeline open beside the personalizer', async () => {
+    const { holder, open, createdOf } = await loaded('webgpu');
+    const size = pack.manifest.hypernet!.imageSize;
+    await holder.withPersonalizer('personalizing', (p) => p.predict({ width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(128) }));
+    await holder.withPipeline('generating', (p) => p.generate(request()));
+    expect(createdOf('UNet')).toBe(1);
+    expect(open()).toBeGreaterThan(3);
+  });
+
+  test('over the budget, personalizing closes the pipeline first and generating reopens it (and closes the personalizer), with the same images', async () => {
+    const { holder, open, createdOf } = await loaded('webgpu', undefined, 0);
+    expect(open()).toBe(3);
+    const before = await holder.withPipeline('generating', (p) => p.generate(request()));
+    const size = pack.manifest.hypernet!.imageSize;
+    await holder.withPersonalizer('personalizing', async (p) => {
+      await p.predict({ width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(128) });
+      // only the personalizer's sessions are open while it runs
+      expect(createdOf('UNet train step')).toBe(1);
+      expect(open()).toBe(createdOf('UNet train step') + createdOf('hypernetwork') + createdOf('text encoder gradient') + createdOf('VAE encoder'));
+    });
+    const after = await holder.withPipeline('generating', (p) => p.generate(request()));
+    expect(createdOf('UNet')).toBe(2);
+    expect(open()).toBe(3);
+    expect(after[0].rgba).toEqual(before[0].rgba);
+    expect(holder.backend).toBe('webgpu');
   });
 });
 
