@@ -14,7 +14,7 @@
 //    maxStorageBufferBindingSize.
 // Tensor sizes come from the manifest's `requirements` (hyperbooth pack writes them from its
 // memory report); an older pack without them is judged on its file sizes only.
-import type { PackManifest, PackModel } from './manifest';
+import type { PackManifest, PackModel, PrecisionGraph } from './manifest';
 import { requiredWebgpuFeatures } from '../runtime/webgpuFeatures';
 
 /** wasm32's address space: onnxruntime-web's heap cannot grow past it */
@@ -45,17 +45,25 @@ export function sessionBytes(manifest: PackManifest, model: PackModel): number {
 }
 
 /** The sessions the app holds at once: the forward graphs, and while fine-tuning the train graphs too. */
-function residentSessions(manifest: PackManifest): { label: string; model: PackModel }[] {
+function residentSessions(manifest: PackManifest): { label: string; model: PackModel; graph?: PrecisionGraph }[] {
   const m = manifest.models;
-  const list = [
-    { label: 'text encoder', model: m.textEncoder }, { label: 'UNet', model: m.unet },
-    { label: 'VAE encoder', model: m.vaeEncoder }, { label: 'VAE decoder', model: m.vaeDecoder },
+  const list: { label: string; model: PackModel; graph?: PrecisionGraph }[] = [
+    { label: 'text encoder', model: m.textEncoder, graph: 'textEncoder' }, { label: 'UNet', model: m.unet, graph: 'unet' },
+    { label: 'VAE encoder', model: m.vaeEncoder, graph: 'vaeEncoder' }, { label: 'VAE decoder', model: m.vaeDecoder, graph: 'vaeDecoder' },
   ];
   if (manifest.hypernet) list.push({ label: 'hypernetwork', model: manifest.hypernet.model });
-  if (manifest.train) list.push({ label: 'UNet train step', model: manifest.train.unet });
-  if (manifest.train?.textEncoder) list.push({ label: 'text-encoder gradient', model: manifest.train.textEncoder });
+  if (manifest.train) list.push({ label: 'UNet train step', model: manifest.train.unet, graph: 'train' });
+  if (manifest.train?.textEncoder) list.push({ label: 'text-encoder gradient', model: manifest.train.textEncoder, graph: 'train' });
   return list;
 }
+
+/**
+ * onnxruntime's CPU EP computes in float32: a graph computing in float16 also gets float32
+ * copies of its weights on WASM, so its session takes about 3× its float16 bytes. Measured
+ * (`npm run bench -- chromium-sd15`): SD1.5's float16 UNet (1.6 GiB at 64 px) failed with
+ * std::bad_alloc on WASM after its 0.23 GiB text encoder, where one 3.5 GiB float32 session fits.
+ */
+const FLOAT16_ON_WASM_FACTOR = 3;
 
 /**
  * Above this many bytes of sessions (the pipeline's and the personalizer's together) the worker
@@ -71,8 +79,10 @@ export function holdsOneModelSetAtATime(manifest: PackManifest, budgetBytes = BO
 }
 
 export function fitsWasm(manifest: PackManifest): BackendFit {
-  const sessions = residentSessions(manifest).map((s) => ({ ...s, bytes: sessionBytes(manifest, s.model) }));
+  const f16 = (g?: PrecisionGraph) => !!g && manifest.precision?.compute[g] === 'float16';
+  const sessions = residentSessions(manifest).map((s) => ({ ...s, bytes: sessionBytes(manifest, s.model) * (f16(s.graph) ? FLOAT16_ON_WASM_FACTOR : 1) }));
   const weights = sessions.reduce((a, s) => a + s.bytes, 0);
+  const f16Note = sessions.some((s) => f16(s.graph)) ? ' (float16 graphs counted with the float32 copies onnxruntime\'s CPU EP makes of their weights)' : '';
   const r = manifest.requirements;
   const activations = r ? Math.max(0, Math.max(r.peakBytes.generate, r.peakBytes.fineTuneStep) - r.weightsBytes.fineTuneStep) : 0;
   const need = weights + activations + WASM_HEAP_RESERVE_BYTES;
@@ -80,7 +90,7 @@ export function fitsWasm(manifest: PackManifest): BackendFit {
   const largest = [...sessions].sort((a, b) => b.bytes - a.bytes).slice(0, 2).map((s) => `${s.label} ${gib(s.bytes)}`).join(', ');
   return {
     fits: false,
-    reason: `on WASM every session's weights sit in one wasm32 heap of at most 4 GiB, and this pack's sessions hold ${gib(weights)} (${largest} …)${activations ? ` plus ${gib(activations)} of activations` : ''}: it needs a WebGPU device`,
+    reason: `on WASM every session's weights sit in one wasm32 heap of at most 4 GiB, and this pack's sessions hold ${gib(weights)}${f16Note} (${largest} …)${activations ? ` plus ${gib(activations)} of activations` : ''}: it needs a WebGPU device`,
   };
 }
 

@@ -73,6 +73,17 @@ describe('pack fit per backend, from the manifest', () => {
     expect(fitsWebgpu(sd15('float32'), swiftshader)).toEqual({ fits: true });
   });
 
+  it('on WASM a float16 graph counts 3× (its weights plus float32 copies): SD1.5 fp16 at 64 px is refused, the same bytes in float32 fit', () => {
+    // `hyperbooth pack --fp16 --image-size 64` of SD1.5: the UNet's 1.6 GiB shared by forward and train graphs
+    const m = tiny();
+    const sized = { ...m, files: m.files.map((f) => (f.path === 'unet/weights.bin' ? { ...f, size: Math.round(1.6 * GiB) } : f)) };
+    const compute = (p: 'float16' | 'float32') => ({ unet: p, textEncoder: p, vaeEncoder: p, vaeDecoder: p, train: p });
+    expect(fitsWasm({ ...sized, precision: { weights: 'float32', compute: compute('float32') } })).toEqual({ fits: true });
+    const f16 = fitsWasm({ ...sized, precision: { weights: 'float16', compute: compute('float16') } });
+    expect(f16.fits).toBe(false);
+    if (!f16.fits) expect(f16.reason).toMatch(/sessions hold 9\.[0-9]{2} GiB \(float16 graphs counted with the float32 copies onnxruntime's CPU EP makes of their weights\) \(UNet/);
+  });
+
   it('a pack whose sessions together exceed 2 GiB holds the pipeline or the personalizer, not both', () => {
     expect(holdsOneModelSetAtATime(tiny())).toBe(false);
     expect(holdsOneModelSetAtATime(sd15('float16'))).toBe(true);
