@@ -24,11 +24,13 @@ export const summary = 'SD1.5-shaped pack in headless chromium (SwiftShader WebG
 
 const USAGE = `usage: npm run bench -- chromium-sd15 [--cache .bench] [--image-size 64] [--precision fp32,fp16]
        [--backends webgpu,wasm] [--wasm-gib 1,2,3] [--webgpu-gib 1,2] [--tensor-mib 256] [--big-tensor-mib 1280]
-       [--no-app] [--no-capacity] [--json <file>]
+       [--work personalize,generate] [--no-app] [--no-capacity] [--json <file>]
   --cache DIR         where the SD1.5-shaped checkpoint and its packs are made and kept (GBs)
   --precision         packs to run: fp32 (hyperbooth pack) and/or fp16 (hyperbooth pack --fp16)
   --wasm-gib, --webgpu-gib   synthetic session sizes to try per backend ('' skips)
-  --big-tensor-mib    on WebGPU also one tensor of this size (above SwiftShader's 1 GiB maxBufferSize)`;
+  --big-tensor-mib    on WebGPU also one tensor of this size (above SwiftShader's 1 GiB maxBufferSize)
+  --work              what the app does after loading the pack, in this order: personalize (one
+                      fine-tune step) and/or generate (one DDIM step at CFG batch 2)`;
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -85,7 +87,7 @@ async function withPage<T>(h: Harness, serve: Record<string, string>, work: (pag
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
-      else if (m.text().startsWith('[bench]')) console.error(`  ${m.text()} (${new Date().toISOString().slice(11, 19)})`);
+      else if (m.text().startsWith('[bench]')) console.error(`  ${m.text()} (${new Date().toISOString().slice(11, 19)}; peak MB so far ${JSON.stringify(peaks(chromiumProcesses()).byKind)})`);
     });
     await page.goto(new URL('tools/bench/pages/chromiumSd15.html', server.url).href);
     await page.waitForFunction(() => document.title === 'bench-ready', undefined, { timeout: 180_000 });
@@ -117,6 +119,8 @@ export async function run(argv: string[]): Promise<number> {
   const precisions = list(a.flags.precision, 'fp32,fp16');
   const backends = list(a.flags.backends, 'webgpu,wasm') as ('webgpu' | 'wasm')[];
   const tensorBytes = Number(a.flags['tensor-mib'] ?? 256) * MiB;
+  const work = list(a.flags.work, 'personalize,generate') as ('generate' | 'personalize')[];
+  if (work.some((w) => w !== 'generate' && w !== 'personalize')) { console.error(`--work generate,personalize (in that order or the other)\n\n${USAGE}`); return 2; }
   const h: Harness = await import('../../tests/e2e/harness');
   console.error(`memory free ${gib(freemem())}; load ${loadavg()[0].toFixed(1)}`);
 
@@ -151,17 +155,17 @@ export async function run(argv: string[]): Promise<number> {
     for (const precision of precisions) {
       const dir = ensurePack(cache, imageSize, precision === 'fp16');
       for (const backend of backends) {
-        console.error(`app: SD1.5-shaped ${precision} pack at ${imageSize} px on ${backend} (load, 1 generate step, 1 fine-tune step) …`);
+        console.error(`app: SD1.5-shaped ${precision} pack at ${imageSize} px on ${backend} (load, then ${work.join(', ')}) …`);
         const t0 = performance.now();
         const run = await withPage(h, { '/bench-pack': dir }, (page, url) =>
-          page.evaluate(([u, b]) => window.__chromiumSd15!.appSteps(u, b, ['generate', 'personalize']), [new URL('bench-pack/manifest.json', url).href, backend] as const));
+          page.evaluate(([u, b, w]) => window.__chromiumSd15!.appSteps(u, b, w), [new URL('bench-pack/manifest.json', url).href, backend, work] as const));
         const { peak, errors } = run;
         const result: AppStepResult = run.result ?? { load: { backend, downloadedBytes: 0, cachedBytes: 0, ms: NaN }, stage: 'unknown (the browser was stopped)', error: errors[0] };
         report.app.push({ ...result, ...peak, precision, backendAsked: backend, pageErrors: errors.slice(0, 3) });
         console.error(`  ${result.error ? `stopped at ${result.stage}: ${result.error}` : 'done'} (${sec(performance.now() - t0)}); peak MB by process kind ${JSON.stringify(peak.byKind)}`);
       }
     }
-    console.log(`\nSD1.5-shaped pack at ${imageSize} px through the app's worker (generate: 1 DDIM step at guidance 7.5, UNet batch 2; fine-tune: personalize() with 1 step):\n`);
+    console.log(`\nSD1.5-shaped pack at ${imageSize} px through the app's worker, ${work.join(' then ')} (generate: 1 DDIM step at guidance 7.5, UNet batch 2; fine-tune: personalize() with 1 step):\n`);
     printTable(['pack', 'asked', 'ran on', 'load', 'generate 1 step', 'fine-tune step', 'VAE encode', 'renderer / GPU process / all peak', 'outcome'],
       report.app.map((r) => [r.precision, r.backendAsked, r.personalize?.backend ?? r.generate?.backend ?? r.load.backend ?? '-', sec(r.load.ms), sec(r.generate?.ms ?? NaN), sec(r.personalize?.stepMs?.[0] ?? NaN), sec(r.personalize?.vaeEncodeMs ?? NaN),
         `${(r.rendererMb / 1024).toFixed(2)} / ${(r.gpuMb / 1024).toFixed(2)} / ${(r.allMb / 1024).toFixed(2)} GiB`, r.error ? `stopped at ${r.stage}` : 'ok']));

@@ -193,15 +193,15 @@ window.__chromiumSd15 = {
       const { manifest, ...rest } = await api.loadPack(manifestUrl, { backend }, Comlink.proxy(() => undefined));
       out.load = { ...rest, ms: performance.now() - t0 };
       console.log(`[bench] loaded on ${rest.backend} in ${(out.load.ms / 1000).toFixed(1)} s${rest.notice ? ` (${rest.notice})` : ''}`);
-      if (work.includes('generate')) {
+      const generate = async () => {
         out.stage = 'generate';
         const t1 = performance.now();
         const g = await api.generate({ prompts: ['a photo of a person'], seed: 1, steps: 1, guidance: 7.5, scheduler: 'ddim' }, Comlink.proxy(() => undefined));
         const img = g.images[0];
         console.log(`[bench] generate 1 step: ${((performance.now() - t1) / 1000).toFixed(1)} s`);
         out.generate = { ms: performance.now() - t1, backend: g.backend, width: img.width, height: img.height, finite: img.rgba.some((v) => v !== img.rgba[0]) };
-      }
-      if (work.includes('personalize')) {
+      };
+      const personalize = async () => {
         out.stage = 'personalize';
         // no hypernetwork in a converted pack: the fine-tune starts from a fresh LiDB on this crop
         const size = manifest.image.width;
@@ -210,8 +210,10 @@ window.__chromiumSd15 = {
         const t2 = performance.now();
         const p = await api.personalize({ rgba, width: size, height: size, crop: { x: 0, y: 0, size } }, { steps: 1, learningRate: 1e-3, rank: 4, seed: 1 },
           Comlink.proxy((x) => console.log(`[bench] personalize ${x.stage} ${x.step}/${x.steps} at ${((performance.now() - t2) / 1000).toFixed(1)} s${x.loss !== undefined ? `, loss ${x.loss}` : ''}`)));
+        console.log(`[bench] personalize done in ${((performance.now() - t2) / 1000).toFixed(1)} s: step ${p.timings?.stepMs?.[0]} ms, VAE encode ${p.timings?.vaeEncodeMs} ms, loss ${p.losses[0]}`);
         out.personalize = { ms: performance.now() - t2, backend: p.backend, stepMs: p.timings?.stepMs ?? [], loss: p.losses, vaeEncodeMs: p.timings?.vaeEncodeMs ?? NaN };
-      }
+      };
+      for (const w of work) await (w === 'generate' ? generate() : personalize());
       out.stage = 'done';
     } catch (e) {
       out.error = e instanceof Error ? e.message : String(e);
