@@ -5,13 +5,16 @@
 //    and external-data weights into it (they are its weights on the CPU): every session the app
 //    holds at once (the forward graphs, and while fine-tuning the train graphs beside them), plus
 //    the largest run's activations, must fit.
+//    Measured in Chromium (`npm run bench -- chromium-sd15`): a 3.5 GiB session loads, 4.0 GiB
+//    fails with std::bad_alloc, and the heap grows by the external weights' size.
 //  - WebGPU: the weights live in GPU buffers. onnxruntime-web 1.30 copies a session's .onnx file
 //    (and the initializers inline in it) into the wasm heap, but its external-data loader copies
-//    a tensor bound for the GPU from the JS buffer the app mounted straight into its GPU buffer
-//    (ort.webgpu.bundle.min.mjs: the external-data callback's GPU case), so external weights do
-//    not pass through the heap: only the largest graph file must fit in it. Each tensor is one GPU
-//    buffer bound whole to a shader: the largest tensor must fit the adapter's maxBufferSize and
-//    maxStorageBufferBindingSize.
+//    a tensor bound for the GPU from the JS buffer the app mounted straight into its GPU buffer,
+//    so external weights do not pass through the heap (measured: 2 GiB of them left it at 20 MB):
+//    only the largest graph file must fit in it. Each tensor is one GPU buffer bound whole to a
+//    shader: the largest tensor must fit the adapter's maxBufferSize and
+//    maxStorageBufferBindingSize (a larger one fails at the first run, not when the session is
+//    made), and a float16 graph needs the adapter's shader-f16.
 // Tensor sizes come from the manifest's `requirements` (hyperbooth pack writes them from its
 // memory report); an older pack without them is judged on its file sizes only.
 import type { PackManifest, PackModel, PrecisionGraph } from './manifest';
