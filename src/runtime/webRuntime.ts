@@ -91,7 +91,8 @@ export async function createWebRuntime(opts: WebRuntimeOptions = {}): Promise<We
       try {
         return wrapSession(await create(source, 'wasm'), ort, source.name);
       } catch (e) {
-        throw new Error(`${source.name}: onnxruntime-web (WASM) could not load the model: ${(e as Error).message}`);
+        // after a WebGPU failure, that one is the cause worth reading: say both
+        throw new Error(`${source.name}: onnxruntime-web (WASM) could not load the model: ${(e as Error).message}${fellBack && notice ? ` (${notice})` : ''}`);
       }
     },
   };
