@@ -70,8 +70,8 @@ const FLOAT16_ON_WASM_FACTOR = 3;
 
 /**
  * Above this many bytes of sessions (the pipeline's and the personalizer's together) the worker
- * holds one of the two at a time: SD1.5 in float32 on SwiftShader WebGPU took 14.3 GB in the GPU
- * process and 7.7 GB in the renderer with both open, more than this 24 GB machine had left
+ * holds one of the two at a time: SD1.5 in float32 on SwiftShader WebGPU took 13.9 GiB in the GPU
+ * process and 7.5 GiB in the renderer with both open, more than this 24 GB machine had left
  * (`npm run bench -- chromium-sd15`). The tiny pack (20 MB) keeps both.
  */
 export const BOTH_MODEL_SETS_BUDGET_BYTES = 2 * 2 ** 30;
