@@ -5,7 +5,7 @@
 //    and external-data weights into it (they are its weights on the CPU): every session the app
 //    holds at once (the forward graphs, and while fine-tuning the train graphs beside them), plus
 //    the largest run's activations, must fit.
-//    Measured in Chromium (`npm run bench -- chromium-sd15`): a 3.5 GiB session loads, 4.0 GiB
+//    Measured in Chromium (`npm run bench -- chromium-sd15`): a 3.75 GiB session loads, 4.0 GiB
 //    fails with std::bad_alloc, and the heap grows by the external weights' size.
 //  - WebGPU: the weights live in GPU buffers. onnxruntime-web 1.30 copies a session's .onnx file
 //    (and the initializers inline in it) into the wasm heap, but its external-data loader copies
@@ -64,7 +64,7 @@ function residentSessions(manifest: PackManifest): { label: string; model: PackM
  * onnxruntime's CPU EP computes in float32: a graph computing in float16 also gets float32
  * copies of its weights on WASM, so its session takes about 3× its float16 bytes. Measured
  * (`npm run bench -- chromium-sd15`): SD1.5's float16 UNet (1.6 GiB at 64 px) failed with
- * std::bad_alloc on WASM after its 0.23 GiB text encoder, where one 3.5 GiB float32 session fits.
+ * std::bad_alloc on WASM after its 0.23 GiB text encoder, where one 3.75 GiB float32 session fits.
  */
 const FLOAT16_ON_WASM_FACTOR = 3;
 
