@@ -76,11 +76,12 @@ export function openFineTuneGraphs(runtime: Runtime, pack: PackContents): FineTu
 
     train: onFirstUse(async (): Promise<TrainSessions> => {
       requireTrainGraphs(manifest, 1);
-      const unetTrain = await sessions.open('UNet train step', train!.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target]);
+      // the packer builds both train graphs with holdWeightsOnce (src/packer/packParts.ts)
+      const unetTrain = await sessions.open('UNet train step', train!.unet, [IO.unet.sample, IO.unet.timestep, IO.unet.context, TRAIN_IO.target], { holdsWeightsOnce: true });
       // a pack whose LoRA covers the UNet only ships no text-encoder gradient graph; where it
       // does, that graph also gives c, and the plain text encoder is not opened beside it
       if (!train!.textEncoder) return { textEncoder: await textEncoder(), unetTrain };
-      return { unetTrain, textEncoderGrad: await sessions.open('text encoder gradient', train!.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed]) };
+      return { unetTrain, textEncoderGrad: await sessions.open('text encoder gradient', train!.textEncoder, [IO.textEncoder.input, TRAIN_IO.textSeed], { holdsWeightsOnce: true }) };
     }),
 
     forward: async () => ({ textEncoder: await textEncoder(), unet: await unet() }),

@@ -7,9 +7,9 @@ import type { ModelSource } from '../runtime/types';
  * "files"); ONNX resolves a tensor's `location` against the graph's own folder, so the path
  * handed to the runtime is the entry relative to that folder.
  */
-export function modelSource(name: string, model: PackModel, files: (path: string) => Uint8Array): ModelSource {
+export function modelSource(name: string, model: PackModel, files: (path: string) => Uint8Array, extra: Pick<ModelSource, 'holdsWeightsOnce'> = {}): ModelSource {
   const dir = model.file.includes('/') ? model.file.slice(0, model.file.lastIndexOf('/') + 1) : '';
-  const source: ModelSource = { name: `${name} (${model.file})`, model: files(model.file) };
+  const source: ModelSource = { name: `${name} (${model.file})`, model: files(model.file), ...extra };
   if (model.externalData?.length) {
     source.externalData = model.externalData.map((path) => {
       if (!path.startsWith(dir)) throw new Error(`${model.file}: external data ${path} is not in the graph's folder ${dir}`);

@@ -4,11 +4,11 @@
 // it is released together.
 import type { PackModel } from '../packs/manifest';
 import type { PackContents } from '../packs/types';
-import type { Runtime, Session } from '../runtime/types';
+import type { ModelSource, Runtime, Session } from '../runtime/types';
 import { modelSource } from './modelSource';
 
 export interface PackSessions {
-  open(name: string, model: PackModel, needed: readonly string[]): Promise<Session>;
+  open(name: string, model: PackModel, needed: readonly string[], extra?: Pick<ModelSource, 'holdsWeightsOnce'>): Promise<Session>;
   /** releases every session opened so far, including ones still opening */
   release(): Promise<void>;
 }
@@ -17,8 +17,8 @@ export function packSessions(runtime: Runtime, pack: PackContents): PackSessions
   const opened: Session[] = [];
   const opening = new Set<Promise<unknown>>();
 
-  const openChecked = async (name: string, model: PackModel, needed: readonly string[]): Promise<Session> => {
-    const session = await runtime.createSession(modelSource(name, model, pack.files));
+  const openChecked = async (name: string, model: PackModel, needed: readonly string[], extra: Pick<ModelSource, 'holdsWeightsOnce'> = {}): Promise<Session> => {
+    const session = await runtime.createSession(modelSource(name, model, pack.files, extra));
     const missing = needed.filter((n) => !session.inputNames.includes(n));
     if (missing.length) {
       await session.release();
@@ -29,8 +29,8 @@ export function packSessions(runtime: Runtime, pack: PackContents): PackSessions
   };
 
   return {
-    open(name, model, needed) {
-      const p = openChecked(name, model, needed);
+    open(name, model, needed, extra) {
+      const p = openChecked(name, model, needed, extra);
       opening.add(p);
       const settled = () => { opening.delete(p); };
       p.then(settled, settled);

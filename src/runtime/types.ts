@@ -25,6 +25,11 @@ export interface ModelSource {
   name: string;
   model: Uint8Array;
   externalData?: { path: string; data: Uint8Array }[];
+  /**
+   * a train graph built to hold each weight once (src/packer/weightsOnce.ts): a CPU runtime may
+   * then turn off the second layouts it keeps of every weight (src/runtime/sessionOptions.ts)
+   */
+  holdsWeightsOnce?: boolean;
 }
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';

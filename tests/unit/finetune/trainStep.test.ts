@@ -10,7 +10,8 @@ import { drawNoise, type NoiseDraw } from '../../../src/finetune/draws';
 import { cloneLidb } from '../../../src/finetune/lidbParams';
 import { openFineTuneGraphs, type FineTuneGraphs } from '../../../src/finetune/fineTuneGraphs';
 import { trainStep } from '../../../src/finetune/trainStep';
-import { createNodeRuntime } from '../../../src/runtime/nodeRuntime';
+import { cpuSessionConfig, createNodeRuntime, WEIGHTS_ONCE_FROM_BYTES } from '../../../src/runtime/nodeRuntime';
+import { WEIGHTS_ONCE_CPU_CONFIG } from '../../../src/runtime/sessionOptions';
 import { setUp, type Setup } from './helpers';
 
 let s: Setup;
@@ -90,6 +91,41 @@ describe('UNet train step + text-encoder VJP on the tiny pack', () => {
       expect(g.dTrain.length, l.name).toBe(l.a! * 2);
       expect(g.uTrain.length, l.name).toBe(2 * l.b!);
       expect(g.dTrain.some((x) => x !== 0) && g.uTrain.some((x) => x !== 0), l.name).toBe(true);
+    }
+  });
+});
+
+describe('train sessions that hold each weight once (Node, large packs)', () => {
+  it('only a weights-once train graph at or above the size gets the config', () => {
+    const model = new Uint8Array(10);
+    const big = { name: 'u', model, externalData: [{ path: 'w.bin', data: new Uint8Array(90) }] };
+    expect(cpuSessionConfig({ ...big, holdsWeightsOnce: true }, 100)).toEqual(WEIGHTS_ONCE_CPU_CONFIG);
+    expect(cpuSessionConfig({ ...big, holdsWeightsOnce: true }, 101)).toEqual({});
+    expect(cpuSessionConfig(big, 100)).toEqual({});
+    expect(WEIGHTS_ONCE_FROM_BYTES).toBe(2 ** 30);
+  });
+
+  it('the tiny pack opened as if it were large: the same loss and gradients as the default sessions', async () => {
+    const once = openFineTuneGraphs(createNodeRuntime({ backend: 'cpu', weightsOnceFromBytes: 0 }), s.pack);
+    try {
+      const ctx = graphs.context(s.latent);
+      const a = await trainStep(await graphs.train(), ctx, lidb, draw);
+      const b = await trainStep(await once.train(), once.context(s.latent), lidb, draw);
+      expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-5 * a.loss);
+      let worst = 0, scale = 0;
+      for (const [name, g] of a.grads) {
+        const h = b.grads.get(name)!;
+        for (const key of ['dTrain', 'uTrain'] as const) {
+          for (let i = 0; i < g[key].length; i++) {
+            worst = Math.max(worst, Math.abs(g[key][i] - h[key][i]));
+            scale = Math.max(scale, Math.abs(g[key][i]));
+          }
+        }
+      }
+      expect(scale).toBeGreaterThan(0);
+      expect(worst).toBeLessThan(1e-4 * scale);
+    } finally {
+      await once.release();
     }
   });
 });
