@@ -40,7 +40,7 @@ import { CheckpointImport } from './checkpointImport';
 import { chooseWebBackend } from '../src/runtime/backendChoice';
 import { webgpuBufferLimits } from '../src/runtime/webgpuAdapter';
 import { createWebRuntime } from '../src/runtime/webRuntime';
-import { requiredWebgpuFeatures } from '../src/runtime/webgpuFeatures';
+import { requiredWebgpuFeatures } from '../src/packs/webgpuFeatures';
 import { watchWebgpuDevice } from '../src/runtime/webgpuDevice';
 import { decodeImageBlob } from '../src/face/decodeBrowser';
 import { locateFace } from '../src/face/faceStep';

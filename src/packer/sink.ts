@@ -11,10 +11,8 @@ export interface SinkFile {
   close(): void | Promise<void>;
 }
 
-export interface IncrementalHash {
-  update(bytes: Uint8Array): void;
-  hex(): string;
-}
+export type { IncrementalHash } from '../packs/sha256Stream';
+import type { IncrementalHash } from '../packs/sha256Stream';
 
 export interface PackSink {
   /** a whole file at a pack-relative path (graphs, tokenizer, aux bases, manifest) */

@@ -18,7 +18,7 @@
 // Tensor sizes come from the manifest's `requirements` (hyperbooth pack writes them from its
 // memory report); an older pack without them is judged on its file sizes only.
 import type { PackManifest, PackModel, PrecisionGraph } from './manifest';
-import { requiredWebgpuFeatures } from '../runtime/webgpuFeatures';
+import { requiredWebgpuFeatures } from './webgpuFeatures';
 
 /** wasm32's address space: onnxruntime-web's heap cannot grow past it */
 export const WASM32_HEAP_BYTES = 4 * 2 ** 30;

@@ -3,6 +3,12 @@
 // Node's tools hash with node:crypto instead; both give the manifest's hex digest. The browser's
 // import uses the WebAssembly one (./sha256Wasm.ts, ~2.7× faster) and this where that cannot compile.
 
+/** A SHA-256 fed in pieces: this one, the WebAssembly one, or node:crypto behind a pack sink. */
+export interface IncrementalHash {
+  update(bytes: Uint8Array): void;
+  hex(): string;
+}
+
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,

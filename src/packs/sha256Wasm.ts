@@ -4,8 +4,7 @@
 // with the 64 rounds unrolled (the eight working variables renamed round by round instead of
 // moved, the message schedule in sixteen locals), so nothing is fetched and no toolchain is
 // needed. Where WebAssembly cannot be compiled, sha256Hasher() falls back to the JavaScript one.
-import type { IncrementalHash } from '../packer/sink';
-import { Sha256Stream } from './sha256Stream';
+import { Sha256Stream, type IncrementalHash } from './sha256Stream';
 
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

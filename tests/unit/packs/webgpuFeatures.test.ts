@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { requiredWebgpuFeatures } from '../../../src/runtime/webgpuFeatures';
+import { requiredWebgpuFeatures } from '../../../src/packs/webgpuFeatures';
 
 describe('requiredWebgpuFeatures', () => {
   it('asks for shader-f16 only when some graph computes in float16', () => {
