@@ -132,8 +132,9 @@ describe('the built site on a static host that sends no headers', () => {
   test('runs the whole flow cross-origin isolated, under the CSP, without a request leaving the origin', async () => {
     const origin = new URL(host.url).origin;
     await page.goto(host.url);
-    // the service worker's one reload
-    await page.waitForFunction(() => crossOriginIsolated, undefined, { timeout: 60_000, polling: 250 });
+    // the service worker's one reload; then the load event, since the policy's meta tag is written by
+    // a module script, which runs only after the parser is done and isolation is already visible
+    await page.waitForFunction(() => crossOriginIsolated && document.readyState === 'complete', undefined, { timeout: 60_000, polling: 250 });
     expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(`${origin}/coi-sw.js`);
     expect(await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'))).toBe(buildCsp());
     // multithreaded WASM is what isolation is for
