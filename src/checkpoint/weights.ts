@@ -3,7 +3,7 @@
 // inlines them; every other parameter becomes an external reference named after itself, which
 // the pack's chunk writer resolves through `read` one tensor at a time: read, converted to
 // float32 (F16/BF16 as read; ./tensorBytes.ts), transposed where torch's orientation differs
-// from the graph's; `readFloat16` gives an F16 tensor to a --fp16 pack as it is.
+// from the graph's; `readFloat16` gives a --fp16 pack float16 bytes (an F16 tensor as it is).
 import { hostTensor, makeTensorProto, onnx, type TensorProto } from '../onnx';
 import type { WeightLayout, WeightSource } from '../models/layers';
 import type { TensorRef } from './components';
@@ -11,6 +11,7 @@ import { CheckpointError } from './errors';
 import { readTensorFloat32, readTensorRaw } from './safetensorsIndex';
 import { BufferPool } from './bufferPool';
 import { float16TensorBytes, float32TensorBytes } from './tensorBytes';
+import { float32BytesToFloat16 } from '../packer/fp16';
 
 /** As the ONNX-export path (src/packer/source.ts): smaller tensors are inline in the graph. */
 const INLINE_BELOW_BYTES = 4096;
@@ -73,14 +74,20 @@ export class CheckpointWeights implements WeightSource {
   };
 
   /**
-   * float16 bytes of an external parameter for a --fp16 pack, straight from an F16 tensor (the
-   * same bytes as converting read()'s float32); null for other dtypes, which go through float32.
+   * float16 bytes of an external parameter for a --fp16 pack: an F16 tensor as it is, any other
+   * dtype through float32 (the same bytes as converting read()'s), in pooled buffers either way:
+   * a fresh 2 GB of float16 copies cost a page fault every 4 KB.
    */
-  readonly readFloat16 = async (location: string): Promise<Uint8Array | null> => {
+  readonly readFloat16 = async (location: string): Promise<Uint8Array> => {
     const p = this.placedAt(location);
-    if (p.ref.entry.dtype !== 'F16') return null;
     const raw = await this.readRaw(p);
-    return this.keep(raw, float16TensorBytes(raw, p.dims, p.layout, this.alloc));
+    if (p.ref.entry.dtype === 'F16') return this.keep(raw, float16TensorBytes(raw, p.dims, p.layout, this.alloc));
+    const floats = this.keep(raw, float32TensorBytes(raw, p.ref.entry.dtype, p.dims, p.layout, p.ref.entry.name, this.alloc));
+    try {
+      return float32BytesToFloat16(floats, p.ref.entry.name, this.alloc);
+    } finally {
+      this.pool.give(floats.buffer as ArrayBuffer);
+    }
   };
 
   /** bytes read or readFloat16 returned, which the pack's writer no longer needs: their buffer is reused */

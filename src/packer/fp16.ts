@@ -41,21 +41,41 @@ export function storeWeightsAsFp16(model: ModelProto, minBytes: number): Fp16Res
   return { model: { ...model, graph: { ...graph, initializer, node: [...casts, ...(graph.node ?? [])] } }, converted };
 }
 
-/** float32 little-endian bytes → float16 bytes; a finite value beyond float16's range is an error. */
-export function float32BytesToFloat16(bytes: Uint8Array, tensor: string): Uint8Array {
+/** float32 bits of 2^-14, float16's smallest normal: below it a value becomes a subnormal half */
+const MIN_NORMAL_HALF_BITS = 0x38800000;
+/** float32 bits of 65504, float16's largest finite value */
+const MAX_HALF_BITS = 0x477fe000;
+const INFINITY_BITS = 0x7f800000;
+
+/**
+ * float32 little-endian bytes → float16 bytes; a finite value beyond float16's range is an error.
+ * A checkpoint's billion weights are almost all in float16's normal range, where the conversion is
+ * integer arithmetic on the bits (rebias the exponent, round the mantissa to nearest even): about
+ * 10× faster than going through a number per value. Zeros, subnormals, infinities and NaNs take
+ * toHalf, so every output bit is toHalf's (tests/unit/packer/units.test.ts compares both).
+ * `alloc` gives the output's buffer (a pool's: every byte of the returned view is overwritten).
+ */
+export function float32BytesToFloat16(bytes: Uint8Array, tensor: string, alloc: (byteLength: number) => ArrayBuffer = (n) => new ArrayBuffer(n)): Uint8Array {
   if (bytes.byteLength % 4) throw new Error(`tensor ${tensor}: ${bytes.byteLength} bytes is not a whole number of float32`);
   // Uint8Array#slice copies (a Buffer's slice would be another unaligned view)
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   const src = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const v = src[i];
-    if (Math.abs(v) > 65504 && Number.isFinite(v)) {
-      throw new PackInputError('options', `--fp16: tensor ${tensor} holds ${v}, beyond float16's range (±65504); pack it without --fp16`);
+  const bits = new Uint32Array(aligned.buffer, aligned.byteOffset, src.length);
+  const out = new Uint16Array(alloc(2 * src.length), 0, src.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    const abs = x & 0x7fffffff;
+    if (abs >= MIN_NORMAL_HALF_BITS && abs <= MAX_HALF_BITS) {
+      // exponent 127 → 15 is −112 << 23; adding 0xfff plus the kept mantissa's last bit before the
+      // shift rounds half to even, and a carry out of the mantissa correctly bumps the exponent
+      out[i] = ((x >>> 16) & 0x8000) | ((abs - 0x38000000 + 0xfff + ((abs >>> 13) & 1)) >>> 13);
+    } else if (abs > MAX_HALF_BITS && abs < INFINITY_BITS) {
+      throw new PackInputError('options', `--fp16: tensor ${tensor} holds ${src[i]}, beyond float16's range (±65504); pack it without --fp16`);
+    } else {
+      out[i] = toHalf(src[i]);
     }
-    out[i] = toHalf(v);
   }
-  return new Uint8Array(out.buffer);
+  return new Uint8Array(out.buffer, 0, out.byteLength);
 }
 
 /**

@@ -1,6 +1,7 @@
 // The conversion's buffer pool (src/checkpoint/bufferPool.ts) and the chunk writer's "written"
 // callback that feeds it: a buffer goes back only once its bytes are on disk and hashed, and
-// the pool hands out the smallest that fits, keeping few and none of the largest.
+// the pool hands out the smallest that fits, makes new ones at a size class, and keeps a bounded
+// number of bytes and none of the largest.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,17 +22,23 @@ describe('BufferPool', () => {
     expect(pool.take(50)).toBe(small);
     const fresh = pool.take(20_000);
     expect([small, mid, big]).not.toContain(fresh);
-    expect(fresh.byteLength).toBe(20_000);
+    // made at its size class, so it serves the next tensors of other sizes
+    expect(fresh.byteLength).toBe(64 * 2 ** 10);
     expect(pool.take(1)).toBe(big);
+    expect(pool.take(3 * 2 ** 20 + 1).byteLength).toBe(4 * 2 ** 20);
+    // past the largest class a buffer is made to measure (it is never kept)
+    expect(pool.take(128 * 2 ** 20 + 1).byteLength).toBe(128 * 2 ** 20 + 1);
   });
 
-  it('keeps at most three, dropping the smallest, and never one over 64 MiB', () => {
+  it('keeps at most 256 MiB, dropping the smallest, and never one over 128 MiB', () => {
     const pool = new BufferPool();
-    const bs = [10, 20, 30, 40].map((n) => new ArrayBuffer(n));
+    const MiB = 2 ** 20;
+    const bs = [16, 64, 96, 128].map((n) => new ArrayBuffer(n * MiB));
     for (const b of bs) pool.give(b);
-    pool.give(new ArrayBuffer(64 * 2 ** 20 + 1));
+    pool.give(new ArrayBuffer(128 * MiB + 1));
     pool.give(bs[3]);
-    expect([pool.take(1), pool.take(1), pool.take(1)]).toEqual([bs[1], bs[2], bs[3]]);
+    // 16 + 64 + 96 + 128 = 304 MiB: the 16 and then the 64 MiB ones go, 224 MiB stay
+    expect([pool.take(1), pool.take(1)]).toEqual([bs[2], bs[3]]);
     expect(bs).not.toContain(pool.take(1));
   });
 });

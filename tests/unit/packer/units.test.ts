@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { EMITTED_OPS } from '../../../src/autodiff/registry';
 import { encodeModel, GraphBuilder, makeValueInfo, type Dim, type DTypeName, type ModelProto } from '../../../src/onnx';
-import { fromHalf } from '../../../src/onnx/float16';
+import { fromHalf, toHalf } from '../../../src/onnx/float16';
 import { ChunkWriter } from '../../../src/packer/chunks';
 import { folderSink } from '../../../src/packer/folderSink';
 import { float32BytesToFloat16 } from '../../../src/packer/fp16';
@@ -79,6 +79,29 @@ describe('float16 conversion', () => {
     const half = new Uint16Array(float32BytesToFloat16(bytes.subarray(1), 'w').buffer);
     expect(Array.from(half, fromHalf)).toEqual([1, -2.5, 0.333251953125, 65504, 0, 0]);
     expect(() => float32BytesToFloat16(new Uint8Array(new Float32Array([7e4]).buffer), 'conv.weight')).toThrow(/tensor conv\.weight holds 70000, beyond float16's range/);
+  });
+
+  it('float32 → float16 on the bits gives toHalf exactly, across every exponent and the rounding ties', () => {
+    const bits: number[] = [];
+    let seed = 12345;
+    const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+    for (let exp = 0; exp < 256; exp++) {
+      for (const sign of [0, 0x80000000]) {
+        // the mantissa's ends, exact ties (0x1000 below the kept bits, odd and even), and random ones
+        for (const m of [0, 1, 0x7fffff, 0x1000, 0x3000, 0x0fff, 0x1001, 0x7fe000, 0x7ff000, 0x7fefff]) bits.push((sign | (exp << 23) | m) >>> 0);
+        for (let k = 0; k < 40; k++) bits.push((sign | (exp << 23) | (next() & 0x7fffff)) >>> 0);
+      }
+    }
+    const u32 = new Uint32Array(bits);
+    const f32 = new Float32Array(u32.buffer);
+    // beyond float16's range is refused, so compare the finite in-range values, infinities and NaNs
+    const keep = Array.from(f32.keys()).filter((i) => !(Number.isFinite(f32[i]) && Math.abs(f32[i]) > 65504));
+    const src = new Float32Array(keep.map((i) => f32[i]));
+    const got = new Uint16Array(float32BytesToFloat16(new Uint8Array(src.buffer), 'w').buffer);
+    expect(keep.length).toBeGreaterThan(14000); // exponents up to 142 (65504 is 2^15·1.999)
+    expect(Array.from(got)).toEqual(Array.from(src, (v) => toHalf(v)));
+    // 65504 + half an ulp would round to infinity: refused like every other finite value past 65504
+    expect(() => float32BytesToFloat16(new Uint8Array(new Uint32Array([0x477ff000]).buffer), 'w')).toThrow(/beyond float16's range/);
   });
 });
 
