@@ -13,10 +13,9 @@ import { loadCheckpoint } from '../../src/training/checkpoint';
 import { loadIdentityEmbedder } from '../../src/eval/embedder/embedder';
 import { cosine } from '../../src/eval/scorers';
 import { chwToRgba } from '../../src/pipeline/image';
+import { DEFAULT_EMBEDDER } from './evalEmbedder';
 
 export const summary = "the VAE's reconstruction PSNR, and the identity embedder's cosine of photo and reconstruction, on a shard (--pack DIR --data SHARD_DIR [--checkpoint FILE (a train base checkpoint's weights)] [--split heldout] [--records 256] [--embedder ONNX | --no-identity] [--threads 1] [--json FILE] [--label TEXT])";
-
-const DEFAULT_EMBEDDER = 'public/models/eval/identity-embedder.onnx';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['no-identity']);
