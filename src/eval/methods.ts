@@ -106,9 +106,22 @@ export function selectMethods(names?: readonly string[]): EvalMethod[] {
 /** Relaxes `prediction` as `relaxation` says and fine-tunes it on the selfie for `steps` steps. */
 /** The learning rate `method` trains with in this run: --lr when given, else its own. */
 export function learningRateOf(ctx: MethodContext, method: string): number {
-  const lr = ctx.settings.learningRate ?? registry.get(method)?.learningRate;
+  const lr = rateOf(ctx.settings, method);
   if (lr === undefined) throw new Error(`method '${method}' has no learning rate of its own; pass --lr`);
   return lr;
+}
+
+const rateOf = (settings: MethodContext['settings'], method: string): number | undefined => settings.learningRate ?? registry.get(method)?.learningRate;
+
+/**
+ * The learning rate of every method of `settings` that trains, as this code runs it: part of an
+ * evaluation run's key, so a run resumed or merged after SWEPT_LR changed is refused, not mixed.
+ */
+export function learningRates(settings: MethodContext['settings'] & { methods: readonly string[] }): Record<string, number> {
+  return Object.fromEntries(settings.methods.flatMap((m) => {
+    const lr = rateOf(settings, m);
+    return lr === undefined ? [] : [[m, lr]];
+  }));
 }
 
 /** `steps`, capped by --max-steps */

@@ -17,6 +17,8 @@ export interface RunKey {
   settings: EvalSettings;
   pack: { id: string; files: string[] };
   scorers: { embedderSha256: string; scorersSha256: string };
+  /** each training method's learning rate (methods.ts learningRates); absent in runs made before it was recorded */
+  rates?: Record<string, number>;
 }
 
 export const identityFileName = (i: number): string => `identity-${String(i).padStart(5, '0')}.json`;

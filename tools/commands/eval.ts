@@ -12,7 +12,7 @@ import { SCHEDULER_NAMES, type SchedulerName } from '../../src/diffusion/schedul
 import { measureAccuracy } from '../../src/eval/accuracy';
 import { DEFAULT_EVAL, renderedStyles, runEvaluation, validateEvalSettings, type EvalScorers, type EvalSettings, type IdentityImages } from '../../src/eval/evaluate';
 import { loadIdentityEmbedder } from '../../src/eval/embedder/embedder';
-import { methodNames, selectMethods } from '../../src/eval/methods';
+import { learningRates, methodNames, selectMethods } from '../../src/eval/methods';
 import { shardIdentities, type EvalResult } from '../../src/eval/results';
 import { mergeRuns, openRun, rescoreRun, writeResult } from '../../src/eval/runStore';
 import { renderTable, replaceTable } from '../../src/eval/table';
@@ -244,7 +244,7 @@ async function runTable1Evaluation(args: ParsedArgs): Promise<number> {
   const pack = await loadPackFromDisk(packDir);
   let done;
   try {
-    done = openRun(out, { settings, pack: { id: pack.manifest.id, files: pack.manifest.files.map((f) => f.sha256) }, scorers: files.key });
+    done = openRun(out, { settings, pack: { id: pack.manifest.id, files: pack.manifest.files.map((f) => f.sha256) }, scorers: files.key, rates: learningRates(settings) });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -2,7 +2,7 @@
 // the hand-made scorers (style, descriptor) must work on real held-out renders, and the command
 // must produce the table's JSON, split into shards that merge to the same JSON, and resume.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,6 +162,13 @@ describe('hyperbooth eval on the tiny pack', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await run([...tiny(whole), '--seeds', '2'])).toBe(2);
     expect(String(err.mock.calls[0][0])).toMatch(/holds an evaluation made with other settings/);
+    // so is one whose methods trained at other rates (SWEPT_LR changed since): run.json records them
+    const key = JSON.parse(readFileSync(join(whole, 'run.json'), 'utf8'));
+    expect(Object.keys(key.rates)).toEqual(METHODS.filter((m) => !['base', 'only-hyper'].includes(m)));
+    writeFileSync(join(whole, 'run.json'), JSON.stringify({ ...key, rates: { ...key.rates, [Object.keys(key.rates)[0]]: 0.5 } }, null, 2));
+    expect(await run(tiny(whole))).toBe(2);
+    expect(String(err.mock.calls[1][0])).toMatch(/holds an evaluation made with other settings/);
+    writeFileSync(join(whole, 'run.json'), `${JSON.stringify(key, null, 2)}\n`);
   });
 
   const O = ['--out', join(tmpdir(), 'hb-eval-never-written')];
