@@ -154,19 +154,18 @@ const zeroLidb = (ctx: MethodContext, rank: number, seed: number): Lidb =>
 
 /**
  * Each method's learning rate: the best of `hyperbooth sweep-lr` on validation identities (world
- * 0, never held-out people; src/eval/README.md has the sweep's numbers and what was not swept).
+ * 0, never held-out people), scored by the committed CNN identity embedder; the rows are in
+ * src/eval/sweeps/lr-sweep-2.json and src/eval/README.md says which choices sit at a grid's end.
  */
 export const SWEPT_LR = {
-  hyperdreambooth: 1e-2,
-  'no-hyper': 3e-3,
-  k1: 1e-2,
-  'lidb-400': 1e-3,
-  // not swept (1,200 steps ≈ 12–20 min per identity here): dreambooth-400's rate × 400/1200
-  dreambooth: 3e-5,
-  'dreambooth-400': 1e-4,
-  'dreambooth-40': 1e-3,
-  // 2 rates on 1 identity only (README)
-  'textual-inversion': 5e-2,
+  hyperdreambooth: 3e-2,
+  'no-hyper': 1e-4,
+  k1: 1e-1,
+  'lidb-400': 3e-3,
+  dreambooth: 3e-3,
+  'dreambooth-400': 1e-3,
+  'dreambooth-40': 3e-3,
+  'textual-inversion': 1.5e-2,
 } as const;
 
 registerMethod({ name: 'base', summary: 'the pack without personalization', personalize: async () => ({}) });

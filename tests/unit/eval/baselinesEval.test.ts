@@ -16,8 +16,8 @@ describe('the baselines in hyperbooth eval', () => {
     const byName = new Map(allMethods().map((m) => [m.name, m]));
     for (const name of NEW) expect(byName.get(name)?.learningRate).toBe(SWEPT_LR[name as keyof typeof SWEPT_LR]);
     expect(byName.get('dreambooth')!.summary).toMatch(/UNet's own weights \(not a LoRA\) fine-tuned 1200 steps/);
-    // the aggressive variants take higher learning rates than the 1,200-step one
-    expect(SWEPT_LR['dreambooth-400']).toBeGreaterThan(SWEPT_LR.dreambooth);
+    // the 40-step variant takes a higher rate than the 400-step one; the 1,200-step one's sweep kept
+    // improving up to 3e-3 on this tiny UNet (src/eval/README.md), so it is not held below them
     expect(SWEPT_LR['dreambooth-40']).toBeGreaterThan(SWEPT_LR['dreambooth-400']);
   });
 
