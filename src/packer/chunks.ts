@@ -113,10 +113,11 @@ export interface ExternalizeOptions {
   /** float16 initializers whose source bytes are float32 (from storeWeightsAsFp16) */
   toFloat16?: ReadonlySet<string>;
   /**
-   * For those: the source's float16 bytes when it has them as float16 (a checkpoint in F16),
-   * exactly what converting readSource's float32 would give; null to convert as usual.
+   * For those: the source's own float16 bytes (a checkpoint converts any dtype with its pooled
+   * buffers), exactly what converting readSource's float32 would give; without it the float32
+   * is converted here.
    */
-  readFloat16?: (location: string) => Promise<Uint8Array | null>;
+  readFloat16?: (location: string) => Promise<Uint8Array>;
   /** bytes from readSource or readFloat16 that were written and hashed: the source may reuse their buffer */
   release?: (bytes: Uint8Array) => void;
   thresholdBytes?: number;
@@ -149,7 +150,7 @@ export async function externalizeWeights(models: readonly ModelProto[], writer: 
     }
     if (opts.toFloat16?.has(t.name!) && opts.readFloat16) {
       const half = await opts.readFloat16(ext.location);
-      if (half) return { data: half, readBytes: 2 * half.byteLength, sourceOwned: true };
+      return { data: half, readBytes: 2 * half.byteLength, sourceOwned: true };
     }
     const data = await opts.readSource(ext.location, ext.offset, ext.length);
     if (!opts.toFloat16?.has(t.name!)) return { data, readBytes: data.byteLength, sourceOwned: true };

@@ -380,8 +380,8 @@ export interface GraphSource {
   storage: string;
   readExternal?: ExternalDataReader;
   readWeights?: WeightReader;
-  /** float16 bytes of a weight when the source holds it as float16 (a checkpoint in F16), else null */
-  readWeightsFloat16?: (location: string) => Promise<Uint8Array | null>;
+  /** float16 bytes of a weight for a --fp16 pack, converted by the source (a checkpoint, in its pooled buffers) */
+  readWeightsFloat16?: (location: string) => Promise<Uint8Array>;
   /** bytes readWeights or readWeightsFloat16 gave that the pack no longer needs (their buffer may be reused) */
   releaseWeights?: (bytes: Uint8Array) => void;
   /** called after each tensor is copied (progress) */
