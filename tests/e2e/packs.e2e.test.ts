@@ -255,7 +255,8 @@ describe('a pack built by `hyperbooth pack` in chromium', () => {
       await page.getByTestId('personalize').click();
       await waitFor(page, log, 'personalized', 300_000);
       expect(await page.getByTestId('loss-chart').getAttribute('data-points')).toBe('1');
-      expect(await page.getByTestId('status').textContent()).toMatch(/^Ready · personalized: /);
+      // the result shows before it is saved; the status says Ready once it is
+      expect(await waitReady(page, log)).toMatch(/^Ready · personalized: /);
       expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
     });
   });
@@ -333,7 +334,7 @@ describe('a pack with a hypernetwork and no fine-tune graphs in chromium', () =>
       await page.getByTestId('crop-confirm').click();
       await page.getByTestId('personalize').click();
       await waitFor(page, log, 'personalized', 300_000);
-      expect(await page.getByTestId('status').textContent()).toMatch(/^Ready · personalized: /);
+      expect(await waitReady(page, log)).toMatch(/^Ready · personalized: /);
       expect(await page.getByTestId('error').count()).toBe(0);
       expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
     });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BrowserContext, Download, Page } from 'playwright-core';
 import { appInChromium, projectRoot } from './harness';
-import { setSampling } from './pageHelpers';
+import { setSampling, waitForReady } from './pageHelpers';
 import { readAuxFile } from '../../src/lidb/aux';
 import { personalSlots } from '../../src/lidb/personal';
 import { PERSONAL_FORMAT, readPersonalFile } from '../../src/lidb/personalFile';
@@ -194,7 +194,8 @@ describe('personalization in chromium', () => {
     await waitFor(w, 'personalized', PERSONALIZE_TIMEOUT);
     const personalizeMs = Date.now() - t1;
     expect(await page.getByTestId('loss-chart').getAttribute('data-points')).toBe(String(FINE_TUNE_STEPS));
-    expect(await text(page, 'status')).toMatch(/^Ready · personalized: /);
+    // the result shows before it is saved; the status says Ready once it is
+    expect(await waitForReady(page, w.log, PERSONALIZE_TIMEOUT)).toMatch(/^Ready · personalized: /);
     const name = await text(page, 'active-name');
     expect(name).toBe('astronaut portrait 1536x2048');
 
